@@ -1,0 +1,66 @@
+//! One module per subcommand; `run` dispatches the parsed command line to it.
+
+mod history;
+mod images;
+mod inspect;
+mod load;
+mod login;
+mod pull;
+mod push;
+mod rmi;
+mod save;
+mod system;
+mod tag;
+
+use crate::cli::{Cli, Command, ImageCommand, SystemCommand};
+use crate::engine::connect;
+
+/// Runs the command; returns the exit code.
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    let engine = connect(&cli.global)?;
+    let e = engine.as_ref();
+    match cli.command {
+        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(e, a),
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(e, a),
+        Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(e, a),
+        Command::Inspect(a) => inspect::run(e, a),
+        Command::Image(ImageCommand::Inspect(a)) => inspect::run_image(e, a),
+        Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(e, a),
+        Command::Image(ImageCommand::Prune(a)) => rmi::prune(e, a),
+        Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => tag::tag(e, a),
+        Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => tag::untag(e, a),
+        Command::Image(ImageCommand::Exists(a)) => tag::exists(e, a),
+        Command::History(a) | Command::Image(ImageCommand::History(a)) => history::run(e, a),
+        Command::Save(a) | Command::Image(ImageCommand::Save(a)) => save::run(e, a),
+        Command::Load(a) | Command::Image(ImageCommand::Load(a)) => load::run(e, a),
+        Command::Login(a) => login::login(e, a),
+        Command::Logout(a) => login::logout(e, a),
+        Command::Version(a) => system::version(e, a),
+        Command::Info(a) | Command::System(SystemCommand::Info(a)) => system::info(e, a),
+        Command::System(SystemCommand::Df(a)) => system::df(e, a),
+        Command::System(SystemCommand::Reset(a)) => system::reset(e, a),
+    }
+}
+
+/// Pretty JSON with Go's 4-space indentation, as Podman prints inspect output.
+pub fn json_pretty(value: &impl serde::Serialize) -> anyhow::Result<String> {
+    let mut out = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+    value.serialize(&mut ser)?;
+    Ok(String::from_utf8(out)?)
+}
+
+/// Splits `USER[:PASSWORD]`.
+pub fn parse_creds(creds: Option<&str>) -> anyhow::Result<Option<(String, String)>> {
+    match creds {
+        None => Ok(None),
+        Some(c) => {
+            let (u, p) = c.split_once(':').unwrap_or((c, ""));
+            if u.is_empty() {
+                anyhow::bail!("invalid --creds {c:?}: the username is empty");
+            }
+            Ok(Some((u.to_string(), p.to_string())))
+        }
+    }
+}

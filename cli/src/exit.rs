@@ -1,0 +1,55 @@
+//! Exit codes and error printing, as Podman does them: `Error: <message>` on stderr;
+//! 125 when the engine fails, 1 for "not found" where Podman uses it, or a code a
+//! command chose itself.
+
+use berth_types::{EngineError, ErrorKind};
+
+/// Engine failure.
+pub const ENGINE: i32 = 125;
+
+/// An error that carries the exit code the command wants.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ExitError {
+    pub code: i32,
+    pub message: String,
+}
+
+pub fn with_code(code: i32, message: impl Into<String>) -> anyhow::Error {
+    ExitError { code, message: message.into() }.into()
+}
+
+/// Prints the error chain and returns the exit code.
+pub fn report(err: &anyhow::Error) -> i32 {
+    let code = err
+        .chain()
+        .find_map(|e| e.downcast_ref::<ExitError>().map(|x| x.code))
+        .unwrap_or(ENGINE);
+    let mut message = String::new();
+    for (i, cause) in err.chain().enumerate() {
+        let text = cause.to_string();
+        if text.is_empty() || message.ends_with(&text) {
+            continue;
+        }
+        if i > 0 {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    eprintln!("Error: {message}");
+    code
+}
+
+/// Converts an engine error, keeping its message.
+pub fn engine(e: EngineError) -> anyhow::Error {
+    anyhow::Error::new(e)
+}
+
+/// Maps "not found" to exit 1 (as `rmi`, `image exists` do), everything else to 125.
+pub fn not_found_is_one(e: EngineError) -> anyhow::Error {
+    if e.kind == ErrorKind::NotFound {
+        with_code(1, e.message)
+    } else {
+        engine(e)
+    }
+}

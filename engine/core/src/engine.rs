@@ -1,0 +1,383 @@
+//! `LocalEngine`: the `Engine` implementation that works on a store on this machine.
+//! It parses nothing and prints nothing; it turns requests into store operations and
+//! library errors into `EngineError`s with a kind and a message that names the object.
+
+use crate::image::names::{self, LookupError};
+use crate::image::{gc, pull, view};
+use crate::store::db;
+use crate::store::paths::StorePaths;
+use berth_registry::auth::{AuthPaths, Credentials};
+use berth_registry::registries_conf::RegistriesConf;
+use berth_types::image::*;
+use berth_types::progress::ProgressSink;
+use berth_types::system::*;
+use berth_types::{Engine, EngineError, ErrorKind, Result};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+/// Global options that shape the engine (Podman's `--root`, `--runroot`, …).
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    pub root: Option<PathBuf>,
+    pub runroot: Option<PathBuf>,
+    pub storage_driver: Option<String>,
+    pub runtime: Option<String>,
+    pub cgroup_manager: Option<String>,
+    /// A registries.conf to use instead of the system's.
+    pub registries_conf: Option<PathBuf>,
+}
+
+/// An opened store: paths, the database connection, and registry configuration.
+pub struct StoreContext {
+    pub paths: StorePaths,
+    pub registries: RegistriesConf,
+    conn: Mutex<Connection>,
+}
+
+impl StoreContext {
+    pub fn db(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Credentials for `registry/repository` from `authfile` or the usual auth files.
+    pub fn credentials_for(
+        &self,
+        registry: &str,
+        repository: &str,
+        authfile: Option<&Path>,
+    ) -> std::result::Result<Option<Credentials>, Box<dyn std::error::Error + Send + Sync>> {
+        let paths = auth_paths(authfile)?;
+        Ok(berth_registry::auth::lookup(registry, repository, &paths)?)
+    }
+}
+
+/// The auth files to read: only `authfile` when given (as Podman), else the usual ones.
+pub fn auth_paths(authfile: Option<&Path>) -> std::result::Result<AuthPaths, berth_registry::auth::AuthError> {
+    match authfile {
+        Some(f) => Ok(AuthPaths::with_authfile(f)),
+        None => AuthPaths::from_env(),
+    }
+}
+
+pub struct LocalEngine {
+    pub(crate) options: EngineOptions,
+    pub(crate) paths: StorePaths,
+    ctx: OnceLock<StoreContext>,
+}
+
+impl LocalEngine {
+    pub fn new(options: EngineOptions) -> Result<LocalEngine> {
+        let defaults = StorePaths::default_for_current_user();
+        let paths = StorePaths {
+            root: options.root.clone().unwrap_or(defaults.root),
+            runroot: options.runroot.clone().unwrap_or(defaults.runroot),
+        };
+        if let Some(driver) = options.storage_driver.as_deref() {
+            if driver != "overlay" && driver != "overlay2" {
+                return Err(EngineError::new(
+                    ErrorKind::Unsupported,
+                    format!("storage driver {driver:?} is not supported; use \"overlay\""),
+                ));
+            }
+        }
+        Ok(LocalEngine { options, paths, ctx: OnceLock::new() })
+    }
+
+    /// Opens the store on first use (creating it), so commands that need none stay fast.
+    pub(crate) fn ctx(&self) -> Result<&StoreContext> {
+        if let Some(c) = self.ctx.get() {
+            return Ok(c);
+        }
+        self.paths.create().map_err(|e| {
+            EngineError::new(ErrorKind::Storage, format!("creating store at {}: {e}", self.paths.root.display()))
+        })?;
+        let conn = db::open(&self.paths.db()).map_err(|e| EngineError::from_chain(ErrorKind::Storage, &e))?;
+        let registries = self.registries_conf()?;
+        let _ = self.ctx.set(StoreContext { paths: self.paths.clone(), registries, conn: Mutex::new(conn) });
+        self.ctx.get().ok_or_else(|| EngineError::new(ErrorKind::Storage, "store context unavailable"))
+    }
+
+    pub(crate) fn registries_conf(&self) -> Result<RegistriesConf> {
+        let loaded = match &self.options.registries_conf {
+            Some(p) => RegistriesConf::load(std::slice::from_ref(p)),
+            None => RegistriesConf::load_default(),
+        };
+        loaded.map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))
+    }
+
+    fn lookup(&self, name: &str) -> Result<db::ImageRow> {
+        let ctx = self.ctx()?;
+        let conn = ctx.db();
+        let id = names::require_image(&conn, &ctx.registries, name).map_err(lookup_err)?;
+        db::get_image(&conn, &id).map_err(storage)?.ok_or_else(|| EngineError::not_found(format!("{name}: image not known")))
+    }
+}
+
+pub(crate) fn storage(e: impl std::error::Error) -> EngineError {
+    EngineError::from_chain(ErrorKind::Storage, &e)
+}
+
+pub(crate) fn lookup_err(e: LookupError) -> EngineError {
+    let kind = match &e {
+        LookupError::NotFound(_) => ErrorKind::NotFound,
+        LookupError::Ambiguous { .. } | LookupError::Reference(_) => ErrorKind::InvalidArgument,
+        LookupError::Db(_) => ErrorKind::Storage,
+    };
+    EngineError::from_chain(kind, &e)
+}
+
+fn pull_err(e: pull::PullError) -> EngineError {
+    use berth_registry::RegistryError as R;
+    use pull::PullError as P;
+    let kind = match &e {
+        P::Registry(R::Unauthorized { .. } | R::BadCredentials { .. } | R::Denied { .. }) => ErrorKind::Unauthorized,
+        P::Registry(R::NotFound { .. }) => ErrorKind::NotFound,
+        P::Registry(R::DigestMismatch { .. } | R::TooLarge { .. }) => ErrorKind::Corrupt,
+        P::Registry(_) => ErrorKind::Registry,
+        P::Manifest { .. } | P::LayerCount { .. } => ErrorKind::Corrupt,
+        P::Layer(l) if l.is_corrupt() => ErrorKind::Corrupt,
+        P::Layer(_) | P::Store(_) => ErrorKind::Storage,
+        P::Config(_) => ErrorKind::InvalidArgument,
+        P::Interrupted(_) => ErrorKind::Interrupted,
+    };
+    EngineError::from_chain(kind, &e)
+}
+
+/// Matches `text` against a glob with `*` and `?` (for `reference=` filters).
+fn glob(pattern: &str, text: &str) -> bool {
+    fn go(p: &[u8], t: &[u8]) -> bool {
+        match (p.first(), t.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
+            (Some(b'?'), Some(_)) => go(&p[1..], &t[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &t[1..]),
+            _ => false,
+        }
+    }
+    go(pattern.as_bytes(), text.as_bytes())
+}
+
+impl LocalEngine {
+    fn filter_images(&self, rows: Vec<db::ImageRow>, filters: &[String]) -> Result<Vec<db::ImageRow>> {
+        let mut rows = rows;
+        for f in filters {
+            let (key, value) = f
+                .split_once('=')
+                .ok_or_else(|| EngineError::invalid(format!("invalid filter {f:?}: expected key=value")))?;
+            let created_of = |name: &str| -> Result<i64> { Ok(self.lookup(name)?.created) };
+            rows = match key {
+                "dangling" => {
+                    let want = match value {
+                        "true" | "1" => true,
+                        "false" | "0" => false,
+                        _ => return Err(EngineError::invalid(format!("invalid filter {f:?}: dangling takes true or false"))),
+                    };
+                    rows.into_iter().filter(|r| r.names.is_empty() == want).collect()
+                }
+                "label" => {
+                    let (k, v) = match value.split_once('=') {
+                        Some((k, v)) => (k, Some(v)),
+                        None => (value, None),
+                    };
+                    rows.into_iter()
+                        .filter(|r| {
+                            let l = view::labels(r).unwrap_or_default();
+                            match v {
+                                Some(v) => l.get(k).is_some_and(|x| x == v),
+                                None => l.contains_key(k),
+                            }
+                        })
+                        .collect()
+                }
+                "reference" => rows
+                    .into_iter()
+                    .filter(|r| {
+                        r.names.iter().any(|n| {
+                            let (repo, tag) = names::split_repo_tag(n);
+                            let short = repo.rsplit('/').next().unwrap_or(&repo).to_string();
+                            glob(value, n)
+                                || glob(value, &repo)
+                                || glob(value, &format!("{short}:{tag}"))
+                                || glob(value, &short)
+                                || repo.ends_with(&format!("/{value}"))
+                        })
+                    })
+                    .collect(),
+                "before" => {
+                    let t = created_of(value)?;
+                    rows.into_iter().filter(|r| r.created < t).collect()
+                }
+                "since" | "after" => {
+                    let t = created_of(value)?;
+                    rows.into_iter().filter(|r| r.created > t).collect()
+                }
+                "id" => rows.into_iter().filter(|r| r.id.starts_with(value.trim_start_matches("sha256:"))).collect(),
+                "digest" => rows
+                    .into_iter()
+                    .filter(|r| r.digest == value || r.repo_digests.iter().any(|d| d.ends_with(&format!("@{value}"))))
+                    .collect(),
+                other => return Err(EngineError::invalid(format!("invalid filter {other:?}: supported filters are dangling, label, reference, before, since, id, digest"))),
+            };
+        }
+        Ok(rows)
+    }
+}
+
+impl Engine for LocalEngine {
+    fn version(&self) -> Result<VersionInfo> {
+        Ok(crate::system::version())
+    }
+
+    fn info(&self) -> Result<SystemInfo> {
+        crate::system::info(self)
+    }
+
+    fn disk_usage(&self) -> Result<Vec<DiskUsageRow>> {
+        crate::system::disk_usage(self)
+    }
+
+    fn reset(&self) -> Result<()> {
+        crate::system::reset(self)
+    }
+
+    fn pull_image(&self, req: &PullRequest, progress: &dyn ProgressSink) -> Result<PullReport> {
+        let ctx = self.ctx()?;
+        match req.policy {
+            PullPolicy::Always => {}
+            PullPolicy::Missing | PullPolicy::Never | PullPolicy::Newer => {
+                let found = {
+                    let conn = ctx.db();
+                    names::find_name(&conn, &ctx.registries, &req.reference).map_err(lookup_err)?
+                };
+                match (found, req.policy) {
+                    (Some((id, name)), PullPolicy::Missing | PullPolicy::Never) => return Ok(PullReport { id, name }),
+                    (None, PullPolicy::Never) => {
+                        return Err(EngineError::not_found(format!("{}: image not known", req.reference)))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let _span = tracing::info_span!("pull", image = %req.reference).entered();
+        pull::pull(ctx, req, progress).map_err(pull_err)
+    }
+
+    fn push_image(&self, req: &PushRequest, progress: &dyn ProgressSink) -> Result<PushReport> {
+        crate::image::push::push(self, req, progress)
+    }
+
+    fn list_images(&self, req: &ListImagesRequest) -> Result<Vec<ImageSummary>> {
+        let ctx = self.ctx()?;
+        let rows = db::list_images(&ctx.db()).map_err(storage)?;
+        let rows = self.filter_images(rows, &req.filters)?;
+        Ok(rows.iter().map(view::summary).collect())
+    }
+
+    fn inspect_image(&self, name: &str) -> Result<ImageInspect> {
+        let row = self.lookup(name)?;
+        let ctx = self.ctx()?;
+        let history = db::names_history(&ctx.db(), &row.id).map_err(storage)?;
+        view::inspect(ctx, &row, history)
+            .map_err(|e| EngineError::new(ErrorKind::Storage, format!("reading config of image {}: {e}", row.id)))
+    }
+
+    fn image_exists(&self, name: &str) -> Result<bool> {
+        let ctx = self.ctx()?;
+        let conn = ctx.db();
+        match names::find_image(&conn, &ctx.registries, name) {
+            Ok(found) => Ok(found.is_some()),
+            Err(LookupError::Ambiguous { .. }) => Ok(true),
+            Err(e) => Err(lookup_err(e)),
+        }
+    }
+
+    fn image_history(&self, name: &str) -> Result<Vec<HistoryRow>> {
+        let row = self.lookup(name)?;
+        let ctx = self.ctx()?;
+        let sizes = {
+            let conn = ctx.db();
+            let mut sizes = Vec::new();
+            for l in &row.layers {
+                sizes.push(db::get_layer(&conn, l).map_err(storage)?.map(|r| r.size).unwrap_or(0));
+            }
+            sizes
+        };
+        view::history(ctx, &row, &sizes)
+            .map_err(|e| EngineError::new(ErrorKind::Storage, format!("reading config of image {}: {e}", row.id)))
+    }
+
+    fn tag_image(&self, name: &str, new_names: &[String]) -> Result<()> {
+        let row = self.lookup(name)?;
+        let mut normalized = Vec::new();
+        for n in new_names {
+            normalized.push(names::normalize_new_name(n).map_err(lookup_err)?);
+        }
+        let ctx = self.ctx()?;
+        db::add_names(&mut ctx.db(), &row.id, &normalized, gc::now_nanos()).map_err(storage)
+    }
+
+    fn untag_image(&self, name: &str, untag: &[String]) -> Result<Vec<String>> {
+        let row = self.lookup(name)?;
+        let ctx = self.ctx()?;
+        let conn = ctx.db();
+        let targets: Vec<String> = if untag.is_empty() {
+            row.names.clone()
+        } else {
+            let mut t = Vec::new();
+            for n in untag {
+                let full = names::normalize_new_name(n).map_err(lookup_err)?;
+                let matched = names::find_name(&conn, &ctx.registries, n)
+                    .map_err(lookup_err)?
+                    .filter(|(id, _)| *id == row.id)
+                    .map(|(_, stored)| stored);
+                match matched.or_else(|| row.names.contains(&full).then_some(full)) {
+                    Some(s) => t.push(s),
+                    None => return Err(EngineError::not_found(format!("{n}: tag not known for image {}", &row.id[..12]))),
+                }
+            }
+            t
+        };
+        for t in &targets {
+            db::remove_name(&conn, t).map_err(storage)?;
+        }
+        Ok(targets)
+    }
+
+    fn remove_images(&self, req: &RemoveImagesRequest) -> Result<RemoveImagesReport> {
+        crate::image::remove::remove(self, req)
+    }
+
+    fn prune_images(&self, req: &PruneImagesRequest) -> Result<Vec<String>> {
+        crate::image::remove::prune(self, req)
+    }
+
+    fn save_images(&self, req: &SaveRequest, out: &mut dyn std::io::Write) -> Result<()> {
+        crate::image::archive::save(self, req, out)
+    }
+
+    fn load_images(&self, input: &mut dyn std::io::Read) -> Result<Vec<String>> {
+        crate::image::archive::load(self, input)
+    }
+
+    fn login(&self, req: &LoginRequest) -> Result<()> {
+        crate::image::login::login(self, req)
+    }
+
+    fn logout(&self, registry: Option<&str>, authfile: Option<&Path>) -> Result<bool> {
+        crate::image::login::logout(registry, authfile)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn glob_matches_stars_and_question_marks() {
+        assert!(glob("busy*", "busybox"));
+        assert!(glob("*/busybox:*", "localhost/busybox:latest"));
+        assert!(glob("b?sybox", "busybox"));
+        assert!(!glob("busy", "busybox"));
+    }
+}

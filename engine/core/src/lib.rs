@@ -1,0 +1,11 @@
+//! Berth's Linux engine: the image store (layers unpacked and content-addressed,
+//! SQLite metadata), registry pulls and pushes, archives, and the [`LocalEngine`] that
+//! implements `berth_types::Engine` on top of them.
+
+pub mod engine;
+pub mod image;
+pub mod layer;
+pub mod store;
+mod system;
+
+pub use engine::{EngineOptions, LocalEngine};

@@ -1,0 +1,39 @@
+//! The `Engine` trait: the one interface behind every front end. The local engine
+//! (berth-engine) implements it on Linux; the API client implements it remotely.
+
+use crate::error::Result;
+use crate::image::*;
+use crate::progress::ProgressSink;
+use crate::system::*;
+use std::io::{Read, Write};
+
+/// Everything a front end can ask of Berth. Calls block; long ones report progress.
+pub trait Engine: Send + Sync {
+    fn version(&self) -> Result<VersionInfo>;
+    fn info(&self) -> Result<SystemInfo>;
+    fn disk_usage(&self) -> Result<Vec<DiskUsageRow>>;
+    /// Removes every image, layer and piece of state in the store.
+    fn reset(&self) -> Result<()>;
+
+    fn pull_image(&self, req: &PullRequest, progress: &dyn ProgressSink) -> Result<PullReport>;
+    fn push_image(&self, req: &PushRequest, progress: &dyn ProgressSink) -> Result<PushReport>;
+    fn list_images(&self, req: &ListImagesRequest) -> Result<Vec<ImageSummary>>;
+    fn inspect_image(&self, name: &str) -> Result<ImageInspect>;
+    fn image_exists(&self, name: &str) -> Result<bool>;
+    fn image_history(&self, name: &str) -> Result<Vec<HistoryRow>>;
+    /// Adds `new_names` to the image `name`.
+    fn tag_image(&self, name: &str, new_names: &[String]) -> Result<()>;
+    /// Removes `names` from the image (all of its names when `names` is empty).
+    fn untag_image(&self, name: &str, names: &[String]) -> Result<Vec<String>>;
+    fn remove_images(&self, req: &RemoveImagesRequest) -> Result<RemoveImagesReport>;
+    /// Removes dangling (or, with `all`, all unused) images; returns the removed IDs.
+    fn prune_images(&self, req: &PruneImagesRequest) -> Result<Vec<String>>;
+    fn save_images(&self, req: &SaveRequest, out: &mut dyn Write) -> Result<()>;
+    /// Loads images from an archive stream; returns the names (or IDs) loaded.
+    fn load_images(&self, input: &mut dyn Read) -> Result<Vec<String>>;
+
+    /// Checks the credentials against the registry and stores them.
+    fn login(&self, req: &LoginRequest) -> Result<()>;
+    /// Forgets stored credentials; `None` forgets all. Returns whether any were removed.
+    fn logout(&self, registry: Option<&str>, authfile: Option<&std::path::Path>) -> Result<bool>;
+}

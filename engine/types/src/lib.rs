@@ -1,0 +1,12 @@
+//! The OS-neutral model of Berth: what images, registries, progress events and errors
+//! look like, and the [`Engine`] trait that every front end (CLI, REST API, guest
+//! agent) calls. Nothing here touches the operating system.
+
+pub mod engine;
+pub mod error;
+pub mod image;
+pub mod progress;
+pub mod system;
+
+pub use engine::Engine;
+pub use error::{EngineError, ErrorKind, Result};

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what Berth needs on a Debian/Ubuntu machine, then builds Berth and
+# installs its binaries into /usr/local/bin.
+#
+#   ./installer/install.sh            system packages + build + install
+#   BERTH_SKIP_APT=1 ./installer/...  build + install only
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+prefix=${PREFIX:-/usr/local}
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+packages=(
+  # build
+  build-essential pkg-config git ca-certificates curl
+  # OCI runtimes, rootless helpers, storage and networking (used by the engine)
+  crun runc uidmap fuse-overlayfs netavark aardvark-dns slirp4netns passt catatonit
+  # test harness: the real registry, image tools, TLS and htpasswd, busybox for test images
+  docker-registry skopeo busybox-static openssl apache2-utils jq zstd iproute2 procps psmisc
+  # the reference engine the benchmarks compare against
+  podman
+)
+
+if [ -z "${BERTH_SKIP_APT:-}" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -q
+  as_root apt-get install -y -q --no-install-recommends "${packages[@]}"
+  # The packaged registry starts itself on :5000; tests start their own instances.
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    as_root systemctl disable --now docker-registry >/dev/null 2>&1 || true
+  fi
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "install.sh: cargo not found; install a Rust toolchain (rustup) first" >&2
+  exit 1
+fi
+
+cd "$here"
+cargo build --release --locked --bins
+as_root install -m 0755 target/release/berth "$prefix/bin/berth"
+as_root install -m 0755 target/release/berth-agent "$prefix/bin/berth-agent"
+echo "berth installed to $prefix/bin/berth"

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Brings up the e2e test environment in STATE_DIR (an empty directory):
+#   1. builds berth-testimages and the test images (cached in target/berth-testimages),
+#   2. makes a test CA + server certificate and an htpasswd file,
+#   3. starts three docker-registry instances on free 127.0.0.1 ports:
+#      plain HTTP, TLS, and TLS + basic auth,
+#   4. pushes the images with skopeo and checks with curl what the registries serve,
+#   5. writes STATE_DIR/env.sh with the BERTH_* variables the tests read.
+# The registries keep running after this script exits; tests/harness/down.sh
+# STATE_DIR stops them. Use tests/run.sh or `source tests/harness/up.sh` rather
+# than calling this directly.
+#
+# Environment: BERTH_BIN, BERTH_TEST_IMAGES (the image cache directory) and
+# BERTH_TESTIMAGES_BIN (a prebuilt berth-testimages) override the defaults.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+state=${1:?usage: start.sh STATE_DIR}
+mkdir -p "$state"
+state=$(cd "$state" && pwd)
+: >"$state/pids"
+require_tools
+
+auth_user=berth-test
+auth_pass=berth-test-password
+images=${BERTH_TEST_IMAGES:-$harness_target/berth-testimages}
+
+# 1. Test images.
+t=$(now)
+if [ -z "${BERTH_TESTIMAGES_BIN:-}" ]; then
+  (cd "$harness_root" && cargo build -q -p berth-e2e --bin berth-testimages) \
+    || die "building berth-testimages failed"
+  BERTH_TESTIMAGES_BIN=$harness_target/debug/berth-testimages
+fi
+"$BERTH_TESTIMAGES_BIN" "$images" || die "building the test images failed"
+echo "images $(since "$t")" >>"$state/timings"
+
+# 2. Certificates (server key and cert in tls/, the CA alone in certs.d/ for
+#    --cert-dir) and the htpasswd file.
+t=$(now)
+make_certs "$state/tls"
+mkdir -p "$state/certs.d"
+cp "$state/tls/ca.crt" "$state/certs.d/ca.crt"
+htpasswd -Bbn "$auth_user" "$auth_pass" >"$state/htpasswd" 2>/dev/null || die "htpasswd failed"
+
+# 3. Registries.
+plain_port=$(start_registry "$state" registry-plain plain)
+tls_port=$(start_registry "$state" registry-tls tls)
+auth_port=$(start_registry "$state" registry-auth auth)
+echo "registries $(since "$t")" >>"$state/timings"
+plain=127.0.0.1:$plain_port tls=127.0.0.1:$tls_port auth=127.0.0.1:$auth_port
+cacert=(--cacert "$state/certs.d/ca.crt")
+
+# 4. Push and check. Every image to the plain registry, busybox and multilayer
+#    to the TLS and auth ones too.
+t=$(now)
+: >"$state/pushed"
+for image in $(jq -r '.images | keys[]' "$images/manifest.json"); do
+  tag=$(jq -r --arg i "$image" '.images[$i].tag' "$images/manifest.json")
+  push "$images" "$image" "$plain/berth-test/$image:$tag" --dest-tls-verify=false
+  echo "$plain berth-test/$image:$tag" >>"$state/pushed"
+done
+for image in busybox multilayer; do
+  push "$images" "$image" "$tls/berth-test/$image:latest" --dest-cert-dir "$state/certs.d"
+  push "$images" "$image" "$auth/berth-test/$image:latest" --dest-cert-dir "$state/certs.d" \
+    --dest-creds "$auth_user:$auth_pass"
+  echo "$tls berth-test/$image:latest" >>"$state/pushed"
+  echo "$auth berth-test/$image:latest" >>"$state/pushed"
+done
+while read -r registry ref; do
+  image=${ref#berth-test/} image=${image%:*}
+  digest=$(jq -r --arg i "$image" '.images[$i].manifest_digest' "$images/manifest.json")
+  media_type=$(jq -r --arg i "$image" '.images[$i].media_type' "$images/manifest.json")
+  case $registry in
+    "$plain") check_manifest "http://$registry/v2/${ref%:*}/manifests/${ref##*:}" "$digest" "$media_type" ;;
+    "$tls") check_manifest "https://$registry/v2/${ref%:*}/manifests/${ref##*:}" "$digest" "$media_type" "${cacert[@]}" ;;
+    "$auth") check_manifest "https://$registry/v2/${ref%:*}/manifests/${ref##*:}" "$digest" "$media_type" \
+      "${cacert[@]}" -u "$auth_user:$auth_pass" ;;
+  esac
+done <"$state/pushed"
+echo "push+check $(since "$t")" >>"$state/timings"
+
+# 5. The tests' environment.
+if [ -z "${BERTH_BIN:-}" ]; then
+  BERTH_BIN=$harness_target/debug/berth
+  [ -x "$harness_target/release/berth" ] && BERTH_BIN=$harness_target/release/berth
+fi
+cat >"$state/env.sh" <<EOF
+# Written by tests/harness/start.sh: the e2e tests' environment.
+export BERTH_HARNESS_STATE='$state'
+export BERTH_BIN='$BERTH_BIN'
+export BERTH_TEST_IMAGES='$images'
+export BERTH_TEST_REGISTRY='$plain'
+export BERTH_TEST_REGISTRY_TLS='$tls'
+export BERTH_TEST_CERT_DIR='$state/certs.d'
+export BERTH_TEST_REGISTRY_AUTH='$auth'
+export BERTH_TEST_AUTH_USER='$auth_user'
+export BERTH_TEST_AUTH_PASS='$auth_pass'
+export BERTH_TEST_PLAIN_STORAGE='$state/registry-plain'
+EOF
+log "up: plain $plain, tls $tls, auth $auth; $(wc -l <"$state/pushed") pushes checked; $(paste -sd, "$state/timings" | sed 's/,/, /g')"

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Runs Berth's whole test suite: brings up the e2e harness (test images, three
+# local docker-registry instances, pushed images; see tests/harness/start.sh),
+# runs `cargo test --workspace` with the BERTH_* environment, tears everything
+# down on exit (failure and Ctrl-C included) and prints a summary.
+#
+#   tests/run.sh                      everything
+#   tests/run.sh pull                 only tests whose name contains "pull"
+#   tests/run.sh -p berth-e2e -- --nocapture
+#
+# Arguments go to `cargo test --workspace` as they are (`--workspace` is left out
+# when they name packages with -p/--package, which it would override). Works as root, after
+# ./installer/install.sh. BERTH_BIN picks the binary under test (default:
+# target/release/berth if it exists, else a debug build made here);
+# BERTH_HARNESS_KEEP=1 keeps the registry logs and state directory.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/harness/lib.sh"
+cd "$harness_root"
+
+state=$(mktemp -d "${TMPDIR:-/tmp}/berth-harness.XXXXXX")
+status=''
+test_time=''
+test_cmd=''
+started=$(now)
+
+# On any exit: stop the registries, remove the state, print what happened.
+finish() {
+  local rc=$?
+  set +e
+  local registries='' timings=''
+  if [ -f "$state/env.sh" ]; then
+    registries=$(. "$state/env.sh" && echo "plain $BERTH_TEST_REGISTRY, tls $BERTH_TEST_REGISTRY_TLS, auth $BERTH_TEST_REGISTRY_AUTH (stopped)")
+  fi
+  [ -f "$state/timings" ] && timings=$(paste -sd, "$state/timings" | sed 's/,/, /g')
+  tests/harness/down.sh "$state" 2>/dev/null
+  echo
+  echo "== berth test summary =="
+  echo "berth binary: ${BERTH_BIN:-none}"
+  echo "registries:   ${registries:-setup did not finish (stopped)}"
+  echo "harness:      ${timings:-not completed}"
+  if [ -n "$status" ]; then
+    echo "tests:        $test_cmd: exit $status after $test_time"
+  else
+    echo "tests did not run (harness setup failed or interrupted; exit $rc)"
+  fi
+  echo "total:        $(since "$started")"
+}
+trap finish EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The binary under test.
+if [ -z "${BERTH_BIN:-}" ]; then
+  if [ -x "$harness_target/release/berth" ]; then
+    BERTH_BIN=$harness_target/release/berth
+    newer=$(find . -path ./target -prune -o \( -name '*.rs' -o -name Cargo.toml \) -newer "$BERTH_BIN" -print -quit)
+    [ -z "$newer" ] || log "warning: $BERTH_BIN is older than $newer; rebuild it or set BERTH_BIN"
+  else
+    log "building berth (debug)"
+    cargo build -p berth-cli --bin berth || die "building berth failed"
+    BERTH_BIN=$harness_target/debug/berth
+  fi
+fi
+export BERTH_BIN
+
+tests/harness/start.sh "$state"
+. "$state/env.sh"
+
+# --workspace, unless the arguments pick packages themselves.
+scope=(--workspace)
+for arg in "$@"; do
+  case $arg in
+    --) break ;;
+    -p | -p* | --package | --package=*) scope=() ;;
+  esac
+done
+
+test_cmd="cargo test ${scope[*]:+${scope[*]} }$*"
+t=$(now)
+set +e
+cargo test "${scope[@]}" "$@"
+status=$?
+set -e
+test_time=$(since "$t")
+exit "$status"
