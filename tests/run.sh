@@ -14,6 +14,7 @@
 # target/release/berth if it exists, else a debug build made here);
 # BERTH_HARNESS_KEEP=1 keeps the registry logs and state directory.
 set -euo pipefail
+# shellcheck source=tests/harness/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/harness/lib.sh"
 cd "$harness_root"
 
@@ -24,14 +25,21 @@ test_cmd=''
 started=$(now)
 
 # On any exit: stop the registries, remove the state, print what happened.
+# shellcheck disable=SC2317 # called by the EXIT trap
 finish() {
   local rc=$?
   set +e
   local registries='' timings=''
   if [ -f "$state/env.sh" ]; then
+    # shellcheck disable=SC1091 # written by start.sh
     registries=$(. "$state/env.sh" && echo "plain $BERTH_TEST_REGISTRY, tls $BERTH_TEST_REGISTRY_TLS, auth $BERTH_TEST_REGISTRY_AUTH (stopped)")
   fi
   [ -f "$state/timings" ] && timings=$(paste -sd, "$state/timings" | sed 's/,/, /g')
+  # Totals over every "test result: ok. N passed; N failed; N ignored" line.
+  local totals=''
+  [ -f "$state/test.log" ] && totals=$(awk '/^test result:/ {
+      for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i }
+    } END { printf "%d passed, %d failed, %d skipped", p, f, s }' "$state/test.log")
   tests/harness/down.sh "$state" 2>/dev/null
   echo
   echo "== berth test summary =="
@@ -39,9 +47,10 @@ finish() {
   echo "registries:   ${registries:-setup did not finish (stopped)}"
   echo "harness:      ${timings:-not completed}"
   if [ -n "$status" ]; then
-    echo "tests:        $test_cmd: exit $status after $test_time"
+    echo "command:      $test_cmd: exit $status after $test_time"
+    echo "tests: $totals"
   else
-    echo "tests did not run (harness setup failed or interrupted; exit $rc)"
+    echo "tests did not finish (harness setup failed or interrupted; exit $rc)"
   fi
   echo "total:        $(since "$started")"
 }
@@ -64,6 +73,7 @@ fi
 export BERTH_BIN
 
 tests/harness/start.sh "$state"
+# shellcheck disable=SC1091 # written by start.sh
 . "$state/env.sh"
 
 # --workspace, unless the arguments pick packages themselves.
@@ -78,8 +88,8 @@ done
 test_cmd="cargo test ${scope[*]:+${scope[*]} }$*"
 t=$(now)
 set +e
-cargo test "${scope[@]}" "$@"
-status=$?
+cargo test "${scope[@]}" "$@" 2>&1 | tee "$state/test.log"
+status=${PIPESTATUS[0]}
 set -e
 test_time=$(since "$t")
 exit "$status"

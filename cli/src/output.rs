@@ -31,7 +31,7 @@ pub fn print_list(
 pub fn print_documents(format: Option<&str>, items: &[Value]) -> anyhow::Result<()> {
     match format {
         None | Some("json") | Some("") => {
-            println!("{}", crate::commands::json_pretty(&items)?);
+            println!("{}", crate::commands::json_inspect(&items)?);
             Ok(())
         }
         Some(spec) => {

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared shell functions of the e2e test harness: logging, free ports, test
 # certificates, starting a docker-registry instance, pushing images with skopeo
 # and checking what the registry serves. Sourced by start.sh; not run alone.
@@ -150,6 +151,7 @@ check_manifest() {
   got_sum=sha256:$(sha256sum <"$body" | cut -d' ' -f1)
   rm -f "$headers" "$body"
   [ "$got_type" = "$media_type" ] || die "$url: Content-Type $got_type, expected $media_type"
-  [ "$got_digest" = "$digest" ] && [ "$got_sum" = "$digest" ] \
-    || die "$url: digest $got_digest (body $got_sum), expected $digest"
+  if [ "$got_digest" != "$digest" ] || [ "$got_sum" != "$digest" ]; then
+    die "$url: digest $got_digest (body $got_sum), expected $digest"
+  fi
 }

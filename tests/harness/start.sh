@@ -13,6 +13,7 @@
 # Environment: BERTH_BIN, BERTH_TEST_IMAGES (the image cache directory) and
 # BERTH_TESTIMAGES_BIN (a prebuilt berth-testimages) override the defaults.
 set -euo pipefail
+# shellcheck source=tests/harness/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 state=${1:?usage: start.sh STATE_DIR}

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Source me: brings the e2e test registries up for a developer's shell and
 # exports the BERTH_* variables, so `cargo test -p berth-e2e ...` can be run
 # by hand afterwards. Tear down with tests/harness/down.sh.
@@ -19,6 +20,7 @@ fi
 BERTH_HARNESS_STATE=$(mktemp -d "${TMPDIR:-/tmp}/berth-harness.XXXXXX")
 export BERTH_HARNESS_STATE
 if "$_berth_harness/start.sh" "$BERTH_HARNESS_STATE"; then
+  # shellcheck disable=SC1091 # written by start.sh
   . "$BERTH_HARNESS_STATE/env.sh"
   env | grep '^BERTH_' | sort >&2
   unset _berth_harness

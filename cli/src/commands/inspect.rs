@@ -20,7 +20,7 @@ fn collect(engine: &dyn Engine, names: &[String], missing: impl Fn(&str) -> Stri
     if !errors.is_empty() {
         // Podman prints what it found, then fails naming what it did not.
         if !docs.is_empty() {
-            println!("{}", super::json_pretty(&docs)?);
+            println!("{}", super::json_inspect(&docs)?);
         }
         return Err(exit::with_code(exit::ENGINE, errors.join("\n")));
     }

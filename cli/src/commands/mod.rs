@@ -42,10 +42,19 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     }
 }
 
-/// Pretty JSON with Go's 4-space indentation, as Podman prints inspect output.
+/// Pretty JSON with Go's 4-space indentation, as Podman prints lists.
 pub fn json_pretty(value: &impl serde::Serialize) -> anyhow::Result<String> {
+    json_indented(value, b"    ")
+}
+
+/// Inspect documents: Podman indents them with five spaces.
+pub fn json_inspect(value: &impl serde::Serialize) -> anyhow::Result<String> {
+    json_indented(value, b"     ")
+}
+
+fn json_indented(value: &impl serde::Serialize, indent: &[u8]) -> anyhow::Result<String> {
     let mut out = Vec::new();
-    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(indent);
     let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
     value.serialize(&mut ser)?;
     Ok(String::from_utf8(out)?)

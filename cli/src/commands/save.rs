@@ -23,6 +23,10 @@ pub fn run(engine: &dyn Engine, a: SaveArgs) -> anyhow::Result<i32> {
                 engine.save_images(&req, &mut out).map_err(exit::engine)?;
                 out.flush()?;
             }
+            {
+                use std::os::unix::fs::PermissionsExt;
+                tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
+            }
             tmp.as_file().sync_all()?;
             tmp.persist(path).map_err(|e| anyhow::anyhow!("writing {}: {}", path.display(), e.error))?;
         }

@@ -354,6 +354,22 @@ impl RegistryClient {
         }
     }
 
+    /// Asks the registry to link a blob it holds in `from` (another repository) into this
+    /// one. True when it did; false when it would rather have the blob uploaded.
+    pub async fn mount_blob(&self, digest: &Digest, from: &str) -> Result<bool, RegistryError> {
+        let url = self.url("blobs/uploads/");
+        let what = format!("mount of blob {digest} from {from}");
+        let resp = self
+            .send(&what, || {
+                self.http
+                    .post(&url)
+                    .query(&[("mount", digest.as_str()), ("from", from)])
+                    .header(header::CONTENT_LENGTH, 0)
+            })
+            .await?;
+        Ok(resp.status() == StatusCode::CREATED)
+    }
+
     /// Uploads a blob in one PUT (POST for the session, then PUT with the digest).
     pub async fn upload_blob(&self, digest: &Digest, body: impl Fn() -> reqwest::Body) -> Result<(), RegistryError> {
         let what = format!("upload of blob {digest}");

@@ -77,9 +77,6 @@ pub struct ImageSummary {
     pub parent_id: String,
     pub repo_tags: Vec<String>,
     pub repo_digests: Vec<String>,
-    /// Seconds since the epoch.
-    pub created: i64,
-    pub created_at: String,
     pub size: u64,
     pub shared_size: u64,
     pub virtual_size: u64,
@@ -88,6 +85,9 @@ pub struct ImageSummary {
     pub names: Vec<String>,
     pub digest: String,
     pub history: Vec<String>,
+    /// Seconds since the epoch.
+    pub created: i64,
+    pub created_at: String,
     pub dangling: bool,
 }
 

@@ -146,7 +146,7 @@ fn ensure(
         return Ok(info);
     }
     let start = Instant::now();
-    let tmp = out.join(format!(".{name}.tmp"));
+    let tmp = out.join(format!(".{name}.tmp.{}", std::process::id()));
     remove_dir(&tmp)?;
     let layout = Layout::create(&tmp)?;
     let info = build(ctx, &layout).with_context(|| format!("building image {name}"))?;

@@ -258,7 +258,14 @@ async fn fetch_layer(
             .map_err(|e| PullError::Store(e.to_string()))?
             .map_err(|e| PullError::Store(format!("locking layer {diff_id}: {e}")))?
     };
+    let location = db::LayerLocation {
+        blob_digest: digest.clone(),
+        blob_size: expected.blob_size.unwrap_or(0),
+        media_type: media_type.to_string(),
+        location: format!("{}/{}", client.host(), client.repository()),
+    };
     if db::layer_exists(&*ctx.db(), diff_id.as_str())? {
+        db::add_layer_location(&ctx.db(), diff_id.as_str(), &location)?;
         progress.event(ProgressEvent::BlobSkipped { kind: BlobKind::Layer, digest });
         return Ok(());
     }
@@ -309,6 +316,7 @@ async fn fetch_layer(
             blob_media_type: Some(media_type.to_string()),
         },
     )?;
+    db::add_layer_location(&ctx.db(), diff_id.as_str(), &location)?;
     drop(lock);
     progress.event(ProgressEvent::BlobDone { digest });
     Ok(())

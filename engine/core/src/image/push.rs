@@ -106,29 +106,34 @@ async fn push_async(
     let docker = row.manifest_type == DOCKER_MANIFEST;
     let mut descriptors = Vec::new();
     let mut all_original = true;
+    let here = format!("{}/{}", dest.registry, dest.repository);
     for diff_id in &row.layers {
-        let layer = db::get_layer(&ctx.db(), diff_id).map_err(storage)?
-            .ok_or_else(|| EngineError::new(ErrorKind::Storage, format!("layer {diff_id} is missing from the store")))?;
-        if let (Some(blob), Some(size), Some(mt)) = (&layer.blob_digest, layer.blob_size, &layer.blob_media_type) {
-            let blob = Digest::parse(blob).map_err(|e| EngineError::new(ErrorKind::Storage, e.to_string()))?;
-            if client.blob_exists(&blob).await.map_err(registry_err)? {
-                progress.event(ProgressEvent::BlobSkipped { kind: BlobKind::Layer, digest: blob.to_string() });
-                descriptors.push(descriptor(mt, blob, size));
-                continue;
+        let known = db::layer_locations(&ctx.db(), diff_id).map_err(storage)?;
+        let (desc, reused) = match reuse_blob(&client, dest, &known, progress).await? {
+            Some(d) => (d, true),
+            None => {
+                let diff = Digest::parse(diff_id).map_err(|e| EngineError::new(ErrorKind::Storage, e.to_string()))?;
+                let (path, blob, size) = compress_layer(ctx, &diff)?;
+                let _cleanup = RemoveOnDrop(path.clone());
+                if client.blob_exists(&blob).await.map_err(registry_err)? {
+                    progress.event(ProgressEvent::BlobSkipped { kind: BlobKind::Layer, digest: blob.to_string() });
+                } else {
+                    progress.event(ProgressEvent::BlobStarted { kind: BlobKind::Layer, digest: blob.to_string(), total: Some(size) });
+                    upload_file(&client, &blob, &path).await?;
+                    progress.event(ProgressEvent::BlobDone { digest: blob.to_string() });
+                }
+                (descriptor(if docker { DOCKER_LAYER_GZIP } else { OCI_LAYER_GZIP }, blob, size), false)
             }
-        }
-        all_original = false;
-        let diff = Digest::parse(diff_id).map_err(|e| EngineError::new(ErrorKind::Storage, e.to_string()))?;
-        let (path, blob, size) = compress_layer(ctx, &diff)?;
-        let _cleanup = RemoveOnDrop(path.clone());
-        if client.blob_exists(&blob).await.map_err(registry_err)? {
-            progress.event(ProgressEvent::BlobSkipped { kind: BlobKind::Layer, digest: blob.to_string() });
-        } else {
-            progress.event(ProgressEvent::BlobStarted { kind: BlobKind::Layer, digest: blob.to_string(), total: Some(size) });
-            upload_file(&client, &blob, &path).await?;
-            progress.event(ProgressEvent::BlobDone { digest: blob.to_string() });
-        }
-        descriptors.push(descriptor(if docker { DOCKER_LAYER_GZIP } else { OCI_LAYER_GZIP }, blob, size));
+        };
+        all_original &= reused && layer_matches_stored(ctx, row, descriptors.len(), &desc);
+        let location = db::LayerLocation {
+            blob_digest: desc.digest.to_string(),
+            blob_size: desc.size,
+            media_type: desc.media_type.clone(),
+            location: here.clone(),
+        };
+        db::add_layer_location(&ctx.db(), diff_id, &location).map_err(storage)?;
+        descriptors.push(desc);
     }
     let config_bytes = std::fs::read(ctx.paths.blob(&row.id))
         .map_err(|e| EngineError::new(ErrorKind::Storage, format!("reading config of image {}: {e}", row.id)))?;
@@ -156,6 +161,45 @@ async fn push_async(
     };
     let tag = dest.tag.clone().unwrap_or_else(|| "latest".into());
     client.put_manifest(&tag, &media_type, bytes).await.map_err(registry_err)
+}
+
+/// Finds a compressed form of the layer the destination has, or can mount from another
+/// repository of the same registry. `None` means it must be uploaded.
+async fn reuse_blob(
+    client: &RegistryClient,
+    dest: &Reference,
+    known: &[db::LayerLocation],
+    progress: &dyn ProgressSink,
+) -> Result<Option<Descriptor>> {
+    let mut tried = std::collections::HashSet::new();
+    for k in known {
+        if !tried.insert(k.blob_digest.clone()) {
+            continue;
+        }
+        let Ok(blob) = Digest::parse(&k.blob_digest) else { continue };
+        if client.blob_exists(&blob).await.map_err(registry_err)? {
+            progress.event(ProgressEvent::BlobSkipped { kind: BlobKind::Layer, digest: blob.to_string() });
+            return Ok(Some(descriptor(&k.media_type, blob, k.blob_size)));
+        }
+    }
+    let prefix = format!("{}/", dest.registry);
+    for k in known {
+        let Some(from) = k.location.strip_prefix(&prefix) else { continue };
+        let Ok(blob) = Digest::parse(&k.blob_digest) else { continue };
+        if from != dest.repository && client.mount_blob(&blob, from).await.map_err(registry_err)? {
+            progress.event(ProgressEvent::BlobSkipped { kind: BlobKind::Layer, digest: blob.to_string() });
+            return Ok(Some(descriptor(&k.media_type, blob, k.blob_size)));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether the stored manifest lists `desc` at `position` (so it can be pushed unchanged).
+fn layer_matches_stored(ctx: &StoreContext, row: &ImageRow, position: usize, desc: &Descriptor) -> bool {
+    read_stored_manifest(ctx, row)
+        .and_then(|b| serde_json::from_slice::<ImageManifest>(&b).ok())
+        .and_then(|m| m.layers.get(position).cloned())
+        .is_some_and(|l| l.digest == desc.digest && l.media_type == desc.media_type)
 }
 
 fn descriptor(media_type: &str, digest: Digest, size: u64) -> Descriptor {

@@ -63,6 +63,16 @@ const MIGRATIONS: &[&str] = &[
         seq INTEGER NOT NULL,
         PRIMARY KEY (image_id, name)
     );",
+    // 2: where each layer is known to exist as a compressed blob (registry/repository),
+    //    so a push can skip or cross-mount instead of uploading again.
+    "CREATE TABLE layer_locations (
+        diff_id TEXT NOT NULL REFERENCES layers(diff_id) ON DELETE CASCADE,
+        blob_digest TEXT NOT NULL,
+        blob_size INTEGER NOT NULL,
+        media_type TEXT NOT NULL,
+        location TEXT NOT NULL,
+        PRIMARY KEY (diff_id, blob_digest, location)
+    );",
 ];
 
 pub fn open(path: &Path) -> Result<Connection, DbError> {
@@ -346,6 +356,39 @@ pub fn referenced_blobs(conn: &Connection) -> DbResult<std::collections::HashSet
         set.insert(manifest.trim_start_matches("sha256:").to_string());
     }
     Ok(set)
+}
+
+/// A compressed form of a layer and a `registry/repository` that has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerLocation {
+    pub blob_digest: String,
+    pub blob_size: u64,
+    pub media_type: String,
+    pub location: String,
+}
+
+pub fn add_layer_location(conn: &Connection, diff_id: &str, l: &LayerLocation) -> DbResult<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO layer_locations (diff_id, blob_digest, blob_size, media_type, location)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![diff_id, l.blob_digest, l.blob_size as i64, l.media_type, l.location],
+    )?;
+    Ok(())
+}
+
+pub fn layer_locations(conn: &Connection, diff_id: &str) -> DbResult<Vec<LayerLocation>> {
+    let mut stmt = conn.prepare(
+        "SELECT blob_digest, blob_size, media_type, location FROM layer_locations WHERE diff_id = ?1 ORDER BY rowid",
+    )?;
+    let rows = stmt.query_map([diff_id], |r| {
+        Ok(LayerLocation {
+            blob_digest: r.get(0)?,
+            blob_size: r.get::<_, i64>(1)? as u64,
+            media_type: r.get(2)?,
+            location: r.get(3)?,
+        })
+    })?;
+    rows.collect()
 }
 
 pub fn layer_stats(conn: &Connection) -> DbResult<(u64, u64)> {

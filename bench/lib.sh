@@ -1,0 +1,50 @@
+# Shared by the benchmarks: timing, medians, Podman's settings for this machine,
+# and the test registry (brought up by the e2e harness when not already up).
+set -euo pipefail
+bench_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BERTH=${BERTH_BIN:-$(command -v berth || echo "$bench_root/target/release/berth")}
+work=$(mktemp -d "${TMPDIR:-/tmp}/berth-bench.XXXXXX")
+
+# Podman as it works on these machines: cgroupfs, no systemd, its own store under $work.
+podman_cmd() {
+  podman --root "$work/podman-root" --runroot "$work/podman-run" --storage-driver overlay \
+    --cgroup-manager cgroupfs "$@"
+}
+berth_cmd() {
+  "$BERTH" --root "$work/berth-root" --runroot "$work/berth-run" "$@"
+}
+
+now_ns() { date +%s%N; }
+
+# Wall time of a command in milliseconds (stdout/stderr discarded).
+time_ms() {
+  local start end
+  start=$(now_ns)
+  "$@" >/dev/null 2>&1 || { echo "benchmark command failed: $*" >&2; return 1; }
+  end=$(now_ns)
+  echo $(( (end - start) / 1000000 ))
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2))}'; }
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
+
+bench_cleanup() {
+  podman_cmd system reset -f >/dev/null 2>&1 || true
+  rm -rf "$work"
+  if [ -n "${bench_started_harness:-}" ]; then
+    "$bench_root/tests/harness/down.sh" "$BERTH_HARNESS_STATE" >/dev/null 2>&1 || true
+  fi
+}
+trap bench_cleanup EXIT
+
+# Makes sure BERTH_TEST_REGISTRY is up (starts the e2e harness if needed).
+need_registry() {
+  if [ -z "${BERTH_TEST_REGISTRY:-}" ]; then
+    bench_started_harness=1
+    BERTH_HARNESS_STATE="$work/harness"
+    mkdir -p "$BERTH_HARNESS_STATE"
+    "$bench_root/tests/harness/start.sh" "$BERTH_HARNESS_STATE" >&2
+    . "$BERTH_HARNESS_STATE/env.sh"
+  fi
+}
