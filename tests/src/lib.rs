@@ -14,6 +14,7 @@
 
 pub mod cmd;
 pub mod env;
+pub mod fault;
 pub mod images;
 pub mod registry;
 pub mod store;

@@ -73,12 +73,19 @@ pub fn run(engine: &dyn Engine, a: ImagesArgs) -> anyhow::Result<i32> {
     let images = engine.list_images(&ListImagesRequest { all: a.all, filters }).map_err(exit::engine)?;
     let mut rows: Vec<Row<'_>> = Vec::new();
     for img in &images {
-        if img.repo_tags.is_empty() {
+        if img.names.is_empty() {
             rows.push(Row { image: img, repository: "<none>".into(), tag: "<none>".into() });
         }
         for name in &img.repo_tags {
             let (repository, tag) = split(name);
             rows.push(Row { image: img, repository, tag });
+        }
+        // Pulled by digest only: the repository, without a tag.
+        if img.repo_tags.is_empty() {
+            for name in img.names.iter().filter(|n| n.contains('@')) {
+                let repository = name.split('@').next().unwrap_or(name).to_string();
+                rows.push(Row { image: img, repository, tag: "<none>".into() });
+            }
         }
     }
     match a.sort.as_str() {

@@ -32,9 +32,27 @@ pub fn info(engine: &dyn Engine, a: FormatArgs) -> anyhow::Result<i32> {
     let doc = serde_json::to_value(&info)?;
     match a.format.as_deref() {
         None | Some("yaml") => print!("{}", yaml(&doc)),
-        Some(f) => print_documents(Some(f), &[doc])?,
+        Some("json") => print_documents(Some("json"), &[doc])?,
+        // Templates name Podman's Go fields (`{{.Store.GraphRoot}}`), the JSON keys are camelCase.
+        Some(f) => print_documents(Some(f), &[pascal_keys(doc)])?,
     }
     Ok(0)
+}
+
+fn pascal_keys(v: Value) -> Value {
+    match v {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let mut c = k.chars();
+                    let key = c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default();
+                    (key, pascal_keys(v))
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(pascal_keys).collect()),
+        other => other,
+    }
 }
 
 pub fn df(engine: &dyn Engine, a: DfArgs) -> anyhow::Result<i32> {

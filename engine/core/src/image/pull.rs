@@ -195,8 +195,12 @@ async fn pull_one(
     progress.event(ProgressEvent::WritingManifest);
     write_blob(ctx, &manifest.config.digest, &config_bytes)?;
     write_blob(ctx, &manifest_digest, &manifest_bytes)?;
+    // Pulled by digest: the image is named `repo@digest` (no tag), as Podman names it.
     let stored_name = name.clone().with_default_tag();
-    let stored = if stored_name.digest.is_some() { None } else { Some(stored_name.to_string()) };
+    let stored = Some(match &stored_name.digest {
+        Some(d) => format!("{}@{}", stored_name.name(), d),
+        None => stored_name.to_string(),
+    });
     let mut repo_digests = vec![format!("{}@{}", name.name(), manifest_digest)];
     if top_digest != manifest_digest {
         repo_digests.push(format!("{}@{}", name.name(), top_digest));
@@ -206,7 +210,7 @@ async fn pull_one(
     let mut conn = ctx.db();
     db::commit_image(&mut conn, &record, &names, gc::now_nanos())?;
     drop(gc_guard);
-    Ok(Pulled { id, name: stored.unwrap_or_else(|| format!("{}@{}", name.name(), manifest_digest)) })
+    Ok(Pulled { id, name: stored.unwrap_or_default() })
 }
 
 fn write_blob(ctx: &StoreContext, digest: &Digest, bytes: &[u8]) -> Result<(), PullError> {

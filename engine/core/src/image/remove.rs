@@ -21,13 +21,8 @@ pub fn remove(engine: &LocalEngine, req: &RemoveImagesRequest) -> Result<RemoveI
             req.names.clone()
         };
         for target in targets {
-            let by_name = match names::find_name(&conn, &ctx.registries, &target).map_err(lookup_err)? {
-                Some(found) => Some(found),
-                None => None,
-            };
-            let (id, matched_name) = match by_name {
-                Some((id, stored)) if !stored.contains('@') => (id, Some(stored)),
-                Some((id, _)) => (id, None),
+            let (id, matched_name) = match names::find_name(&conn, &ctx.registries, &target).map_err(lookup_err)? {
+                Some((id, stored)) => (id, Some(stored)),
                 None => match names::find_image(&conn, &ctx.registries, &target) {
                     Ok(Some(id)) => (id, None),
                     Ok(None) => {
@@ -40,7 +35,7 @@ pub fn remove(engine: &LocalEngine, req: &RemoveImagesRequest) -> Result<RemoveI
             let Some(row) = db::get_image(&conn, &id).map_err(storage)? else {
                 continue; // removed earlier in this same request
             };
-            if let Some(name) = matched_name.filter(|_| row.names.len() > 1 && !req.all) {
+            if let Some(name) = matched_name.filter(|n| row.names.contains(n) && row.names.len() > 1 && !req.all) {
                 db::remove_name(&conn, &name).map_err(storage)?;
                 report.untagged.push(name);
                 continue;

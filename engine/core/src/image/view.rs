@@ -18,8 +18,13 @@ fn created_at(row: &ImageRow) -> String {
         .unwrap_or_default()
 }
 
+/// Names that are tags (a `repo@digest` name records a pull by digest, not a tag).
+pub fn repo_tags(row: &ImageRow) -> Vec<String> {
+    row.names.iter().filter(|n| !n.contains('@')).cloned().collect()
+}
+
 pub fn summary(row: &ImageRow) -> ImageSummary {
-    let repo_tags = row.names.clone();
+    let repo_tags = repo_tags(row);
     ImageSummary {
         id: row.id.clone(),
         parent_id: String::new(),
@@ -32,9 +37,9 @@ pub fn summary(row: &ImageRow) -> ImageSummary {
         virtual_size: row.size,
         labels: labels(row),
         containers: 0,
-        names: repo_tags.clone(),
+        names: row.names.clone(),
         digest: row.digest.clone(),
-        history: repo_tags,
+        history: row.names.clone(),
         dangling: row.names.is_empty(),
     }
 }
@@ -63,7 +68,7 @@ pub fn inspect(ctx: &StoreContext, row: &ImageRow, names_history: Vec<String>) -
     Ok(ImageInspect {
         id: row.id.clone(),
         digest: row.digest.clone(),
-        repo_tags: row.names.clone(),
+        repo_tags: repo_tags(row),
         repo_digests: row.repo_digests.clone(),
         parent: String::new(),
         comment: cfg.history.last().and_then(|h| h.comment.clone()).unwrap_or_default(),
