@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs Berth's whole test suite: brings up the e2e harness (test images, three
-# local docker-registry instances, pushed images; see tests/harness/start.sh),
-# runs `cargo test --workspace` with the BERTH_* environment, tears everything
-# down on exit (failure and Ctrl-C included) and prints a summary.
+# Runs Berth's whole test suite: brings up the e2e harness (test images, four
+# local docker-registry instances and a token server, pushed images; see
+# tests/harness/start.sh), runs `cargo test --workspace` with the BERTH_*
+# environment, tears everything down on exit (failure and Ctrl-C included) and
+# prints a summary.
 #
 #   tests/run.sh                      everything
 #   tests/run.sh pull                 only tests whose name contains "pull"
@@ -32,7 +33,7 @@ finish() {
   local registries='' timings=''
   if [ -f "$state/env.sh" ]; then
     # shellcheck disable=SC1091 # written by start.sh
-    registries=$(. "$state/env.sh" && echo "plain $BERTH_TEST_REGISTRY, tls $BERTH_TEST_REGISTRY_TLS, auth $BERTH_TEST_REGISTRY_AUTH (stopped)")
+    registries=$(. "$state/env.sh" && echo "plain $BERTH_TEST_REGISTRY, tls $BERTH_TEST_REGISTRY_TLS, auth $BERTH_TEST_REGISTRY_AUTH, token $BERTH_TEST_REGISTRY_TOKEN (stopped)")
   fi
   [ -f "$state/timings" ] && timings=$(paste -sd, "$state/timings" | sed 's/,/, /g')
   # Totals over every "test result: ok. N passed; N failed; N ignored" line.
@@ -71,6 +72,15 @@ if [ -z "${BERTH_BIN:-}" ]; then
   fi
 fi
 export BERTH_BIN
+
+# The whole suite also checks what CI must keep true: formatting, clippy, and that the
+# CLI builds without the Linux engine (as on macOS and Windows).
+if [ $# -eq 0 ]; then
+  log "static checks: cargo fmt, clippy, remote-only CLI"
+  cargo fmt --all -- --check || die "cargo fmt --check: the tree is not formatted"
+  cargo clippy --workspace --all-targets -- -D warnings || die "cargo clippy found problems"
+  cargo check -p berth-cli --no-default-features || die "the CLI does not build without the local engine"
+fi
 
 tests/harness/start.sh "$state"
 # shellcheck disable=SC1091 # written by start.sh

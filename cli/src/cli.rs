@@ -5,7 +5,12 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "berth", version, about = "Manage pods, containers and images", disable_help_subcommand = true)]
+#[command(
+    name = "berth",
+    version,
+    about = "Manage pods, containers and images",
+    disable_help_subcommand = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalOpts,
@@ -37,7 +42,12 @@ pub struct GlobalOpts {
     #[arg(long, global = true, value_name = "DIR")]
     pub config: Option<PathBuf>,
     /// Path of a registries.conf to use instead of the system's
-    #[arg(long = "registries-conf", global = true, value_name = "FILE", env = "CONTAINERS_REGISTRIES_CONF")]
+    #[arg(
+        long = "registries-conf",
+        global = true,
+        value_name = "FILE",
+        env = "CONTAINERS_REGISTRIES_CONF"
+    )]
     pub registries_conf: Option<PathBuf>,
 }
 

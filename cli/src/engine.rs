@@ -23,5 +23,7 @@ pub fn connect(g: &GlobalOpts) -> anyhow::Result<Box<dyn Engine>> {
 
 #[cfg(not(all(target_os = "linux", feature = "local")))]
 pub fn connect(_g: &GlobalOpts) -> anyhow::Result<Box<dyn Engine>> {
-    anyhow::bail!("this build of berth has no local engine and remote connections are not supported yet")
+    anyhow::bail!(
+        "this build of berth has no local engine and remote connections are not supported yet"
+    )
 }

@@ -16,7 +16,11 @@ pub struct ExitError {
 }
 
 pub fn with_code(code: i32, message: impl Into<String>) -> anyhow::Error {
-    ExitError { code, message: message.into() }.into()
+    ExitError {
+        code,
+        message: message.into(),
+    }
+    .into()
 }
 
 /// Prints the error chain and returns the exit code.

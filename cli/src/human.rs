@@ -17,7 +17,13 @@ fn three_significant(v: f64) -> String {
     if v == 0.0 {
         return "0".into();
     }
-    let digits_before = if v >= 100.0 { 3 } else if v >= 10.0 { 2 } else { 1 };
+    let digits_before = if v >= 100.0 {
+        3
+    } else if v >= 10.0 {
+        2
+    } else {
+        1
+    };
     let decimals = 3usize.saturating_sub(digits_before);
     let mut s = format!("{v:.decimals$}");
     // Rounding may carry into a fourth digit (999.5 -> "1000"); Go prints "1e+03" there.

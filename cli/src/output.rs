@@ -15,12 +15,17 @@ pub fn print_list(
     noheading: bool,
 ) -> anyhow::Result<()> {
     let spec = format.unwrap_or(default_table);
-    let parsed = OutputFormat::parse(spec).map_err(|e| anyhow::anyhow!("invalid --format {spec:?}: {e}"))?;
+    let parsed =
+        OutputFormat::parse(spec).map_err(|e| anyhow::anyhow!("invalid --format {spec:?}: {e}"))?;
     if matches!(parsed, OutputFormat::Json) {
         println!("{}", crate::commands::json_pretty(&json_items()?)?);
         return Ok(());
     }
-    let parsed = if noheading { parsed.without_header() } else { parsed };
+    let parsed = if noheading {
+        parsed.without_header()
+    } else {
+        parsed
+    };
     let text = render_items(&parsed, items, headers, default_table)
         .map_err(|e| anyhow::anyhow!("invalid --format {spec:?}: {e}"))?;
     print!("{text}");
@@ -35,9 +40,10 @@ pub fn print_documents(format: Option<&str>, items: &[Value]) -> anyhow::Result<
             Ok(())
         }
         Some(spec) => {
-            let parsed = OutputFormat::parse(spec).map_err(|e| anyhow::anyhow!("invalid --format {spec:?}: {e}"))?;
-            let text =
-                render_items(&parsed, items, &[], spec).map_err(|e| anyhow::anyhow!("invalid --format {spec:?}: {e}"))?;
+            let parsed = OutputFormat::parse(spec)
+                .map_err(|e| anyhow::anyhow!("invalid --format {spec:?}: {e}"))?;
+            let text = render_items(&parsed, items, &[], spec)
+                .map_err(|e| anyhow::anyhow!("invalid --format {spec:?}: {e}"))?;
             print!("{text}");
             Ok(())
         }
@@ -54,7 +60,11 @@ pub fn yaml(value: &Value) -> String {
 fn scalar(v: &Value) -> String {
     match v {
         Value::String(s) if s.is_empty() => "\"\"".into(),
-        Value::String(s) if s.contains(": ") || s.starts_with(['-', '*', '&', '{', '[', '\'', '"']) => format!("{s:?}"),
+        Value::String(s)
+            if s.contains(": ") || s.starts_with(['-', '*', '&', '{', '[', '\'', '"']) =>
+        {
+            format!("{s:?}")
+        }
         Value::String(s) => s.clone(),
         Value::Null => "null".into(),
         other => other.to_string(),

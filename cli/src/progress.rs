@@ -9,8 +9,14 @@ use std::sync::Mutex;
 
 pub enum Reporter {
     Quiet,
-    Lines { verb: &'static str },
-    Bars { multi: MultiProgress, bars: Mutex<HashMap<String, ProgressBar>>, verb: &'static str },
+    Lines {
+        verb: &'static str,
+    },
+    Bars {
+        multi: MultiProgress,
+        bars: Mutex<HashMap<String, (ProgressBar, BlobKind)>>,
+        verb: &'static str,
+    },
 }
 
 impl Reporter {
@@ -72,37 +78,58 @@ impl ProgressSink for Reporter {
                 eprintln_flush(&format!("{verb} {} {digest}", kind_word(kind)));
             }
             (Reporter::Lines { verb }, ProgressEvent::BlobSkipped { kind, digest }) => {
-                eprintln_flush(&format!("{verb} {} {digest} skipped: already exists", kind_word(kind)));
+                eprintln_flush(&format!(
+                    "{verb} {} {digest} skipped: already exists",
+                    kind_word(kind)
+                ));
             }
-            (Reporter::Lines { .. }, ProgressEvent::BlobProgress { .. } | ProgressEvent::BlobDone { .. }) => {}
-            (_, ProgressEvent::WritingManifest) => self.line("Writing manifest to image destination"),
+            (
+                Reporter::Lines { .. },
+                ProgressEvent::BlobProgress { .. } | ProgressEvent::BlobDone { .. },
+            ) => {}
+            (_, ProgressEvent::WritingManifest) => {
+                self.line("Writing manifest to image destination")
+            }
             (Reporter::Bars { multi, bars, verb }, event) => {
                 let mut bars = bars.lock().unwrap_or_else(|p| p.into_inner());
                 match event {
-                    ProgressEvent::BlobStarted { kind, digest, total } => {
+                    ProgressEvent::BlobStarted {
+                        kind,
+                        digest,
+                        total,
+                    } => {
                         let bar = multi.add(ProgressBar::new(total.unwrap_or(0)));
                         bar.set_style(
-                            ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
-                                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                                .progress_chars("=> "),
+                            ProgressStyle::with_template(
+                                "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+                            )
+                            .unwrap_or_else(|_| ProgressStyle::default_bar())
+                            .progress_chars("=> "),
                         );
                         bar.set_message(format!("{verb} {} {}", kind_word(kind), short(&digest)));
-                        bars.insert(digest, bar);
+                        bars.insert(digest, (bar, kind));
                     }
                     ProgressEvent::BlobSkipped { kind, digest } => {
-                        let _ = multi.println(format!("{verb} {} {} skipped: already exists", kind_word(kind), short(&digest)));
+                        let _ = multi.println(format!(
+                            "{verb} {} {} skipped: already exists",
+                            kind_word(kind),
+                            short(&digest)
+                        ));
                     }
                     ProgressEvent::BlobProgress { digest, done } => {
-                        if let Some(bar) = bars.get(&digest) {
+                        if let Some((bar, _)) = bars.get(&digest) {
                             bar.set_position(done);
                         }
                     }
-                    ProgressEvent::BlobDone { digest } => match bars.remove(&digest) {
-                        Some(bar) => bar.finish_with_message(format!("{verb} blob {} done", short(&digest))),
-                        None => {
-                            let _ = multi.println(format!("{verb} config {} done", short(&digest)));
+                    ProgressEvent::BlobDone { digest } => {
+                        if let Some((bar, kind)) = bars.remove(&digest) {
+                            bar.finish_with_message(format!(
+                                "{verb} {} {} done",
+                                kind_word(kind),
+                                short(&digest)
+                            ));
                         }
-                    },
+                    }
                     _ => {}
                 }
             }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Tears down what tests/harness/start.sh brought up: stops the registries it
-# recorded in STATE_DIR/pids and removes STATE_DIR (kept, with the registry
+# Tears down what tests/harness/start.sh brought up: stops the registries and
+# the token server it recorded in STATE_DIR/pids and removes STATE_DIR (kept, with the registry
 # logs, when BERTH_HARNESS_KEEP=1).
 #
 #   tests/harness/down.sh [STATE_DIR]    (default: $BERTH_HARNESS_STATE)
@@ -12,8 +12,9 @@ if [ -z "$state" ] || [ ! -d "$state" ]; then
   exit 0
 fi
 
-# Only signal processes that are still the registries we started (pids get reused).
-ours() { grep -qa docker-registry "/proc/$1/cmdline" 2>/dev/null; }
+# Only signal processes that are still the registries or token server we
+# started (pids get reused).
+ours() { grep -qaE 'docker-registry|token_server\.py' "/proc/$1/cmdline" 2>/dev/null; }
 
 pids=()
 if [ -f "$state/pids" ]; then
@@ -32,8 +33,8 @@ for pid in "${pids[@]}"; do
 done
 
 if [ "${BERTH_HARNESS_KEEP:-}" = 1 ]; then
-  echo "harness: stopped ${#pids[@]} registries; kept $state" >&2
+  echo "harness: stopped ${#pids[@]} servers (registries, token server); kept $state" >&2
 else
   rm -rf "$state"
-  echo "harness: stopped ${#pids[@]} registries; removed $state" >&2
+  echo "harness: stopped ${#pids[@]} servers (registries, token server); removed $state" >&2
 fi

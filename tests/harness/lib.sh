@@ -1,12 +1,18 @@
 # shellcheck shell=bash
 # Shared shell functions of the e2e test harness: logging, free ports, test
-# certificates, starting a docker-registry instance, pushing images with skopeo
-# and checking what the registry serves. Sourced by start.sh; not run alone.
+# certificates, starting a docker-registry instance and the token server it may
+# trust, pushing images with skopeo and checking what the registry serves.
+# Sourced by start.sh; not run alone.
 
 # The repository root and the cargo target directory.
 harness_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 harness_target=${CARGO_TARGET_DIR:-$harness_root/target}
 case $harness_target in /*) ;; *) harness_target=$harness_root/$harness_target ;; esac
+
+# The token registry's `service` and `issuer` (the token server puts them in
+# each token's aud and iss claims).
+token_service=berth-test-registry
+token_issuer=berth-test-token-server
 
 # Every Accept type a pull may want; used when checking what a registry serves.
 manifest_accept='application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json'
@@ -21,11 +27,11 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
 # Fails with a hint when a tool the harness needs is missing.
 require_tools() {
   local missing=()
-  for tool in docker-registry skopeo openssl htpasswd curl jq cargo; do
+  for tool in docker-registry skopeo openssl htpasswd curl jq cargo python3; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
   done
   [ -x /bin/busybox ] || missing+=(/bin/busybox)
-  [ ${#missing[@]} -eq 0 ] || die "missing ${missing[*]}: run ./installer/install.sh (Debian packages docker-registry skopeo openssl apache2-utils jq curl busybox-static)"
+  [ ${#missing[@]} -eq 0 ] || die "missing ${missing[*]}: run ./installer/install.sh (Debian packages docker-registry skopeo openssl apache2-utils jq curl busybox-static python3)"
 }
 
 # Prints a 127.0.0.1 TCP port nothing listens on (a registry that still loses
@@ -61,10 +67,24 @@ make_certs() {
     || die "openssl: signing the server certificate failed"
 }
 
-# write_registry_config FILE PORT STORAGE [TLS_DIR [HTPASSWD]]: a docker-registry
-# (CNCF distribution 2.8) config for one instance on 127.0.0.1:PORT.
+# make_token_cert DIR: an RSA key that signs the token server's JWTs
+# (DIR/token.key) and its certificate, signed by the test CA of make_certs
+# (DIR/token.crt); the token registry trusts the CA as its rootcertbundle.
+make_token_cert() {
+  local dir=$1
+  openssl req -new -newkey rsa:2048 -nodes -keyout "$dir/token.key" -out "$dir/token.csr" \
+    -subj "/CN=berth-test-token-signer" 2>/dev/null || die "openssl: making the token signing key failed"
+  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" >"$dir/token.ext"
+  openssl x509 -req -in "$dir/token.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+    -out "$dir/token.crt" -days 3650 -extfile "$dir/token.ext" 2>/dev/null \
+    || die "openssl: signing the token signing certificate failed"
+}
+
+# write_registry_config FILE PORT STORAGE [TLS_DIR [AUTH]]: a docker-registry
+# (CNCF distribution 2.8) config for one instance on 127.0.0.1:PORT. AUTH is the
+# YAML of the `auth` section's one entry, e.g. `htpasswd: {realm: r, path: p}`.
 write_registry_config() {
-  local file=$1 port=$2 storage=$3 tls=${4:-} htpasswd=${5:-}
+  local file=$1 port=$2 storage=$3 tls=${4:-} auth=${5:-}
   {
     echo "version: 0.1"
     echo "log: {level: info, accesslog: {disabled: false}}"
@@ -78,9 +98,9 @@ write_registry_config() {
     if [ -n "$tls" ]; then
       echo "  tls: {certificate: \"$tls/server.crt\", key: \"$tls/server.key\"}"
     fi
-    if [ -n "$htpasswd" ]; then
+    if [ -n "$auth" ]; then
       echo "auth:"
-      echo "  htpasswd: {realm: berth-test, path: \"$htpasswd\"}"
+      echo "  $auth"
     fi
   } >"$file"
 }
@@ -99,17 +119,24 @@ wait_registry() {
   return 1
 }
 
-# start_registry STATE NAME MODE: starts one registry (MODE plain, tls or auth)
-# with its storage in STATE/NAME, records "PID NAME" in STATE/pids and prints
-# its port. Retries on another port if the chosen one was taken meanwhile.
+# start_registry STATE NAME MODE: starts one registry (MODE plain, tls, auth
+# or token; token needs the token server of start_token_server running) with its
+# storage in STATE/NAME, records "PID NAME" in STATE/pids and prints its port.
+# Retries on another port if the chosen one was taken meanwhile.
 start_registry() {
-  local state=$1 name=$2 mode=$3 port pid tls='' htpasswd='' scheme=http curl_args=()
+  local state=$1 name=$2 mode=$3 port pid tls='' auth='' scheme=http curl_args=()
   if [ "$mode" != plain ]; then tls=$state/tls scheme=https curl_args=(--cacert "$state/certs.d/ca.crt"); fi
-  [ "$mode" = auth ] && htpasswd=$state/htpasswd
+  case $mode in
+    auth) auth="htpasswd: {realm: berth-test, path: \"$state/htpasswd\"}" ;;
+    token)
+      auth="token: {realm: \"$(token_realm "$state")\", service: $token_service, issuer: $token_issuer,"
+      auth+=" rootcertbundle: \"$state/tls/ca.crt\"}"
+      ;;
+  esac
   mkdir -p "$state/$name"
   for _ in 1 2 3 4 5; do
     port=$(free_port)
-    write_registry_config "$state/$name.yml" "$port" "$state/$name" "$tls" "$htpasswd"
+    write_registry_config "$state/$name.yml" "$port" "$state/$name" "$tls" "$auth"
     docker-registry serve "$state/$name.yml" </dev/null >>"$state/$name.log" 2>&1 &
     pid=$!
     echo "$pid $name" >>"$state/pids"
@@ -122,6 +149,51 @@ start_registry() {
   done
   tail -n 20 "$state/$name.log" >&2
   die "registry $name failed to start"
+}
+
+# start_token_server STATE USER PASSWORD: starts tests/harness/token_server.py
+# over HTTPS (the server certificate of STATE/tls) signing with STATE/tls/token.key,
+# granting USER:PASSWORD everything and anonymous clients nothing; records
+# "PID token-server" in STATE/pids, logs to STATE/token-server.log and prints
+# its port once a token request succeeds (the port is kept in STATE/token-server.port).
+start_token_server() {
+  local state=$1 user=$2 pass=$3 pid port=''
+  rm -f "$state/token-server.port"
+  python3 "$harness_root/tests/harness/token_server.py" \
+    --tls-cert "$state/tls/server.crt" --tls-key "$state/tls/server.key" \
+    --signing-key "$state/tls/token.key" --signing-cert "$state/tls/token.crt" \
+    --issuer "$token_issuer" --service "$token_service" --user "$user" --password "$pass" \
+    --port-file "$state/token-server.port" </dev/null >>"$state/token-server.log" 2>&1 &
+  pid=$!
+  echo "$pid token-server" >>"$state/pids"
+  for _ in $(seq 1 300); do
+    kill -0 "$pid" 2>/dev/null || break
+    if [ -s "$state/token-server.port" ]; then
+      port=$(cat "$state/token-server.port")
+      if curl -sf -o /dev/null --cacert "$state/certs.d/ca.crt" \
+        "https://127.0.0.1:$port/token?service=$token_service" 2>/dev/null; then
+        echo "$port"
+        return 0
+      fi
+    fi
+    sleep 0.1
+  done
+  tail -n 20 "$state/token-server.log" >&2
+  die "the token server failed to start"
+}
+
+# token_realm STATE: the token endpoint of the running token server.
+token_realm() {
+  echo "https://127.0.0.1:$(cat "$1/token-server.port")/token"
+}
+
+# token_for STATE SCOPE USER:PASSWORD: prints a token for SCOPE (e.g.
+# repository:berth-test/busybox:pull) from the token server.
+token_for() {
+  local state=$1 scope=$2 creds=$3
+  curl -sf --cacert "$state/certs.d/ca.crt" -u "$creds" -G "$(token_realm "$state")" \
+    --data-urlencode "service=$token_service" --data-urlencode "scope=$scope" | jq -er .token \
+    || die "no token for $scope from $(token_realm "$state")"
 }
 
 # push IMAGES_DIR IMAGE DEST_REF [SKOPEO_ARGS...]: copies the OCI layout of IMAGE

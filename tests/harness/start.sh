@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Brings up the e2e test environment in STATE_DIR (an empty directory):
 #   1. builds berth-testimages and the test images (cached in target/berth-testimages),
-#   2. makes a test CA + server certificate and an htpasswd file,
-#   3. starts three docker-registry instances on free 127.0.0.1 ports:
-#      plain HTTP, TLS, and TLS + basic auth,
+#   2. makes a test CA + server certificate, a token signing certificate and
+#      an htpasswd file,
+#   3. starts a token server (tests/harness/token_server.py) and four
+#      docker-registry instances on free 127.0.0.1 ports: plain HTTP, TLS,
+#      TLS + basic auth, and TLS + Bearer token auth (trusting the token server),
 #   4. pushes the images with skopeo and checks with curl what the registries serve,
 #   5. writes STATE_DIR/env.sh with the BERTH_* variables the tests read.
-# The registries keep running after this script exits; tests/harness/down.sh
-# STATE_DIR stops them. Use tests/run.sh or `source tests/harness/up.sh` rather
-# than calling this directly.
+# The registries and the token server keep running after this script exits;
+# tests/harness/down.sh STATE_DIR stops them. Use tests/run.sh or
+# `source tests/harness/up.sh` rather than calling this directly.
 #
 # Environment: BERTH_BIN, BERTH_TEST_IMAGES (the image cache directory) and
 # BERTH_TESTIMAGES_BIN (a prebuilt berth-testimages) override the defaults.
@@ -36,24 +38,27 @@ fi
 "$BERTH_TESTIMAGES_BIN" "$images" || die "building the test images failed"
 echo "images $(since "$t")" >>"$state/timings"
 
-# 2. Certificates (server key and cert in tls/, the CA alone in certs.d/ for
-#    --cert-dir) and the htpasswd file.
+# 2. Certificates (server key and cert and the token signing key and cert in
+#    tls/, the CA alone in certs.d/ for --cert-dir) and the htpasswd file.
 t=$(now)
 make_certs "$state/tls"
+make_token_cert "$state/tls"
 mkdir -p "$state/certs.d"
 cp "$state/tls/ca.crt" "$state/certs.d/ca.crt"
 htpasswd -Bbn "$auth_user" "$auth_pass" >"$state/htpasswd" 2>/dev/null || die "htpasswd failed"
 
-# 3. Registries.
+# 3. Registries, and the token server before the registry that trusts it.
 plain_port=$(start_registry "$state" registry-plain plain)
 tls_port=$(start_registry "$state" registry-tls tls)
 auth_port=$(start_registry "$state" registry-auth auth)
+start_token_server "$state" "$auth_user" "$auth_pass" >/dev/null
+token_port=$(start_registry "$state" registry-token token)
 echo "registries $(since "$t")" >>"$state/timings"
-plain=127.0.0.1:$plain_port tls=127.0.0.1:$tls_port auth=127.0.0.1:$auth_port
+plain=127.0.0.1:$plain_port tls=127.0.0.1:$tls_port auth=127.0.0.1:$auth_port token=127.0.0.1:$token_port
 cacert=(--cacert "$state/certs.d/ca.crt")
 
 # 4. Push and check. Every image to the plain registry, busybox and multilayer
-#    to the TLS and auth ones too.
+#    to the TLS, auth and token ones too (skopeo gets its token itself).
 t=$(now)
 : >"$state/pushed"
 for image in $(jq -r '.images | keys[]' "$images/manifest.json"); do
@@ -65,8 +70,9 @@ for image in busybox multilayer; do
   push "$images" "$image" "$tls/berth-test/$image:latest" --dest-cert-dir "$state/certs.d"
   push "$images" "$image" "$auth/berth-test/$image:latest" --dest-cert-dir "$state/certs.d" \
     --dest-creds "$auth_user:$auth_pass"
-  echo "$tls berth-test/$image:latest" >>"$state/pushed"
-  echo "$auth berth-test/$image:latest" >>"$state/pushed"
+  push "$images" "$image" "$token/berth-test/$image:latest" --dest-cert-dir "$state/certs.d" \
+    --dest-creds "$auth_user:$auth_pass"
+  printf '%s berth-test/%s:latest\n' "$tls" "$image" "$auth" "$image" "$token" "$image" >>"$state/pushed"
 done
 while read -r registry ref; do
   image=${ref#berth-test/} image=${image%:*}
@@ -77,6 +83,8 @@ while read -r registry ref; do
     "$tls") check_manifest "https://$registry/v2/${ref%:*}/manifests/${ref##*:}" "$digest" "$media_type" "${cacert[@]}" ;;
     "$auth") check_manifest "https://$registry/v2/${ref%:*}/manifests/${ref##*:}" "$digest" "$media_type" \
       "${cacert[@]}" -u "$auth_user:$auth_pass" ;;
+    "$token") check_manifest "https://$registry/v2/${ref%:*}/manifests/${ref##*:}" "$digest" "$media_type" \
+      "${cacert[@]}" -H "Authorization: Bearer $(token_for "$state" "repository:${ref%:*}:pull" "$auth_user:$auth_pass")" ;;
   esac
 done <"$state/pushed"
 echo "push+check $(since "$t")" >>"$state/timings"
@@ -97,6 +105,7 @@ export BERTH_TEST_CERT_DIR='$state/certs.d'
 export BERTH_TEST_REGISTRY_AUTH='$auth'
 export BERTH_TEST_AUTH_USER='$auth_user'
 export BERTH_TEST_AUTH_PASS='$auth_pass'
+export BERTH_TEST_REGISTRY_TOKEN='$token'
 export BERTH_TEST_PLAIN_STORAGE='$state/registry-plain'
 EOF
-log "up: plain $plain, tls $tls, auth $auth; $(wc -l <"$state/pushed") pushes checked; $(paste -sd, "$state/timings" | sed 's/,/, /g')"
+log "up: plain $plain, tls $tls, auth $auth, token $token (token server $(token_realm "$state")); $(wc -l <"$state/pushed") pushes checked; $(paste -sd, "$state/timings" | sed 's/,/, /g')"

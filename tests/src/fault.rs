@@ -223,7 +223,13 @@ impl Tmpfs {
     pub fn mount(path: &Path, size: &str) -> Tmpfs {
         let mut mount = Command::new("mount");
         mount
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
             .arg(path);
         cmd::run(mount, None, std::time::Duration::from_secs(30)).ok();
         Tmpfs {

@@ -18,26 +18,49 @@ fn login_stores_credentials_that_pull_and_push_then_use() {
     let store = Store::new();
     let env = TestEnv::get();
     let (cd, reg) = (cert_dir(), env.registry_auth.clone());
-    let out = store.berth(["login", "--cert-dir", &cd, "-u", &env.auth_user, "-p", &env.auth_pass, &reg]);
+    let out = store.berth([
+        "login",
+        "--cert-dir",
+        &cd,
+        "-u",
+        &env.auth_user,
+        "-p",
+        &env.auth_pass,
+        &reg,
+    ]);
     assert_eq!(out.ok(), "Login Succeeded!\n");
     let file = auth_json(&store);
     let meta = std::fs::metadata(&file).expect("auth.json written");
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
-    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("json");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("json");
     assert!(doc["auths"][&reg]["auth"].is_string(), "{doc}");
     let r = env.auth_ref("busybox");
-    let id = store.berth(["pull", "-q", "--cert-dir", &cd, &r]).ok().trim().to_string();
+    let id = store
+        .berth(["pull", "-q", "--cert-dir", &cd, &r])
+        .ok()
+        .trim()
+        .to_string();
     assert_eq!(id, images().get("busybox").id());
     let dest = format!("{reg}/pushed/by-login:1");
     store.berth(["tag", &id, &dest]).ok();
     store.berth(["push", "--cert-dir", &cd, &dest]).ok();
     let fresh = Store::new();
     let creds = format!("{}:{}", env.auth_user, env.auth_pass);
-    assert_eq!(fresh.berth(["pull", "-q", "--cert-dir", &cd, "--creds", &creds, &dest]).ok().trim(), id);
+    assert_eq!(
+        fresh
+            .berth(["pull", "-q", "--cert-dir", &cd, "--creds", &creds, &dest])
+            .ok()
+            .trim(),
+        id
+    );
     let out = store.berth(["logout", &reg]);
     assert_eq!(out.ok(), format!("Removed login credentials for {reg}\n"));
     let denied = store.berth(["pull", "--cert-dir", &cd, &r]);
-    assert!(denied.fails_with(125).contains("authentication required"), "{denied}");
+    assert!(
+        denied.fails_with(125).contains("authentication required"),
+        "{denied}"
+    );
     let again = store.berth(["logout", &reg]);
     assert!(again.fails_with(125).contains("not logged into"), "{again}");
 }
@@ -46,7 +69,16 @@ fn login_stores_credentials_that_pull_and_push_then_use() {
 fn login_with_a_wrong_password_fails_and_writes_nothing() {
     let store = Store::new();
     let env = TestEnv::get();
-    let out = store.berth(["login", "--cert-dir", &cert_dir(), "-u", &env.auth_user, "-p", "wrong", &env.registry_auth]);
+    let out = store.berth([
+        "login",
+        "--cert-dir",
+        &cert_dir(),
+        "-u",
+        &env.auth_user,
+        "-p",
+        "wrong",
+        &env.registry_auth,
+    ]);
     let err = out.fails_with(125);
     assert!(err.contains("invalid username or password"), "{out}");
     assert_eq!(err.lines().count(), 1, "one-line error: {out}");
@@ -60,15 +92,36 @@ fn password_stdin_and_authfile_are_honoured() {
     let authfile = store.path().join("my-auth.json");
     let af = authfile.display().to_string();
     let out = store.berth_input(
-        ["login", "--cert-dir", &cert_dir(), "--authfile", &af, "-u", &env.auth_user, "--password-stdin", &env.registry_auth],
+        [
+            "login",
+            "--cert-dir",
+            &cert_dir(),
+            "--authfile",
+            &af,
+            "-u",
+            &env.auth_user,
+            "--password-stdin",
+            &env.registry_auth,
+        ],
         format!("{}\n", env.auth_pass).as_bytes(),
     );
     out.ok();
     assert!(authfile.exists() && !auth_json(&store).exists());
     let r = env.auth_ref("multilayer");
-    store.berth(["pull", "-q", "--cert-dir", &cert_dir(), "--authfile", &af, &r]).ok();
+    store
+        .berth([
+            "pull",
+            "-q",
+            "--cert-dir",
+            &cert_dir(),
+            "--authfile",
+            &af,
+            &r,
+        ])
+        .ok();
     store.berth(["logout", "--authfile", &af, "--all"]).ok();
-    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&authfile).expect("read")).expect("json");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&authfile).expect("read")).expect("json");
     assert_eq!(doc["auths"], serde_json::json!({}));
 }
 
@@ -79,10 +132,13 @@ fn docker_config_json_credentials_are_read() {
     let docker = store.home().join(".docker");
     std::fs::create_dir_all(&docker).expect("mkdir");
     let auth = base64_encode(format!("{}:{}", env.auth_user, env.auth_pass).as_bytes());
-    let cfg = serde_json::json!({"auths": {format!("https://{}", env.registry_auth): {"auth": auth}}});
+    let cfg =
+        serde_json::json!({"auths": {format!("https://{}", env.registry_auth): {"auth": auth}}});
     std::fs::write(docker.join("config.json"), cfg.to_string()).expect("write");
     let r = env.auth_ref("busybox");
-    store.berth(["pull", "-q", "--cert-dir", &cert_dir(), &r]).ok();
+    store
+        .berth(["pull", "-q", "--cert-dir", &cert_dir(), &r])
+        .ok();
 }
 
 #[test]
@@ -90,18 +146,32 @@ fn tls_registry_needs_its_ca_or_tls_verify_false() {
     let store = Store::new();
     let r = TestEnv::get().tls_ref("busybox");
     let untrusted = store.berth(["pull", "-q", &r]);
-    assert!(untrusted.fails_with(125).contains(&TestEnv::get().registry_tls), "{untrusted}");
-    store.berth(["pull", "-q", "--cert-dir", &cert_dir(), &r]).ok();
+    assert!(
+        untrusted
+            .fails_with(125)
+            .contains(&TestEnv::get().registry_tls),
+        "{untrusted}"
+    );
+    store
+        .berth(["pull", "-q", "--cert-dir", &cert_dir(), &r])
+        .ok();
     store.berth(["pull", "-q", "--tls-verify=false", &r]).ok();
     let missing = store.berth(["pull", "-q", "--cert-dir", "/nonexistent/certs", &r]);
-    assert!(missing.fails_with(125).contains("/nonexistent/certs"), "{missing}");
+    assert!(
+        missing.fails_with(125).contains("/nonexistent/certs"),
+        "{missing}"
+    );
 }
 
 fn base64_encode(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
         for i in 0..4 {
             if i <= chunk.len() {

@@ -11,8 +11,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use berth_e2e::fault::{
-    assert_layers_complete, assert_tmp_empty, diff_ids, engine_error, image_id, image_ids,
-    inspect, layer_diff, layer_dirs, pull_plain, tmp_entries, Snapshot, Tmpfs,
+    assert_layers_complete, assert_tmp_empty, diff_ids, engine_error, image_id, image_ids, inspect,
+    layer_diff, layer_dirs, pull_plain, tmp_entries, Snapshot, Tmpfs,
 };
 use berth_e2e::{images, PrivateRegistry, Store, TestEnv};
 
@@ -34,7 +34,10 @@ fn unknown_tag_or_repository_fails_naming_the_reference() {
     let env = TestEnv::get();
     let store = populated_store();
     let before = Snapshot::take(&store);
-    for repo_tag in ["berth-test/busybox:no-such-tag", "berth-test/no-such-repo:latest"] {
+    for repo_tag in [
+        "berth-test/busybox:no-such-tag",
+        "berth-test/no-such-repo:latest",
+    ] {
         let reference = format!("{}/{repo_tag}", env.registry);
         let message = engine_error(&pull_plain(&store, &reference, &[]));
         assert!(message.contains(repo_tag), "{reference}: {message}");
@@ -215,7 +218,11 @@ fn arch_variant_and_platform_flags_select_the_arm64_manifest() {
 
 #[test]
 fn default_platform_is_linux_amd64() {
-    assert_eq!(std::env::consts::ARCH, "x86_64", "this test assumes an amd64 host");
+    assert_eq!(
+        std::env::consts::ARCH,
+        "x86_64",
+        "this test assumes an amd64 host"
+    );
     for image in ["multiarch", "multiarch-docker"] {
         assert_pulls_platform(image, &[], "amd64");
     }
@@ -256,8 +263,14 @@ fn interrupted_pull_of_large(signal: &str) {
     let deadline = Instant::now() + Duration::from_secs(120);
     while tmp_entries(&store).is_empty() {
         let exited = child.try_wait().expect("polling berth pull");
-        assert!(exited.is_none(), "pull ended ({exited:?}) before staging was seen");
-        assert!(Instant::now() < deadline, "no staging dir under tmp/ after 120 s");
+        assert!(
+            exited.is_none(),
+            "pull ended ({exited:?}) before staging was seen"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "no staging dir under tmp/ after 120 s"
+        );
         thread::sleep(Duration::from_millis(5));
     }
     thread::sleep(Duration::from_millis(300));
@@ -268,7 +281,10 @@ fn interrupted_pull_of_large(signal: &str) {
     assert!(sent.success(), "kill -s {signal} failed");
     let status = child.wait().expect("waiting for berth pull");
     let log = fs::read_to_string(store.path().join("pull.log")).unwrap_or_default();
-    assert!(!status.success(), "pull survived SIG{signal}: {status}\n{log}");
+    assert!(
+        !status.success(),
+        "pull survived SIG{signal}: {status}\n{log}"
+    );
     eprintln!(
         "after SIG{signal} ({status}): tmp/ holds {:?}, layers/ {:?}",
         tmp_entries(&store),
@@ -276,9 +292,15 @@ fn interrupted_pull_of_large(signal: &str) {
     );
 
     let large = images().get("large");
-    assert!(image_ids(&store).is_empty(), "image visible after SIG{signal}");
+    assert!(
+        image_ids(&store).is_empty(),
+        "image visible after SIG{signal}"
+    );
     let left = layer_dirs(&store);
-    assert!(left.is_subset(&diff_ids(large)), "stray layer dirs: {left:?}");
+    assert!(
+        left.is_subset(&diff_ids(large)),
+        "stray layer dirs: {left:?}"
+    );
     assert_layers_complete(&store);
 
     let id = image_id(&pull_plain(&store, &reference, &[]));

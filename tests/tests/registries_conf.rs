@@ -21,22 +21,53 @@ fn short_names_resolve_through_search_registries_and_aliases() {
          [[registry]]\nlocation = \"{reg}\"\ninsecure = true\n\
          [aliases]\n\"shortbox\" = \"{reg}/berth-test/multilayer\"\n"
     );
-    let id = with_conf(&store, &conf, &["pull", "-q", "berth-test/busybox"]).ok().trim().to_string();
+    let id = with_conf(&store, &conf, &["pull", "-q", "berth-test/busybox"])
+        .ok()
+        .trim()
+        .to_string();
     assert_eq!(id, images().get("busybox").id());
-    let names = with_conf(&store, &conf, &["images", "--format", "{{.Repository}}:{{.Tag}}"]).ok().to_string();
+    let names = with_conf(
+        &store,
+        &conf,
+        &["images", "--format", "{{.Repository}}:{{.Tag}}"],
+    )
+    .ok()
+    .to_string();
     assert_eq!(names.trim(), format!("{reg}/berth-test/busybox:latest"));
-    let found = with_conf(&store, &conf, &["image", "inspect", "--format", "{{.Id}}", "berth-test/busybox"]).ok().to_string();
+    let found = with_conf(
+        &store,
+        &conf,
+        &[
+            "image",
+            "inspect",
+            "--format",
+            "{{.Id}}",
+            "berth-test/busybox",
+        ],
+    )
+    .ok()
+    .to_string();
     assert_eq!(found.trim(), id);
-    let aliased = with_conf(&store, &conf, &["pull", "-q", "shortbox"]).ok().trim().to_string();
+    let aliased = with_conf(&store, &conf, &["pull", "-q", "shortbox"])
+        .ok()
+        .trim()
+        .to_string();
     assert_eq!(aliased, images().get("multilayer").id());
 }
 
 #[test]
 fn a_short_name_without_search_registries_is_an_error() {
     let store = Store::new();
-    let out = with_conf(&store, "unqualified-search-registries = []\n", &["pull", "berth-test/busybox"]);
+    let out = with_conf(
+        &store,
+        "unqualified-search-registries = []\n",
+        &["pull", "berth-test/busybox"],
+    );
     let err = out.fails_with(125);
-    assert!(err.contains("berth-test/busybox") && err.contains("unqualified-search"), "{out}");
+    assert!(
+        err.contains("berth-test/busybox") && err.contains("unqualified-search"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -47,11 +78,25 @@ fn mirrors_are_tried_before_an_unreachable_primary() {
         "[[registry]]\nprefix = \"primary.invalid\"\nlocation = \"primary.invalid\"\n\
          [[registry.mirror]]\nlocation = \"{reg}\"\ninsecure = true\n"
     );
-    let out = with_conf(&store, &conf, &["pull", "primary.invalid/berth-test/busybox:latest"]);
+    let out = with_conf(
+        &store,
+        &conf,
+        &["pull", "primary.invalid/berth-test/busybox:latest"],
+    );
     assert_eq!(out.ok().trim(), images().get("busybox").id());
-    assert!(out.stderr.contains(&format!("Trying to pull {reg}/berth-test/busybox:latest")), "{out}");
-    let names = with_conf(&store, &conf, &["images", "--format", "{{.Repository}}"]).ok().to_string();
-    assert_eq!(names.trim(), "primary.invalid/berth-test/busybox", "stored under the name asked for");
+    assert!(
+        out.stderr
+            .contains(&format!("Trying to pull {reg}/berth-test/busybox:latest")),
+        "{out}"
+    );
+    let names = with_conf(&store, &conf, &["images", "--format", "{{.Repository}}"])
+        .ok()
+        .to_string();
+    assert_eq!(
+        names.trim(),
+        "primary.invalid/berth-test/busybox",
+        "stored under the name asked for"
+    );
 }
 
 #[test]
@@ -71,7 +116,10 @@ fn insecure_in_registries_conf_allows_plain_http() {
     let reg = &TestEnv::get().registry;
     let r = format!("{reg}/berth-test/busybox");
     let secure = store.berth(["pull", "-q", &r]);
-    assert!(secure.fails_with(125).contains(reg.as_str()), "plain HTTP needs permission: {secure}");
+    assert!(
+        secure.fails_with(125).contains(reg.as_str()),
+        "plain HTTP needs permission: {secure}"
+    );
     let conf = format!("[[registry]]\nlocation = \"{reg}\"\ninsecure = true\n");
     with_conf(&store, &conf, &["pull", "-q", &r]).ok();
     let bad = with_conf(&store, "this is = = not toml", &["pull", "-q", &r]);

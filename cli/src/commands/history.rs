@@ -20,7 +20,11 @@ pub fn run(engine: &dyn Engine, a: HistoryArgs) -> anyhow::Result<i32> {
     let rows = engine.image_history(&a.image).map_err(exit::engine)?;
     if a.quiet {
         for r in &rows {
-            let id = if a.no_trunc || r.id == "<missing>" { r.id.clone() } else { r.id[..r.id.len().min(12)].to_string() };
+            let id = if a.no_trunc || r.id == "<missing>" {
+                r.id.clone()
+            } else {
+                r.id[..r.id.len().min(12)].to_string()
+            };
             println!("{id}");
         }
         return Ok(0);
@@ -61,6 +65,13 @@ pub fn run(engine: &dyn Engine, a: HistoryArgs) -> anyhow::Result<i32> {
                 .collect::<Vec<_>>(),
         )?)
     };
-    print_list(a.format.as_deref(), default, HEADERS, &items, &json_rows, false)?;
+    print_list(
+        a.format.as_deref(),
+        default,
+        HEADERS,
+        &items,
+        &json_rows,
+        false,
+    )?;
     Ok(0)
 }

@@ -34,14 +34,20 @@ struct Row<'a> {
 
 fn split(name: &str) -> (String, String) {
     match name.rfind(':') {
-        Some(i) if !name[i + 1..].contains('/') => (name[..i].to_string(), name[i + 1..].to_string()),
+        Some(i) if !name[i + 1..].contains('/') => {
+            (name[..i].to_string(), name[i + 1..].to_string())
+        }
         _ => (name.to_string(), "<none>".to_string()),
     }
 }
 
 fn item(r: &Row<'_>, no_trunc: bool) -> Value {
     let img = r.image;
-    let id = if no_trunc { format!("sha256:{}", img.id) } else { img.id[..img.id.len().min(12)].to_string() };
+    let id = if no_trunc {
+        format!("sha256:{}", img.id)
+    } else {
+        img.id[..img.id.len().min(12)].to_string()
+    };
     json!({
         "ID": id,
         "Id": img.id,
@@ -70,31 +76,52 @@ pub fn run(engine: &dyn Engine, a: ImagesArgs) -> anyhow::Result<i32> {
     if let Some(r) = &a.reference {
         filters.push(format!("reference={r}"));
     }
-    let images = engine.list_images(&ListImagesRequest { all: a.all, filters }).map_err(exit::engine)?;
+    let images = engine
+        .list_images(&ListImagesRequest {
+            all: a.all,
+            filters,
+        })
+        .map_err(exit::engine)?;
     let mut rows: Vec<Row<'_>> = Vec::new();
     for img in &images {
         if img.names.is_empty() {
-            rows.push(Row { image: img, repository: "<none>".into(), tag: "<none>".into() });
+            rows.push(Row {
+                image: img,
+                repository: "<none>".into(),
+                tag: "<none>".into(),
+            });
         }
         for name in &img.repo_tags {
             let (repository, tag) = split(name);
-            rows.push(Row { image: img, repository, tag });
+            rows.push(Row {
+                image: img,
+                repository,
+                tag,
+            });
         }
         // Pulled by digest only: the repository, without a tag.
         if img.repo_tags.is_empty() {
             for name in img.names.iter().filter(|n| n.contains('@')) {
                 let repository = name.split('@').next().unwrap_or(name).to_string();
-                rows.push(Row { image: img, repository, tag: "<none>".into() });
+                rows.push(Row {
+                    image: img,
+                    repository,
+                    tag: "<none>".into(),
+                });
             }
         }
     }
     match a.sort.as_str() {
         "created" => rows.sort_by(|x, y| y.image.created.cmp(&x.image.created)),
         "id" => rows.sort_by(|x, y| x.image.id.cmp(&y.image.id)),
-        "repository" => rows.sort_by(|x, y| x.repository.cmp(&y.repository).then(x.tag.cmp(&y.tag))),
+        "repository" => {
+            rows.sort_by(|x, y| x.repository.cmp(&y.repository).then(x.tag.cmp(&y.tag)))
+        }
         "size" => rows.sort_by(|x, y| x.image.size.cmp(&y.image.size)),
         "tag" => rows.sort_by(|x, y| x.tag.cmp(&y.tag)),
-        other => anyhow::bail!("invalid --sort {other:?}: use created, id, repository, size or tag"),
+        other => {
+            anyhow::bail!("invalid --sort {other:?}: use created, id, repository, size or tag")
+        }
     }
     if a.quiet {
         let mut seen = std::collections::HashSet::new();
@@ -116,6 +143,13 @@ pub fn run(engine: &dyn Engine, a: ImagesArgs) -> anyhow::Result<i32> {
         "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
     };
     let items: Vec<Value> = rows.iter().map(|r| item(r, a.no_trunc)).collect();
-    print_list(a.format.as_deref(), default, HEADERS, &items, &|| Ok(serde_json::to_value(&images)?), a.noheading)?;
+    print_list(
+        a.format.as_deref(),
+        default,
+        HEADERS,
+        &items,
+        &|| Ok(serde_json::to_value(&images)?),
+        a.noheading,
+    )?;
     Ok(0)
 }

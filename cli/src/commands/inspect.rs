@@ -7,7 +7,11 @@ use crate::output::print_documents;
 use berth_types::{Engine, ErrorKind};
 use serde_json::Value;
 
-fn collect(engine: &dyn Engine, names: &[String], missing: impl Fn(&str) -> String) -> anyhow::Result<Vec<Value>> {
+fn collect(
+    engine: &dyn Engine,
+    names: &[String],
+    missing: impl Fn(&str) -> String,
+) -> anyhow::Result<Vec<Value>> {
     let mut docs = Vec::new();
     let mut errors = Vec::new();
     for n in names {
@@ -31,9 +35,14 @@ pub fn run(engine: &dyn Engine, a: InspectArgs) -> anyhow::Result<i32> {
     match a.kind.as_str() {
         "image" | "all" => {}
         "container" | "pod" | "volume" | "network" => {
-            return Err(exit::with_code(exit::ENGINE, format!("no such {}: {:?}", a.kind, a.names[0])))
+            return Err(exit::with_code(
+                exit::ENGINE,
+                format!("no such {}: {:?}", a.kind, a.names[0]),
+            ))
         }
-        other => anyhow::bail!("invalid --type {other:?}: use image, container, pod, volume, network or all"),
+        other => anyhow::bail!(
+            "invalid --type {other:?}: use image, container, pod, volume, network or all"
+        ),
     }
     let docs = collect(engine, &a.names, |n| format!("no such object: {n:?}"))?;
     print_documents(a.format.as_deref(), &docs)?;

@@ -17,7 +17,12 @@ fn read_line(prompt: &str) -> anyhow::Result<String> {
 }
 
 pub fn login(engine: &dyn Engine, a: LoginArgs) -> anyhow::Result<i32> {
-    let server = a.server.trim_start_matches("https://").trim_start_matches("http://").trim_end_matches('/').to_string();
+    let server = a
+        .server
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
     if a.password_stdin && a.password.is_some() {
         anyhow::bail!("--password and --password-stdin are mutually exclusive");
     }
@@ -56,13 +61,25 @@ pub fn logout(engine: &dyn Engine, a: LogoutArgs) -> anyhow::Result<i32> {
     let server = match (&a.server, a.all) {
         (Some(_), true) => anyhow::bail!("--all takes no registry argument"),
         (None, false) => anyhow::bail!("registry must be given unless --all is used"),
-        (s, _) => s.as_deref().map(|s| s.trim_start_matches("https://").trim_start_matches("http://").trim_end_matches('/').to_string()),
+        (s, _) => s.as_deref().map(|s| {
+            s.trim_start_matches("https://")
+                .trim_start_matches("http://")
+                .trim_end_matches('/')
+                .to_string()
+        }),
     };
-    let removed = engine.logout(server.as_deref(), a.authfile.as_deref()).map_err(exit::engine)?;
+    let removed = engine
+        .logout(server.as_deref(), a.authfile.as_deref())
+        .map_err(exit::engine)?;
     match (server, removed) {
         (None, _) => println!("Removed login credentials for all registries"),
         (Some(s), true) => println!("Removed login credentials for {s}"),
-        (Some(s), false) => return Err(exit::with_code(exit::ENGINE, format!("not logged into {s}"))),
+        (Some(s), false) => {
+            return Err(exit::with_code(
+                exit::ENGINE,
+                format!("not logged into {s}"),
+            ))
+        }
     }
     Ok(0)
 }

@@ -12,12 +12,18 @@ pub fn policy(s: &str) -> anyhow::Result<PullPolicy> {
         "missing" | "ifmissing" | "IfMissing" => PullPolicy::Missing,
         "never" | "Never" => PullPolicy::Never,
         "newer" | "ifnewer" => PullPolicy::Newer,
-        other => anyhow::bail!("invalid pull policy {other:?}: use always, missing, never or newer"),
+        other => {
+            anyhow::bail!("invalid pull policy {other:?}: use always, missing, never or newer")
+        }
     })
 }
 
 pub fn platform(a: &PullArgs) -> anyhow::Result<PlatformSpec> {
-    let mut spec = PlatformSpec { os: a.os.clone(), architecture: a.arch.clone(), variant: a.variant.clone() };
+    let mut spec = PlatformSpec {
+        os: a.os.clone(),
+        architecture: a.arch.clone(),
+        variant: a.variant.clone(),
+    };
     if let Some(p) = &a.platform {
         let parts: Vec<&str> = p.split('/').collect();
         if !(2..=3).contains(&parts.len()) || parts.iter().any(|s| s.is_empty()) {
@@ -41,7 +47,12 @@ pub fn run(engine: &dyn Engine, a: PullArgs) -> anyhow::Result<i32> {
     };
     let reporter = Reporter::new(a.quiet, "Copying");
     for image in &a.images {
-        let req = PullRequest { reference: image.clone(), platform: platform.clone(), registry: registry.clone(), policy };
+        let req = PullRequest {
+            reference: image.clone(),
+            platform: platform.clone(),
+            registry: registry.clone(),
+            policy,
+        };
         let report = engine.pull_image(&req, &reporter).map_err(exit::engine)?;
         println!("{}", report.id);
     }

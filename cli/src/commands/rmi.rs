@@ -12,7 +12,12 @@ pub fn run(engine: &dyn Engine, a: RmiArgs) -> anyhow::Result<i32> {
     if !a.images.is_empty() && a.all {
         anyhow::bail!("when using the --all switch, you may not pass any images names or IDs");
     }
-    let req = RemoveImagesRequest { names: a.images, force: a.force, all: a.all, ignore_missing: a.ignore };
+    let req = RemoveImagesRequest {
+        names: a.images,
+        force: a.force,
+        all: a.all,
+        ignore_missing: a.ignore,
+    };
     let report = engine.remove_images(&req).map_err(exit::not_found_is_one)?;
     for n in &report.untagged {
         println!("Untagged: {n}");
@@ -27,8 +32,14 @@ pub fn prune(engine: &dyn Engine, a: PruneArgs) -> anyhow::Result<i32> {
     if !a.force {
         use std::io::{BufRead, IsTerminal, Write};
         if std::io::stdin().is_terminal() {
-            let what = if a.all { "all images not in use by containers" } else { "all dangling images" };
-            print!("WARNING! This command removes {what}.\nAre you sure you want to continue? [y/N] ");
+            let what = if a.all {
+                "all images not in use by containers"
+            } else {
+                "all dangling images"
+            };
+            print!(
+                "WARNING! This command removes {what}.\nAre you sure you want to continue? [y/N] "
+            );
             std::io::stdout().flush()?;
             let mut answer = String::new();
             std::io::stdin().lock().read_line(&mut answer)?;
@@ -37,7 +48,12 @@ pub fn prune(engine: &dyn Engine, a: PruneArgs) -> anyhow::Result<i32> {
             }
         }
     }
-    let removed = engine.prune_images(&PruneImagesRequest { all: a.all, filters: a.filter }).map_err(exit::engine)?;
+    let removed = engine
+        .prune_images(&PruneImagesRequest {
+            all: a.all,
+            filters: a.filter,
+        })
+        .map_err(exit::engine)?;
     for id in removed {
         println!("{id}");
     }

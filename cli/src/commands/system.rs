@@ -45,7 +45,10 @@ fn pascal_keys(v: Value) -> Value {
             map.into_iter()
                 .map(|(k, v)| {
                     let mut c = k.chars();
-                    let key = c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default();
+                    let key = c
+                        .next()
+                        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                        .unwrap_or_default();
                     (key, pascal_keys(v))
                 })
                 .collect(),
@@ -60,7 +63,11 @@ pub fn df(engine: &dyn Engine, a: DfArgs) -> anyhow::Result<i32> {
     let items: Vec<Value> = rows
         .iter()
         .map(|r| {
-            let pct = if r.size == 0 { 0 } else { r.reclaimable * 100 / r.size };
+            let pct = if r.size == 0 {
+                0
+            } else {
+                r.reclaimable * 100 / r.size
+            };
             json!({
                 "Type": r.kind,
                 "Total": r.total,
@@ -72,10 +79,23 @@ pub fn df(engine: &dyn Engine, a: DfArgs) -> anyhow::Result<i32> {
             })
         })
         .collect();
-    let headers = &[("Type", "TYPE"), ("Total", "TOTAL"), ("Active", "ACTIVE"), ("Size", "SIZE"), ("Reclaimable", "RECLAIMABLE")];
+    let headers = &[
+        ("Type", "TYPE"),
+        ("Total", "TOTAL"),
+        ("Active", "ACTIVE"),
+        ("Size", "SIZE"),
+        ("Reclaimable", "RECLAIMABLE"),
+    ];
     let default = "table {{.Type}}\t{{.Total}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}";
     let _ = a.verbose;
-    print_list(a.format.as_deref(), default, headers, &items, &|| Ok(serde_json::to_value(&rows)?), false)?;
+    print_list(
+        a.format.as_deref(),
+        default,
+        headers,
+        &items,
+        &|| Ok(serde_json::to_value(&rows)?),
+        false,
+    )?;
     Ok(0)
 }
 

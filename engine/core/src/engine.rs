@@ -37,7 +37,9 @@ pub struct StoreContext {
 
 impl StoreContext {
     pub fn db(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Credentials for `registry/repository` from `authfile` or the usual auth files.
@@ -53,7 +55,9 @@ impl StoreContext {
 }
 
 /// The auth files to read: only `authfile` when given (as Podman), else the usual ones.
-pub fn auth_paths(authfile: Option<&Path>) -> std::result::Result<AuthPaths, berth_registry::auth::AuthError> {
+pub fn auth_paths(
+    authfile: Option<&Path>,
+) -> std::result::Result<AuthPaths, berth_registry::auth::AuthError> {
     match authfile {
         Some(f) => Ok(AuthPaths::with_authfile(f)),
         None => AuthPaths::from_env(),
@@ -81,7 +85,11 @@ impl LocalEngine {
                 ));
             }
         }
-        Ok(LocalEngine { options, paths, ctx: OnceLock::new() })
+        Ok(LocalEngine {
+            options,
+            paths,
+            ctx: OnceLock::new(),
+        })
     }
 
     /// Opens the store on first use (creating it), so commands that need none stay fast.
@@ -90,12 +98,22 @@ impl LocalEngine {
             return Ok(c);
         }
         self.paths.create().map_err(|e| {
-            EngineError::new(ErrorKind::Storage, format!("creating store at {}: {e}", self.paths.root.display()))
+            EngineError::new(
+                ErrorKind::Storage,
+                format!("creating store at {}: {e}", self.paths.root.display()),
+            )
         })?;
-        let conn = db::open(&self.paths.db()).map_err(|e| EngineError::from_chain(ErrorKind::Storage, &e))?;
+        let conn = db::open(&self.paths.db())
+            .map_err(|e| EngineError::from_chain(ErrorKind::Storage, &e))?;
         let registries = self.registries_conf()?;
-        let _ = self.ctx.set(StoreContext { paths: self.paths.clone(), registries, conn: Mutex::new(conn) });
-        self.ctx.get().ok_or_else(|| EngineError::new(ErrorKind::Storage, "store context unavailable"))
+        let _ = self.ctx.set(StoreContext {
+            paths: self.paths.clone(),
+            registries,
+            conn: Mutex::new(conn),
+        });
+        self.ctx
+            .get()
+            .ok_or_else(|| EngineError::new(ErrorKind::Storage, "store context unavailable"))
     }
 
     pub(crate) fn registries_conf(&self) -> Result<RegistriesConf> {
@@ -110,7 +128,9 @@ impl LocalEngine {
         let ctx = self.ctx()?;
         let conn = ctx.db();
         let id = names::require_image(&conn, &ctx.registries, name).map_err(lookup_err)?;
-        db::get_image(&conn, &id).map_err(storage)?.ok_or_else(|| EngineError::not_found(format!("{name}: image not known")))
+        db::get_image(&conn, &id)
+            .map_err(storage)?
+            .ok_or_else(|| EngineError::not_found(format!("{name}: image not known")))
     }
 }
 
@@ -131,7 +151,9 @@ fn pull_err(e: pull::PullError) -> EngineError {
     use berth_registry::RegistryError as R;
     use pull::PullError as P;
     let kind = match &e {
-        P::Registry(R::Unauthorized { .. } | R::BadCredentials { .. } | R::Denied { .. }) => ErrorKind::Unauthorized,
+        P::Registry(R::Unauthorized { .. } | R::BadCredentials { .. } | R::Denied { .. }) => {
+            ErrorKind::Unauthorized
+        }
         P::Registry(R::NotFound { .. }) => ErrorKind::NotFound,
         P::Registry(R::DigestMismatch { .. } | R::TooLarge { .. }) => ErrorKind::Corrupt,
         P::Registry(_) => ErrorKind::Registry,
@@ -159,12 +181,16 @@ fn glob(pattern: &str, text: &str) -> bool {
 }
 
 impl LocalEngine {
-    fn filter_images(&self, rows: Vec<db::ImageRow>, filters: &[String]) -> Result<Vec<db::ImageRow>> {
+    fn filter_images(
+        &self,
+        rows: Vec<db::ImageRow>,
+        filters: &[String],
+    ) -> Result<Vec<db::ImageRow>> {
         let mut rows = rows;
         for f in filters {
-            let (key, value) = f
-                .split_once('=')
-                .ok_or_else(|| EngineError::invalid(format!("invalid filter {f:?}: expected key=value")))?;
+            let (key, value) = f.split_once('=').ok_or_else(|| {
+                EngineError::invalid(format!("invalid filter {f:?}: expected key=value"))
+            })?;
             let created_of = |name: &str| -> Result<i64> { Ok(self.lookup(name)?.created) };
             rows = match key {
                 "dangling" => {
@@ -251,9 +277,14 @@ impl Engine for LocalEngine {
                     names::find_name(&conn, &ctx.registries, &req.reference).map_err(lookup_err)?
                 };
                 match (found, req.policy) {
-                    (Some((id, name)), PullPolicy::Missing | PullPolicy::Never) => return Ok(PullReport { id, name }),
+                    (Some((id, name)), PullPolicy::Missing | PullPolicy::Never) => {
+                        return Ok(PullReport { id, name })
+                    }
                     (None, PullPolicy::Never) => {
-                        return Err(EngineError::not_found(format!("{}: image not known", req.reference)))
+                        return Err(EngineError::not_found(format!(
+                            "{}: image not known",
+                            req.reference
+                        )))
                     }
                     _ => {}
                 }
@@ -278,8 +309,12 @@ impl Engine for LocalEngine {
         let row = self.lookup(name)?;
         let ctx = self.ctx()?;
         let history = db::names_history(&ctx.db(), &row.id).map_err(storage)?;
-        view::inspect(ctx, &row, history)
-            .map_err(|e| EngineError::new(ErrorKind::Storage, format!("reading config of image {}: {e}", row.id)))
+        view::inspect(ctx, &row, history).map_err(|e| {
+            EngineError::new(
+                ErrorKind::Storage,
+                format!("reading config of image {}: {e}", row.id),
+            )
+        })
     }
 
     fn image_exists(&self, name: &str) -> Result<bool> {
@@ -299,12 +334,21 @@ impl Engine for LocalEngine {
             let conn = ctx.db();
             let mut sizes = Vec::new();
             for l in &row.layers {
-                sizes.push(db::get_layer(&conn, l).map_err(storage)?.map(|r| r.size).unwrap_or(0));
+                sizes.push(
+                    db::get_layer(&conn, l)
+                        .map_err(storage)?
+                        .map(|r| r.size)
+                        .unwrap_or(0),
+                );
             }
             sizes
         };
-        view::history(ctx, &row, &sizes)
-            .map_err(|e| EngineError::new(ErrorKind::Storage, format!("reading config of image {}: {e}", row.id)))
+        view::history(ctx, &row, &sizes).map_err(|e| {
+            EngineError::new(
+                ErrorKind::Storage,
+                format!("reading config of image {}: {e}", row.id),
+            )
+        })
     }
 
     fn tag_image(&self, name: &str, new_names: &[String]) -> Result<()> {
@@ -333,7 +377,12 @@ impl Engine for LocalEngine {
                     .map(|(_, stored)| stored);
                 match matched.or_else(|| row.names.contains(&full).then_some(full)) {
                     Some(s) => t.push(s),
-                    None => return Err(EngineError::not_found(format!("{n}: tag not known for image {}", &row.id[..12]))),
+                    None => {
+                        return Err(EngineError::not_found(format!(
+                            "{n}: tag not known for image {}",
+                            &row.id[..12]
+                        )))
+                    }
                 }
             }
             t

@@ -9,11 +9,17 @@ pub fn version() -> VersionInfo {
     VersionInfo {
         version: env!("CARGO_PKG_VERSION").to_string(),
         api_version: env!("CARGO_PKG_VERSION").to_string(),
-        rust_version: option_env!("BERTH_RUSTC_VERSION").unwrap_or("rust").to_string(),
+        rust_version: option_env!("BERTH_RUSTC_VERSION")
+            .unwrap_or("rust")
+            .to_string(),
         git_commit: option_env!("BERTH_GIT_COMMIT").unwrap_or("").to_string(),
         built: 0,
         built_time: "Thu Jan  1 00:00:00 1970".to_string(),
-        os_arch: format!("{}/{}", std::env::consts::OS, berth_registry::manifest::host_arch()),
+        os_arch: format!(
+            "{}/{}",
+            std::env::consts::OS,
+            berth_registry::manifest::host_arch()
+        ),
         os: std::env::consts::OS.to_string(),
     }
 }
@@ -23,7 +29,10 @@ fn meminfo(key: &str) -> u64 {
         .ok()
         .and_then(|s| {
             s.lines().find(|l| l.starts_with(key)).and_then(|l| {
-                l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()).map(|kb| kb * 1024)
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .map(|kb| kb * 1024)
             })
         })
         .unwrap_or(0)
@@ -32,7 +41,11 @@ fn meminfo(key: &str) -> u64 {
 fn uptime() -> String {
     let secs = std::fs::read_to_string("/proc/uptime")
         .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<f64>().ok())
+        })
         .unwrap_or(0.0) as u64;
     format!("{}h {}m {}s", secs / 3600, (secs / 60) % 60, secs % 60)
 }
@@ -54,23 +67,40 @@ pub fn info(engine: &LocalEngine) -> Result<SystemInfo> {
             os: std::env::consts::OS.to_string(),
             kernel: uname.release().to_string_lossy().into_owned(),
             hostname: uname.nodename().to_string_lossy().into_owned(),
-            cpus: std::thread::available_parallelism().map(|n| n.get() as u64).unwrap_or(1),
+            cpus: std::thread::available_parallelism()
+                .map(|n| n.get() as u64)
+                .unwrap_or(1),
             mem_total: meminfo("MemTotal:"),
             mem_free: meminfo("MemAvailable:"),
             uptime: uptime(),
             rootless: !rustix::process::geteuid().is_root(),
-            oci_runtime: engine.options.runtime.clone().unwrap_or_else(|| "crun".into()),
+            oci_runtime: engine
+                .options
+                .runtime
+                .clone()
+                .unwrap_or_else(|| "crun".into()),
             cgroup_version: cgroup_version().to_string(),
-            cgroup_manager: engine.options.cgroup_manager.clone().unwrap_or_else(|| "cgroupfs".into()),
+            cgroup_manager: engine
+                .options
+                .cgroup_manager
+                .clone()
+                .unwrap_or_else(|| "cgroupfs".into()),
         },
         store: StoreInfo {
             graph_root: engine.paths.root.display().to_string(),
             run_root: engine.paths.runroot.display().to_string(),
             graph_driver_name: "overlay".into(),
             image_store: ImageStoreInfo { number: images },
-            config_file: ctx.registries.files.first().map(|p| p.display().to_string()).unwrap_or_default(),
+            config_file: ctx
+                .registries
+                .files
+                .first()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
         },
-        registries: RegistriesInfo { search: ctx.registries.unqualified_search_registries.clone() },
+        registries: RegistriesInfo {
+            search: ctx.registries.unqualified_search_registries.clone(),
+        },
         version: version(),
     })
 }
@@ -81,9 +111,27 @@ pub fn disk_usage(engine: &LocalEngine) -> Result<Vec<DiskUsageRow>> {
     let images = db::list_images(&conn).map_err(storage)?.len() as u64;
     let (_, size) = db::layer_stats(&conn).map_err(storage)?;
     Ok(vec![
-        DiskUsageRow { kind: "Images".into(), total: images, active: 0, size, reclaimable: size },
-        DiskUsageRow { kind: "Containers".into(), total: 0, active: 0, size: 0, reclaimable: 0 },
-        DiskUsageRow { kind: "Local Volumes".into(), total: 0, active: 0, size: 0, reclaimable: 0 },
+        DiskUsageRow {
+            kind: "Images".into(),
+            total: images,
+            active: 0,
+            size,
+            reclaimable: size,
+        },
+        DiskUsageRow {
+            kind: "Containers".into(),
+            total: 0,
+            active: 0,
+            size: 0,
+            reclaimable: 0,
+        },
+        DiskUsageRow {
+            kind: "Local Volumes".into(),
+            total: 0,
+            active: 0,
+            size: 0,
+            reclaimable: 0,
+        },
     ])
 }
 
@@ -94,7 +142,10 @@ pub fn reset(engine: &LocalEngine) -> Result<()> {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
-                return Err(EngineError::new(ErrorKind::Storage, format!("removing {}: {e}", dir.display())));
+                return Err(EngineError::new(
+                    ErrorKind::Storage,
+                    format!("removing {}: {e}", dir.display()),
+                ));
             }
         }
     }

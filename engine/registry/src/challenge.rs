@@ -5,14 +5,20 @@ use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Challenge {
-    Bearer { realm: String, service: Option<String>, scope: Option<String> },
+    Bearer {
+        realm: String,
+        service: Option<String>,
+        scope: Option<String>,
+    },
     Basic,
 }
 
 /// Parses the first challenge Berth can answer; `None` when the header offers neither scheme.
 pub fn parse(header: &str) -> Option<Challenge> {
     let header = header.trim();
-    let (scheme, rest) = header.split_once(char::is_whitespace).unwrap_or((header, ""));
+    let (scheme, rest) = header
+        .split_once(char::is_whitespace)
+        .unwrap_or((header, ""));
     let params = parse_params(rest);
     if scheme.eq_ignore_ascii_case("bearer") {
         let realm = params.get("realm")?.clone();
@@ -36,7 +42,8 @@ fn parse_params(s: &str) -> BTreeMap<String, String> {
         while chars.peek().is_some_and(|c| c.is_whitespace() || *c == ',') {
             chars.next();
         }
-        let key: String = std::iter::from_fn(|| chars.next_if(|c| *c != '=' && *c != ',')).collect();
+        let key: String =
+            std::iter::from_fn(|| chars.next_if(|c| *c != '=' && *c != ',')).collect();
         if key.is_empty() {
             break;
         }
@@ -67,7 +74,9 @@ mod tests {
 
     #[test]
     fn parses_bearer_with_quoted_commas() {
-        let c = parse(r#"Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:a/b:pull,push""#);
+        let c = parse(
+            r#"Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:a/b:pull,push""#,
+        );
         assert_eq!(
             c,
             Some(Challenge::Bearer {
@@ -80,8 +89,15 @@ mod tests {
 
     #[test]
     fn parses_basic_and_rejects_unknown_schemes() {
-        assert_eq!(parse(r#"Basic realm="Registry Realm""#), Some(Challenge::Basic));
+        assert_eq!(
+            parse(r#"Basic realm="Registry Realm""#),
+            Some(Challenge::Basic)
+        );
         assert_eq!(parse("Negotiate abc"), None);
-        assert_eq!(parse("Bearer service=x"), None, "bearer without realm is unusable");
+        assert_eq!(
+            parse("Bearer service=x"),
+            None,
+            "bearer without realm is unusable"
+        );
     }
 }

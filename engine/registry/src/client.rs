@@ -24,8 +24,13 @@ pub struct Endpoint {
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     #[error("pinging container registry {host}")]
-    Unreachable { host: String, source: reqwest::Error },
-    #[error("{host}: authentication required (401 Unauthorized); log in with `berth login {host}`")]
+    Unreachable {
+        host: String,
+        source: reqwest::Error,
+    },
+    #[error(
+        "{host}: authentication required (401 Unauthorized); log in with `berth login {host}`"
+    )]
     Unauthorized { host: String },
     #[error("{host}: invalid username or password")]
     BadCredentials { host: String },
@@ -34,11 +39,24 @@ pub enum RegistryError {
     #[error("{what}: not found in registry {host}")]
     NotFound { host: String, what: String },
     #[error("{host}: unexpected status {status} for {url}{detail}")]
-    Status { host: String, status: u16, url: String, detail: String },
+    Status {
+        host: String,
+        status: u16,
+        url: String,
+        detail: String,
+    },
     #[error("{host}: request for {url} failed")]
-    Http { host: String, url: String, source: reqwest::Error },
+    Http {
+        host: String,
+        url: String,
+        source: reqwest::Error,
+    },
     #[error("{what}: digest mismatch: expected {expected}, got {actual}")]
-    DigestMismatch { what: String, expected: String, actual: String },
+    DigestMismatch {
+        what: String,
+        expected: String,
+        actual: String,
+    },
     #[error("{what}: larger than the {limit} bytes allowed")]
     TooLarge { what: String, limit: usize },
     #[error("{host}: token server answered without a token")]
@@ -46,7 +64,10 @@ pub enum RegistryError {
     #[error("TLS setup for {host}")]
     Tls { host: String, source: tls::TlsError },
     #[error("building HTTP client for {host}")]
-    Client { host: String, source: reqwest::Error },
+    Client {
+        host: String,
+        source: reqwest::Error,
+    },
 }
 
 impl RegistryError {
@@ -85,8 +106,12 @@ impl RegistryClient {
         push: bool,
     ) -> Result<RegistryClient, RegistryError> {
         let host = endpoint.host.clone();
-        let material =
-            tls::load(&host, endpoint.cert_dir.as_deref()).map_err(|source| RegistryError::Tls { host: host.clone(), source })?;
+        let material = tls::load(&host, endpoint.cert_dir.as_deref()).map_err(|source| {
+            RegistryError::Tls {
+                host: host.clone(),
+                source,
+            }
+        })?;
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
             .connect_timeout(Duration::from_secs(30))
@@ -101,7 +126,10 @@ impl RegistryClient {
         if endpoint.insecure {
             builder = builder.danger_accept_invalid_certs(true);
         }
-        let http = builder.build().map_err(|source| RegistryError::Client { host: host.clone(), source })?;
+        let http = builder.build().map_err(|source| RegistryError::Client {
+            host: host.clone(),
+            source,
+        })?;
         let api = api_host(&host).to_string();
         let mut client = RegistryClient {
             http,
@@ -122,9 +150,17 @@ impl RegistryClient {
                     .get(format!("{}/v2/", client.base))
                     .send()
                     .await
-                    .map_err(|source| RegistryError::Unreachable { host: client.host.clone(), source })?
+                    .map_err(|source| RegistryError::Unreachable {
+                        host: client.host.clone(),
+                        source,
+                    })?
             }
-            Err(source) => return Err(RegistryError::Unreachable { host: client.host.clone(), source }),
+            Err(source) => {
+                return Err(RegistryError::Unreachable {
+                    host: client.host.clone(),
+                    source,
+                })
+            }
         };
         if ping.status() == StatusCode::UNAUTHORIZED {
             client.authenticate(&ping).await?;
@@ -137,7 +173,8 @@ impl RegistryClient {
     /// Checks credentials against the registry the way `login` does: ping, then answer
     /// the challenge (Basic, or a Bearer token request without a scope).
     pub async fn login(endpoint: &Endpoint, credentials: Credentials) -> Result<(), RegistryError> {
-        let client = RegistryClient::connect(endpoint, "", Some(credentials.clone()), false).await?;
+        let client =
+            RegistryClient::connect(endpoint, "", Some(credentials.clone()), false).await?;
         // A registry that sent no challenge still has to accept the credentials.
         let auth = client.authorization.lock().await.clone();
         let auth = auth.unwrap_or_else(|| basic_value(&credentials));
@@ -148,11 +185,24 @@ impl RegistryClient {
             .header(header::AUTHORIZATION, auth)
             .send()
             .await
-            .map_err(|source| RegistryError::Http { host: client.host.clone(), url: url.clone(), source })?;
+            .map_err(|source| RegistryError::Http {
+                host: client.host.clone(),
+                url: url.clone(),
+                source,
+            })?;
         match resp.status() {
             s if s.is_success() => Ok(()),
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(RegistryError::BadCredentials { host: client.host.clone() }),
-            s => Err(RegistryError::Status { host: client.host.clone(), status: s.as_u16(), url, detail: String::new() }),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                Err(RegistryError::BadCredentials {
+                    host: client.host.clone(),
+                })
+            }
+            s => Err(RegistryError::Status {
+                host: client.host.clone(),
+                status: s.as_u16(),
+                url,
+                detail: String::new(),
+            }),
         }
     }
 
@@ -175,16 +225,30 @@ impl RegistryClient {
         let value = match header {
             Some(Challenge::Basic) => match &self.credentials {
                 Some(c) => basic_value(c),
-                None => return Err(RegistryError::Unauthorized { host: self.host.clone() }),
+                None => {
+                    return Err(RegistryError::Unauthorized {
+                        host: self.host.clone(),
+                    })
+                }
             },
-            Some(Challenge::Bearer { realm, service, .. }) => self.fetch_token(&realm, service.as_deref()).await?,
-            None => return Err(RegistryError::Unauthorized { host: self.host.clone() }),
+            Some(Challenge::Bearer { realm, service, .. }) => {
+                self.fetch_token(&realm, service.as_deref()).await?
+            }
+            None => {
+                return Err(RegistryError::Unauthorized {
+                    host: self.host.clone(),
+                })
+            }
         };
         *self.authorization.lock().await = Some(value);
         Ok(())
     }
 
-    async fn fetch_token(&self, realm: &str, service: Option<&str>) -> Result<String, RegistryError> {
+    async fn fetch_token(
+        &self,
+        realm: &str,
+        service: Option<&str>,
+    ) -> Result<String, RegistryError> {
         let scope = format!("repository:{}:{}", self.repository, self.actions);
         let mut query = Vec::new();
         if !self.repository.is_empty() {
@@ -197,18 +261,28 @@ impl RegistryClient {
         if let Some(c) = &self.credentials {
             req = req.basic_auth(&c.username, Some(&c.password));
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|source| RegistryError::Http { host: self.host.clone(), url: realm.to_string(), source })?;
+        let resp = req.send().await.map_err(|source| RegistryError::Http {
+            host: self.host.clone(),
+            url: realm.to_string(),
+            source,
+        })?;
         match resp.status() {
             s if s.is_success() => {}
             StatusCode::UNAUTHORIZED if self.credentials.is_some() => {
-                return Err(RegistryError::BadCredentials { host: self.host.clone() })
+                return Err(RegistryError::BadCredentials {
+                    host: self.host.clone(),
+                })
             }
-            StatusCode::UNAUTHORIZED => return Err(RegistryError::Unauthorized { host: self.host.clone() }),
+            StatusCode::UNAUTHORIZED => {
+                return Err(RegistryError::Unauthorized {
+                    host: self.host.clone(),
+                })
+            }
             StatusCode::FORBIDDEN => {
-                return Err(RegistryError::Denied { host: self.host.clone(), repository: self.repository.clone() })
+                return Err(RegistryError::Denied {
+                    host: self.host.clone(),
+                    repository: self.repository.clone(),
+                })
             }
             s => {
                 return Err(RegistryError::Status {
@@ -224,21 +298,30 @@ impl RegistryClient {
             token: Option<String>,
             access_token: Option<String>,
         }
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|source| RegistryError::Http { host: self.host.clone(), url: realm.to_string(), source })?;
-        let token: Token = serde_json::from_slice(&body).map_err(|_| RegistryError::NoToken { host: self.host.clone() })?;
+        let body = resp.bytes().await.map_err(|source| RegistryError::Http {
+            host: self.host.clone(),
+            url: realm.to_string(),
+            source,
+        })?;
+        let token: Token = serde_json::from_slice(&body).map_err(|_| RegistryError::NoToken {
+            host: self.host.clone(),
+        })?;
         token
             .token
             .or(token.access_token)
             .filter(|t| !t.is_empty())
             .map(|t| format!("Bearer {t}"))
-            .ok_or_else(|| RegistryError::NoToken { host: self.host.clone() })
+            .ok_or_else(|| RegistryError::NoToken {
+                host: self.host.clone(),
+            })
     }
 
     /// Sends a request built by `build`, authenticating and retrying once on 401.
-    async fn send(&self, what: &str, build: impl Fn() -> RequestBuilder) -> Result<Response, RegistryError> {
+    async fn send(
+        &self,
+        what: &str,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<Response, RegistryError> {
         let mut retried = false;
         loop {
             let mut req = build();
@@ -267,10 +350,22 @@ impl RegistryClient {
         let url = resp.url().to_string();
         let body = resp.text().await.unwrap_or_default();
         Err(match status {
-            StatusCode::UNAUTHORIZED if self.credentials.is_some() => RegistryError::BadCredentials { host: self.host.clone() },
-            StatusCode::UNAUTHORIZED => RegistryError::Unauthorized { host: self.host.clone() },
-            StatusCode::FORBIDDEN => RegistryError::Denied { host: self.host.clone(), repository: self.repository.clone() },
-            StatusCode::NOT_FOUND => RegistryError::NotFound { host: self.host.clone(), what: what.to_string() },
+            StatusCode::UNAUTHORIZED if self.credentials.is_some() => {
+                RegistryError::BadCredentials {
+                    host: self.host.clone(),
+                }
+            }
+            StatusCode::UNAUTHORIZED => RegistryError::Unauthorized {
+                host: self.host.clone(),
+            },
+            StatusCode::FORBIDDEN => RegistryError::Denied {
+                host: self.host.clone(),
+                repository: self.repository.clone(),
+            },
+            StatusCode::NOT_FOUND => RegistryError::NotFound {
+                host: self.host.clone(),
+                what: what.to_string(),
+            },
             s => RegistryError::Status {
                 host: self.host.clone(),
                 status: s.as_u16(),
@@ -286,11 +381,16 @@ impl RegistryClient {
 
     /// Fetches a manifest by tag or digest: its bytes, Content-Type and digest. A manifest
     /// fetched by digest is verified against it.
-    pub async fn get_manifest(&self, reference: &str) -> Result<(Vec<u8>, Option<String>, Digest), RegistryError> {
+    pub async fn get_manifest(
+        &self,
+        reference: &str,
+    ) -> Result<(Vec<u8>, Option<String>, Digest), RegistryError> {
         let url = self.url(&format!("manifests/{reference}"));
         let what = format!("{}/{}:{}", self.host, self.repository, reference);
         let resp = self
-            .send(&what, || self.http.get(&url).header(header::ACCEPT, MANIFEST_ACCEPT))
+            .send(&what, || {
+                self.http.get(&url).header(header::ACCEPT, MANIFEST_ACCEPT)
+            })
             .await?;
         let content_type = resp
             .headers()
@@ -318,7 +418,11 @@ impl RegistryClient {
         let bytes = self.read_limited(&what, resp, MAX_MANIFEST_SIZE).await?;
         let actual = Digest::of(&bytes);
         if &actual != digest {
-            return Err(RegistryError::DigestMismatch { what, expected: digest.to_string(), actual: actual.to_string() });
+            return Err(RegistryError::DigestMismatch {
+                what,
+                expected: digest.to_string(),
+                actual: actual.to_string(),
+            });
         }
         Ok(bytes)
     }
@@ -326,18 +430,27 @@ impl RegistryClient {
     /// Starts a blob download; the caller streams and verifies the body.
     pub async fn get_blob(&self, digest: &Digest) -> Result<Response, RegistryError> {
         let url = self.url(&format!("blobs/{digest}"));
-        self.send(&format!("blob {digest}"), || self.http.get(&url)).await
+        self.send(&format!("blob {digest}"), || self.http.get(&url))
+            .await
     }
 
-    async fn read_limited(&self, what: &str, mut resp: Response, limit: usize) -> Result<Vec<u8>, RegistryError> {
+    async fn read_limited(
+        &self,
+        what: &str,
+        mut resp: Response,
+        limit: usize,
+    ) -> Result<Vec<u8>, RegistryError> {
         let mut out = Vec::new();
-        while let Some(chunk) = resp
-            .chunk()
-            .await
-            .map_err(|source| RegistryError::Http { host: self.host.clone(), url: what.to_string(), source })?
-        {
+        while let Some(chunk) = resp.chunk().await.map_err(|source| RegistryError::Http {
+            host: self.host.clone(),
+            url: what.to_string(),
+            source,
+        })? {
             if out.len() + chunk.len() > limit {
-                return Err(RegistryError::TooLarge { what: what.to_string(), limit });
+                return Err(RegistryError::TooLarge {
+                    what: what.to_string(),
+                    limit,
+                });
             }
             out.extend_from_slice(&chunk);
         }
@@ -347,7 +460,10 @@ impl RegistryClient {
     /// Whether the repository already has the blob.
     pub async fn blob_exists(&self, digest: &Digest) -> Result<bool, RegistryError> {
         let url = self.url(&format!("blobs/{digest}"));
-        match self.send(&format!("blob {digest}"), || self.http.head(&url)).await {
+        match self
+            .send(&format!("blob {digest}"), || self.http.head(&url))
+            .await
+        {
             Ok(_) => Ok(true),
             Err(RegistryError::NotFound { .. }) => Ok(false),
             Err(e) => Err(e),
@@ -371,10 +487,18 @@ impl RegistryClient {
     }
 
     /// Uploads a blob in one PUT (POST for the session, then PUT with the digest).
-    pub async fn upload_blob(&self, digest: &Digest, body: impl Fn() -> reqwest::Body) -> Result<(), RegistryError> {
+    pub async fn upload_blob(
+        &self,
+        digest: &Digest,
+        body: impl Fn() -> reqwest::Body,
+    ) -> Result<(), RegistryError> {
         let what = format!("upload of blob {digest}");
         let start_url = self.url("blobs/uploads/");
-        let resp = self.send(&what, || self.http.post(&start_url).header(header::CONTENT_LENGTH, 0)).await?;
+        let resp = self
+            .send(&what, || {
+                self.http.post(&start_url).header(header::CONTENT_LENGTH, 0)
+            })
+            .await?;
         let location = resp
             .headers()
             .get(header::LOCATION)
@@ -403,7 +527,12 @@ impl RegistryClient {
     }
 
     /// Pushes a manifest under `reference` (a tag or digest); returns the digest the registry stored.
-    pub async fn put_manifest(&self, reference: &str, media_type: &str, bytes: Vec<u8>) -> Result<Digest, RegistryError> {
+    pub async fn put_manifest(
+        &self,
+        reference: &str,
+        media_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Digest, RegistryError> {
         let url = self.url(&format!("manifests/{reference}"));
         let what = format!("manifest {}/{}:{}", self.host, self.repository, reference);
         self.send(&what, || {
@@ -420,7 +549,10 @@ impl RegistryClient {
 fn basic_value(c: &Credentials) -> String {
     use base64::Engine as _;
     let raw = format!("{}:{}", c.username, c.password);
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
 }
 
 /// The first message of a distribution error body, for the error text.
@@ -438,7 +570,13 @@ fn error_detail(body: &str) -> String {
         Ok(e) => e
             .errors
             .first()
-            .map(|e| format!(": {} {}", e.code.clone().unwrap_or_default(), e.message.clone().unwrap_or_default()))
+            .map(|e| {
+                format!(
+                    ": {} {}",
+                    e.code.clone().unwrap_or_default(),
+                    e.message.clone().unwrap_or_default()
+                )
+            })
             .unwrap_or_default(),
         Err(_) => String::new(),
     }
@@ -450,7 +588,8 @@ mod tests {
 
     #[test]
     fn error_detail_reads_distribution_errors() {
-        let body = r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}}]}"#;
+        let body =
+            r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}}]}"#;
         assert_eq!(error_detail(body), ": MANIFEST_UNKNOWN manifest unknown");
         assert_eq!(error_detail("<html>"), "");
     }

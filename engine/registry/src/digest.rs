@@ -13,8 +13,14 @@ pub struct InvalidDigest(pub String);
 
 impl Digest {
     pub fn parse(s: &str) -> Result<Digest, InvalidDigest> {
-        let hex = s.strip_prefix("sha256:").ok_or_else(|| InvalidDigest(s.to_string()))?;
-        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        let hex = s
+            .strip_prefix("sha256:")
+            .ok_or_else(|| InvalidDigest(s.to_string()))?;
+        if hex.len() != 64
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(InvalidDigest(s.to_string()));
         }
         Ok(Digest(s.to_string()))
@@ -76,7 +82,10 @@ impl DigestCounter {
     }
 
     pub fn finish(self) -> (Digest, u64) {
-        (Digest(format!("sha256:{}", hex::encode(self.hasher.finalize()))), self.count)
+        (
+            Digest(format!("sha256:{}", hex::encode(self.hasher.finalize()))),
+            self.count,
+        )
     }
 }
 
@@ -88,7 +97,10 @@ pub struct HashingReader<R> {
 
 impl<R: std::io::Read> HashingReader<R> {
     pub fn new(inner: R) -> Self {
-        HashingReader { inner, counter: DigestCounter::new() }
+        HashingReader {
+            inner,
+            counter: DigestCounter::new(),
+        }
     }
 
     /// Reads the rest of the stream (hashing it) and returns the digest and byte count.

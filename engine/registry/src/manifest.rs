@@ -37,13 +37,17 @@ pub enum ManifestError {
     UnsupportedLayer(String),
     #[error("unsupported manifest media type {0:?}")]
     UnsupportedManifest(String),
-    #[error("Docker schema 1 manifests are not supported; push the image again with a current client")]
+    #[error(
+        "Docker schema 1 manifests are not supported; push the image again with a current client"
+    )]
     Schema1,
     #[error("malformed manifest")]
     Malformed(#[source] serde_json::Error),
     #[error("malformed image config")]
     MalformedConfig(#[source] serde_json::Error),
-    #[error("no image found in manifest list for architecture {wanted}; the list has: {available}")]
+    #[error(
+        "no image found in manifest list for architecture {wanted}; the list has: {available}"
+    )]
     NoMatchingPlatform { wanted: String, available: String },
 }
 
@@ -51,9 +55,9 @@ impl Compression {
     pub fn from_media_type(mt: &str) -> Result<Compression, ManifestError> {
         match mt {
             OCI_LAYER | "application/vnd.docker.image.rootfs.diff.tar" => Ok(Compression::None),
-            OCI_LAYER_GZIP | DOCKER_LAYER_GZIP | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => {
-                Ok(Compression::Gzip)
-            }
+            OCI_LAYER_GZIP
+            | DOCKER_LAYER_GZIP
+            | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => Ok(Compression::Gzip),
             OCI_LAYER_ZSTD => Ok(Compression::Zstd),
             other => Err(ManifestError::UnsupportedLayer(other.to_string())),
         }
@@ -68,7 +72,11 @@ pub struct Platform {
     pub os: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
-    #[serde(rename = "os.version", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "os.version",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub os_version: Option<String>,
 }
 
@@ -131,12 +139,16 @@ struct Probe {
 
 impl AnyManifest {
     /// Parses manifest bytes; the media type comes from the document, else the Content-Type.
-    pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<(AnyManifest, String), ManifestError> {
+    pub fn parse(
+        bytes: &[u8],
+        content_type: Option<&str>,
+    ) -> Result<(AnyManifest, String), ManifestError> {
         let probe: Probe = serde_json::from_slice(bytes).map_err(ManifestError::Malformed)?;
         if probe.schema_version == Some(1) {
             return Err(ManifestError::Schema1);
         }
-        let content_type = content_type.map(|c| c.split(';').next().unwrap_or(c).trim().to_string());
+        let content_type =
+            content_type.map(|c| c.split(';').next().unwrap_or(c).trim().to_string());
         let mt = match (probe.media_type, content_type) {
             (Some(m), _) => m,
             (None, Some(c)) if c != "application/json" && c != "text/plain" => c,
@@ -145,14 +157,18 @@ impl AnyManifest {
         };
         match mt.as_str() {
             OCI_MANIFEST | DOCKER_MANIFEST => {
-                let m: ImageManifest = serde_json::from_slice(bytes).map_err(ManifestError::Malformed)?;
+                let m: ImageManifest =
+                    serde_json::from_slice(bytes).map_err(ManifestError::Malformed)?;
                 Ok((AnyManifest::Image(m), mt))
             }
             OCI_INDEX | DOCKER_LIST => {
-                let m: ImageIndex = serde_json::from_slice(bytes).map_err(ManifestError::Malformed)?;
+                let m: ImageIndex =
+                    serde_json::from_slice(bytes).map_err(ManifestError::Malformed)?;
                 Ok((AnyManifest::Index(m), mt))
             }
-            DOCKER_SCHEMA1 | "application/vnd.docker.distribution.manifest.v1+json" => Err(ManifestError::Schema1),
+            DOCKER_SCHEMA1 | "application/vnd.docker.distribution.manifest.v1+json" => {
+                Err(ManifestError::Schema1)
+            }
             other => Err(ManifestError::UnsupportedManifest(other.to_string())),
         }
     }
@@ -171,7 +187,11 @@ impl WantedPlatform {
     pub fn new(os: Option<&str>, arch: Option<&str>, variant: Option<&str>) -> WantedPlatform {
         let architecture = normalize_arch(arch.unwrap_or(host_arch()));
         let variant = variant.map(str::to_string);
-        WantedPlatform { os: os.unwrap_or("linux").to_string(), architecture, variant }
+        WantedPlatform {
+            os: os.unwrap_or("linux").to_string(),
+            architecture,
+            variant,
+        }
     }
 
     fn matches(&self, p: &Platform) -> bool {
@@ -266,21 +286,37 @@ pub struct ImageConfig {
 pub struct RunConfig {
     #[serde(rename = "User", default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
-    #[serde(rename = "ExposedPorts", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ExposedPorts",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub exposed_ports: Option<BTreeMap<String, serde_json::Value>>,
     #[serde(rename = "Env", default, skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<String>>,
-    #[serde(rename = "Entrypoint", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "Entrypoint",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub entrypoint: Option<Vec<String>>,
     #[serde(rename = "Cmd", default, skip_serializing_if = "Option::is_none")]
     pub cmd: Option<Vec<String>>,
     #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
     pub volumes: Option<BTreeMap<String, serde_json::Value>>,
-    #[serde(rename = "WorkingDir", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "WorkingDir",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub working_dir: Option<String>,
     #[serde(rename = "Labels", default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<BTreeMap<String, String>>,
-    #[serde(rename = "StopSignal", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "StopSignal",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub stop_signal: Option<String>,
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,
@@ -339,14 +375,28 @@ mod tests {
         let idx = ImageIndex {
             schema_version: 2,
             media_type: Some(OCI_INDEX.into()),
-            manifests: vec![desc("amd64", None), desc("arm", Some("v7")), desc("arm64", Some("v8"))],
+            manifests: vec![
+                desc("amd64", None),
+                desc("arm", Some("v7")),
+                desc("arm64", Some("v8")),
+            ],
             annotations: None,
         };
-        let amd = idx.select(&WantedPlatform::new(None, Some("x86_64"), None)).expect("amd64");
+        let amd = idx
+            .select(&WantedPlatform::new(None, Some("x86_64"), None))
+            .expect("amd64");
         assert_eq!(amd.digest, Digest::of(b"amd64"));
-        let arm = idx.select(&WantedPlatform::new(Some("linux"), Some("arm64"), Some("v8"))).expect("arm64");
+        let arm = idx
+            .select(&WantedPlatform::new(
+                Some("linux"),
+                Some("arm64"),
+                Some("v8"),
+            ))
+            .expect("arm64");
         assert_eq!(arm.digest, Digest::of(b"arm64"));
-        let err = idx.select(&WantedPlatform::new(None, Some("s390x"), None)).expect_err("none");
+        let err = idx
+            .select(&WantedPlatform::new(None, Some("s390x"), None))
+            .expect_err("none");
         assert!(err.to_string().contains("linux/s390x"), "{err}");
         assert!(err.to_string().contains("linux/arm/v7"), "{err}");
     }
@@ -354,9 +404,15 @@ mod tests {
     #[test]
     fn parse_detects_kind_from_media_type_or_shape() {
         let idx = br#"{"schemaVersion":2,"manifests":[]}"#;
-        assert!(matches!(AnyManifest::parse(idx, None), Ok((AnyManifest::Index(_), _))));
+        assert!(matches!(
+            AnyManifest::parse(idx, None),
+            Ok((AnyManifest::Index(_), _))
+        ));
         let s1 = br#"{"schemaVersion":1,"name":"x"}"#;
-        assert!(matches!(AnyManifest::parse(s1, None), Err(ManifestError::Schema1)));
+        assert!(matches!(
+            AnyManifest::parse(s1, None),
+            Err(ManifestError::Schema1)
+        ));
         assert!(AnyManifest::parse(b"not json", None).is_err());
     }
 }

@@ -15,7 +15,11 @@ pub enum ProgressEvent {
     /// Trying a source for the image (a registry endpoint, a mirror).
     Trying { reference: String },
     /// A blob transfer begins; `total` is its size when known.
-    BlobStarted { kind: BlobKind, digest: String, total: Option<u64> },
+    BlobStarted {
+        kind: BlobKind,
+        digest: String,
+        total: Option<u64>,
+    },
     /// The blob is already present and is not transferred.
     BlobSkipped { kind: BlobKind, digest: String },
     /// More bytes of a blob were transferred (`done` is the running total).

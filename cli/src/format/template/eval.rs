@@ -4,7 +4,7 @@
 
 use super::funcs::{self, truth, Func};
 use super::parse::{Branch, Cmd, Node, Operand, Pipe, Term};
-use super::printf::{self, as_int, sorted};
+use super::value::{self, as_int, sorted};
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -31,7 +31,12 @@ struct Exec<'t, 'a> {
     header: bool,
 }
 
-pub(super) fn execute(nodes: &[Node], src: &str, data: &Value, header: bool) -> Result<String, EErr> {
+pub(super) fn execute(
+    nodes: &[Node],
+    src: &str,
+    data: &Value,
+    header: bool,
+) -> Result<String, EErr> {
     let mut ex = Exec {
         src,
         vars: vec![("$", Cow::Borrowed(data))],
@@ -48,7 +53,10 @@ impl<'t, 'a> Exec<'t, 'a> {
     fn step(&mut self) -> Result<(), EErr> {
         self.steps += 1;
         if self.steps > MAX_STEPS {
-            return Err((self.pos, format!("execution stopped after {MAX_STEPS} steps")));
+            return Err((
+                self.pos,
+                format!("execution stopped after {MAX_STEPS} steps"),
+            ));
         }
         Ok(())
     }
@@ -56,13 +64,22 @@ impl<'t, 'a> Exec<'t, 'a> {
     fn emit(&mut self, s: &str) -> Result<(), EErr> {
         self.out.push_str(s);
         if self.out.len() > MAX_OUTPUT {
-            return Err((self.pos, format!("output larger than {} MiB", MAX_OUTPUT >> 20)));
+            return Err((
+                self.pos,
+                format!("output larger than {} MiB", MAX_OUTPUT >> 20),
+            ));
         }
         Ok(())
     }
 
     fn err(&self, cmd: &Cmd, msg: impl std::fmt::Display) -> EErr {
-        let text = self.src.get(cmd.start..cmd.end).unwrap_or("").trim();
+        let words: Vec<&str> = self
+            .src
+            .get(cmd.start..cmd.end)
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        let text = words.join(" ");
         let text: String = match text.char_indices().nth(40) {
             Some((i, _)) => format!("{}...", &text[..i]),
             None => text.to_string(),
@@ -84,7 +101,7 @@ impl<'t, 'a> Exec<'t, 'a> {
                         match &*v {
                             Value::Null => self.emit("<no value>")?,
                             Value::String(s) => self.emit(s)?,
-                            other => self.emit(&printf::display(other))?,
+                            other => self.emit(&value::display(other))?,
                         }
                     }
                     Flow::Normal
@@ -132,6 +149,7 @@ impl<'t, 'a> Exec<'t, 'a> {
         let mut ran = false;
         let mut each = |ex: &mut Self, key: Value, elem: V<'a>| -> Result<bool, EErr> {
             ran = true;
+            ex.step()?;
             ex.vars.truncate(mark);
             match b.pipe.decl.as_slice() {
                 [] => {}
@@ -178,7 +196,10 @@ impl<'t, 'a> Exec<'t, 'a> {
             _ if count.is_some() => {
                 let count = count.unwrap_or(0);
                 if b.pipe.decl.len() > 1 {
-                    return Err((self.pos, format!("can't use {count} to iterate over more than one variable")));
+                    return Err((
+                        self.pos,
+                        format!("can't use {count} to iterate over more than one variable"),
+                    ));
                 }
                 for i in 0..count {
                     let i = u64::try_from(i).unwrap_or(u64::MAX);
@@ -188,7 +209,11 @@ impl<'t, 'a> Exec<'t, 'a> {
                 }
             }
             other => {
-                return Err((self.pos, format!("range can't iterate over {}", printf::display(&other))));
+                let msg = format!("range can't iterate over {}", value::display(&other));
+                return Err(match b.pipe.cmds.last() {
+                    Some(cmd) => self.err(cmd, msg),
+                    None => (self.pos, msg),
+                });
             }
         }
         self.vars.truncate(mark);
@@ -269,20 +294,37 @@ impl<'t, 'a> Exec<'t, 'a> {
         };
         for name in &op.chain {
             v = match v {
-                Cow::Borrowed(Value::Object(m)) => m.get(name).map_or(Cow::Owned(Value::Null), Cow::Borrowed),
-                Cow::Owned(Value::Object(mut m)) => Cow::Owned(m.remove(name).unwrap_or(Value::Null)),
+                Cow::Borrowed(Value::Object(m)) => {
+                    m.get(name).map_or(Cow::Owned(Value::Null), Cow::Borrowed)
+                }
+                Cow::Owned(Value::Object(mut m)) => {
+                    Cow::Owned(m.remove(name).unwrap_or(Value::Null))
+                }
                 Cow::Borrowed(Value::Null) | Cow::Owned(Value::Null) => Cow::Owned(Value::Null),
-                s @ (Cow::Borrowed(Value::String(_)) | Cow::Owned(Value::String(_))) if self.header => s,
+                s @ (Cow::Borrowed(Value::String(_)) | Cow::Owned(Value::String(_)))
+                    if self.header =>
+                {
+                    s
+                }
                 other => {
-                    let kind = printf::type_name(&other);
-                    return Err(self.err(cmd, format!("can't evaluate field {name} in type {kind}")));
+                    let kind = value::type_name(&other);
+                    return Err(
+                        self.err(cmd, format!("can't evaluate field {name} in type {kind}"))
+                    );
                 }
             };
         }
         Ok(v)
     }
 
-    fn call(&mut self, dot: &V<'a>, cmd: &'t Cmd, f: Func, args: &'t [Operand], piped: Option<V<'a>>) -> Result<V<'a>, EErr> {
+    fn call(
+        &mut self,
+        dot: &V<'a>,
+        cmd: &'t Cmd,
+        f: Func,
+        args: &'t [Operand],
+        piped: Option<V<'a>>,
+    ) -> Result<V<'a>, EErr> {
         let count = args.len() + usize::from(piped.is_some());
         f.check_arity(count).map_err(|m| self.err(cmd, m))?;
         if matches!(f, Func::And | Func::Or) {
@@ -301,6 +343,7 @@ impl<'t, 'a> Exec<'t, 'a> {
             vals.push(self.operand(dot, cmd, a)?);
         }
         vals.extend(piped);
-        funcs::call(f, vals, self.header).map_err(|m| self.err(cmd, format!("error calling {}: {m}", f.name())))
+        funcs::call(f, vals, self.header)
+            .map_err(|m| self.err(cmd, format!("error calling {}: {m}", f.name())))
     }
 }

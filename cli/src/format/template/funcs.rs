@@ -3,7 +3,8 @@
 //! lower upper title truncate join split pad`), and `contains`/`replace`. Functions
 //! that can amplify their input refuse results larger than [`MAX_STRING`].
 
-use super::printf::{self, as_int, display, type_name};
+use super::printf;
+use super::value::{self, as_int, display, type_name};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -73,7 +74,10 @@ impl Func {
     }
 
     fn entry(self) -> (&'static str, usize, usize) {
-        TABLE.iter().find(|e| e.1 == self).map_or(("?", 0, usize::MAX), |e| (e.0, e.2, e.3))
+        TABLE
+            .iter()
+            .find(|e| e.1 == self)
+            .map_or(("?", 0, usize::MAX), |e| (e.0, e.2, e.3))
     }
 
     pub(super) fn name(self) -> &'static str {
@@ -85,8 +89,12 @@ impl Func {
         let (name, min, max) = self.entry();
         match (got < min, got > max, min == max) {
             (false, false, _) => Ok(()),
-            (_, _, true) => Err(format!("wrong number of args for {name}: want {min} got {got}")),
-            _ => Err(format!("wrong number of args for {name}: want at least {min} got {got}")),
+            (_, _, true) => Err(format!(
+                "wrong number of args for {name}: want {min} got {got}"
+            )),
+            _ => Err(format!(
+                "wrong number of args for {name}: want at least {min} got {got}"
+            )),
         }
     }
 }
@@ -107,7 +115,10 @@ fn string_arg(v: &Value) -> Result<Cow<'_, str>, String> {
     match v {
         Value::String(s) => Ok(Cow::Borrowed(s)),
         Value::Null => Ok(Cow::Borrowed("")),
-        other => Err(format!("wrong type for value; expected string; got {}", type_name(other))),
+        other => Err(format!(
+            "wrong type for value; expected string; got {}",
+            type_name(other)
+        )),
     }
 }
 
@@ -137,13 +148,20 @@ fn printed_len(v: &Value) -> usize {
     match v {
         Value::String(s) => s.len(),
         Value::Array(a) => a.iter().map(|x| printed_len(x) + 1).sum::<usize>() + 2,
-        Value::Object(o) => o.iter().map(|(k, x)| k.len() + printed_len(x) + 2).sum::<usize>() + 5,
+        Value::Object(o) => {
+            o.iter()
+                .map(|(k, x)| k.len() + printed_len(x) + 2)
+                .sum::<usize>()
+                + 5
+        }
         _ => 32,
     }
 }
 
 fn strings(args: &[Cow<'_, Value>]) -> Result<Vec<String>, String> {
-    args.iter().map(|a| string_arg(a).map(Cow::into_owned)).collect()
+    args.iter()
+        .map(|a| string_arg(a).map(Cow::into_owned))
+        .collect()
 }
 
 fn owned_string(s: String) -> Result<Cow<'static, Value>, String> {
@@ -153,10 +171,17 @@ fn owned_string(s: String) -> Result<Cow<'static, Value>, String> {
 
 /// Calls `f` (never `and`/`or`, which the evaluator handles lazily). In header mode the
 /// string helpers return their first argument unchanged.
-pub(super) fn call<'a>(f: Func, mut args: Vec<Cow<'a, Value>>, header: bool) -> Result<Cow<'a, Value>, String> {
+pub(super) fn call<'a>(
+    f: Func,
+    mut args: Vec<Cow<'a, Value>>,
+    header: bool,
+) -> Result<Cow<'a, Value>, String> {
     f.check_arity(args.len())?;
     use Func::*;
-    let identity = matches!(f, Json | Lower | Upper | Title | Truncate | Join | Split | Pad | Replace);
+    let identity = matches!(
+        f,
+        Json | Lower | Upper | Title | Truncate | Join | Split | Pad | Replace
+    );
     if header && identity {
         return Ok(args.swap_remove(0));
     }
@@ -183,8 +208,8 @@ pub(super) fn call<'a>(f: Func, mut args: Vec<Cow<'a, Value>>, header: bool) -> 
             }
             Ok(cur)
         }
-        Print => owned_string(printf::sprint(&refs)),
-        Println => owned_string(printf::sprintln(&refs)),
+        Print => owned_string(value::sprint(&refs)),
+        Println => owned_string(value::sprintln(&refs)),
         Printf => {
             let format = string_arg(refs[0])?;
             owned_string(printf::sprintf(&format, &refs[1..], header))
@@ -210,7 +235,8 @@ pub(super) fn call<'a>(f: Func, mut args: Vec<Cow<'a, Value>>, header: bool) -> 
         Title => owned_string(title(&string_arg(refs[0])?)),
         Truncate => {
             let s = string_arg(refs[0])?;
-            let n = usize::try_from(int_arg(refs[1])?).map_err(|_| "negative length".to_string())?;
+            let n =
+                usize::try_from(int_arg(refs[1])?).map_err(|_| "negative length".to_string())?;
             let mut end = n.min(s.len());
             while !s.is_char_boundary(end) {
                 end -= 1;
@@ -219,20 +245,34 @@ pub(super) fn call<'a>(f: Func, mut args: Vec<Cow<'a, Value>>, header: bool) -> 
         }
         Join => {
             let items: Vec<String> = match refs[0] {
-                Value::Array(a) => a.iter().map(|v| v.as_str().map_or_else(|| display(v), str::to_string)).collect(),
+                Value::Array(a) => a
+                    .iter()
+                    .map(|v| v.as_str().map_or_else(|| display(v), str::to_string))
+                    .collect(),
                 Value::Null => Vec::new(),
-                other => return Err(format!("wrong type for value; expected []string; got {}", type_name(other))),
+                other => {
+                    return Err(format!(
+                        "wrong type for value; expected []string; got {}",
+                        type_name(other)
+                    ))
+                }
             };
             let sep = string_arg(refs[1])?;
-            limit(items.iter().map(String::len).sum::<usize>() + items.len().saturating_mul(sep.len()))?;
+            limit(
+                items.iter().map(String::len).sum::<usize>()
+                    + items.len().saturating_mul(sep.len()),
+            )?;
             owned_string(items.join(&sep))
         }
         Split => {
-            let [s, sep] = <[String; 2]>::try_from(strings(&args)?).map_err(|_| "split needs 2 args")?;
+            let [s, sep] =
+                <[String; 2]>::try_from(strings(&args)?).map_err(|_| "split needs 2 args")?;
             let parts: Vec<Value> = if sep.is_empty() {
                 s.chars().map(|c| Value::String(c.to_string())).collect()
             } else {
-                s.split(sep.as_str()).map(|p| Value::String(p.to_string())).collect()
+                s.split(sep.as_str())
+                    .map(|p| Value::String(p.to_string()))
+                    .collect()
             };
             Ok(Cow::Owned(Value::Array(parts)))
         }
@@ -246,8 +286,13 @@ pub(super) fn call<'a>(f: Func, mut args: Vec<Cow<'a, Value>>, header: bool) -> 
         }
         Contains => b(string_arg(refs[0])?.contains(string_arg(refs[1])?.as_ref())),
         Replace => {
-            let [s, old, new] = <[String; 3]>::try_from(strings(&args)?).map_err(|_| "replace needs 3 args")?;
-            let hits = if old.is_empty() { s.chars().count() + 1 } else { s.matches(old.as_str()).count() };
+            let [s, old, new] =
+                <[String; 3]>::try_from(strings(&args)?).map_err(|_| "replace needs 3 args")?;
+            let hits = if old.is_empty() {
+                s.chars().count() + 1
+            } else {
+                s.matches(old.as_str()).count()
+            };
             limit(s.len().saturating_add(hits.saturating_mul(new.len())))?;
             owned_string(s.replace(old.as_str(), &new))
         }
@@ -291,10 +336,15 @@ fn index<'a>(cur: Cow<'a, Value>, key: &Value) -> Result<Cow<'a, Value>, String>
         }
         Cow::Borrowed(Value::Object(_)) | Cow::Owned(Value::Object(_)) => {
             let Value::String(k) = key else {
-                return Err(format!("value has type {}; should be string", type_name(key)));
+                return Err(format!(
+                    "value has type {}; should be string",
+                    type_name(key)
+                ));
             };
             Ok(match cur {
-                Cow::Borrowed(Value::Object(o)) => o.get(k).map_or(Cow::Owned(Value::Null), Cow::Borrowed),
+                Cow::Borrowed(Value::Object(o)) => {
+                    o.get(k).map_or(Cow::Owned(Value::Null), Cow::Borrowed)
+                }
                 Cow::Owned(Value::Object(mut o)) => Cow::Owned(o.remove(k).unwrap_or(Value::Null)),
                 _ => Cow::Owned(Value::Null),
             })
@@ -320,9 +370,9 @@ fn num_cmp(a: &serde_json::Number, b: &serde_json::Number) -> Ordering {
 fn equal(a: &Value, b: &Value) -> Result<bool, String> {
     match (a, b) {
         (Value::Null, other) | (other, Value::Null) => Ok(other.is_null()),
-        (Value::Array(_) | Value::Object(_), _) | (_, Value::Array(_) | Value::Object(_)) => {
-            Err(format!("non-comparable types {} and {}", type_name(a), type_name(b)))
-        }
+        (Value::Array(_) | Value::Object(_), _) | (_, Value::Array(_) | Value::Object(_)) => Err(
+            format!("non-comparable types {} and {}", type_name(a), type_name(b)),
+        ),
         (Value::Bool(x), Value::Bool(y)) => Ok(x == y),
         (Value::Number(x), Value::Number(y)) => Ok(num_cmp(x, y) == Ordering::Equal),
         (Value::String(x), Value::String(y)) => Ok(x == y),
@@ -335,7 +385,9 @@ fn less(a: &Value, b: &Value) -> Result<Ordering, String> {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => Ok(num_cmp(x, y)),
         (Value::String(x), Value::String(y)) => Ok(x.cmp(y)),
-        _ if std::mem::discriminant(a) == std::mem::discriminant(b) => Err("invalid type for comparison".into()),
+        _ if std::mem::discriminant(a) == std::mem::discriminant(b) => {
+            Err("invalid type for comparison".into())
+        }
         _ => Err("incompatible types for comparison".into()),
     }
 }
@@ -352,41 +404,86 @@ mod tests {
 
     #[test]
     fn string_helpers_match_podman() {
-        assert_eq!(run("truncate", &[json!("abcdef"), json!(3)]), Ok(json!("abc")));
+        assert_eq!(
+            run("truncate", &[json!("abcdef"), json!(3)]),
+            Ok(json!("abc"))
+        );
         assert_eq!(run("truncate", &[json!("ab"), json!(12)]), Ok(json!("ab")));
-        assert_eq!(run("pad", &[json!("x"), json!(2), json!(1)]), Ok(json!("  x ")));
+        assert_eq!(
+            run("pad", &[json!("x"), json!(2), json!(1)]),
+            Ok(json!("  x "))
+        );
         assert_eq!(run("pad", &[json!(""), json!(2), json!(1)]), Ok(json!("")));
-        assert_eq!(run("title", &[json!("hello wORLD-x_y")]), Ok(json!("Hello WORLD-X_y")));
-        assert_eq!(run("split", &[json!("a,b"), json!(",")]), Ok(json!(["a", "b"])));
-        assert_eq!(run("split", &[json!("ab"), json!("")]), Ok(json!(["a", "b"])));
-        assert_eq!(run("join", &[json!(["a", 1]), json!(", ")]), Ok(json!("a, 1")));
-        assert_eq!(run("replace", &[json!("a-b-c"), json!("-"), json!("+")]), Ok(json!("a+b+c")));
-        assert_eq!(run("contains", &[json!("podman"), json!("dm")]), Ok(json!(true)));
+        assert_eq!(
+            run("title", &[json!("hello wORLD-x_y")]),
+            Ok(json!("Hello WORLD-X_y"))
+        );
+        assert_eq!(
+            run("split", &[json!("a,b"), json!(",")]),
+            Ok(json!(["a", "b"]))
+        );
+        assert_eq!(
+            run("split", &[json!("ab"), json!("")]),
+            Ok(json!(["a", "b"]))
+        );
+        assert_eq!(
+            run("join", &[json!(["a", 1]), json!(", ")]),
+            Ok(json!("a, 1"))
+        );
+        assert_eq!(
+            run("replace", &[json!("a-b-c"), json!("-"), json!("+")]),
+            Ok(json!("a+b+c"))
+        );
+        assert_eq!(
+            run("contains", &[json!("podman"), json!("dm")]),
+            Ok(json!(true))
+        );
     }
 
     #[test]
     fn index_walks_arrays_objects_and_strings() {
         let data = json!({"a": [10, {"b": "x"}]});
-        assert_eq!(run("index", &[data.clone(), json!("a"), json!(1), json!("b")]), Ok(json!("x")));
+        assert_eq!(
+            run("index", &[data.clone(), json!("a"), json!(1), json!("b")]),
+            Ok(json!("x"))
+        );
         assert_eq!(run("index", &[data.clone(), json!("zz")]), Ok(Value::Null));
         assert_eq!(run("index", &[json!("AB"), json!(1)]), Ok(json!(66)));
-        assert_eq!(run("index", &[json!([1]), json!(5)]), Err("index out of range: 5".into()));
+        assert_eq!(
+            run("index", &[json!([1]), json!(5)]),
+            Err("index out of range: 5".into())
+        );
     }
 
     #[test]
     fn comparisons_follow_go_kinds() {
-        assert_eq!(run("eq", &[json!(1), json!(2), json!(1.0)]), Ok(json!(true)));
+        assert_eq!(
+            run("eq", &[json!(1), json!(2), json!(1.0)]),
+            Ok(json!(true))
+        );
         assert_eq!(run("lt", &[json!("a"), json!("b")]), Ok(json!(true)));
         assert_eq!(run("ge", &[json!(2.5), json!(2)]), Ok(json!(true)));
         assert_eq!(run("eq", &[Value::Null, json!("x")]), Ok(json!(false)));
-        assert_eq!(run("eq", &[json!(1), json!("1")]), Err("incompatible types for comparison".into()));
-        assert_eq!(run("lt", &[json!(true), json!(false)]), Err("invalid type for comparison".into()));
+        assert_eq!(
+            run("eq", &[json!(1), json!("1")]),
+            Err("incompatible types for comparison".into())
+        );
+        assert_eq!(
+            run("lt", &[json!(true), json!(false)]),
+            Err("invalid type for comparison".into())
+        );
     }
 
     #[test]
     fn wrong_arity_and_types_are_reported() {
-        assert_eq!(run("join", &[json!([])]), Err("wrong number of args for join: want 2 got 1".into()));
-        assert_eq!(run("upper", &[json!(5)]), Err("wrong type for value; expected string; got int".into()));
+        assert_eq!(
+            run("join", &[json!([])]),
+            Err("wrong number of args for join: want 2 got 1".into())
+        );
+        assert_eq!(
+            run("upper", &[json!(5)]),
+            Err("wrong type for value; expected string; got int".into())
+        );
         assert!(run("pad", &[json!("x"), json!(1_000_000_000), json!(0)]).is_err());
     }
 }

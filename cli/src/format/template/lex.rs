@@ -111,7 +111,9 @@ fn at_close(rest: &str) -> Option<(usize, bool)> {
         return Some((2, false));
     }
     match chars.next() {
-        Some(c) if is_space(c) && chars.as_str().starts_with("-}}") => Some((c.len_utf8() + 3, true)),
+        Some(c) if is_space(c) && chars.as_str().starts_with("-}}") => {
+            Some((c.len_utf8() + 3, true))
+        }
         _ => None,
     }
 }
@@ -248,7 +250,10 @@ fn parse_number(text: &str) -> Option<Number> {
         Some("0x" | "0X") => Some((16, &body[2..])),
         Some("0o" | "0O") => Some((8, &body[2..])),
         Some("0b" | "0B") => Some((2, &body[2..])),
-        _ if body.len() > 1 && body.starts_with('0') && body.bytes().all(|c| c.is_ascii_digit()) => {
+        _ if body.len() > 1
+            && body.starts_with('0')
+            && body.bytes().all(|c| c.is_ascii_digit()) =>
+        {
             Some((8, &body[1..]))
         }
         _ => None,
@@ -354,7 +359,11 @@ fn unescape(body: &str, quote: char) -> Result<String, String> {
             '0'..='7' => (2, 8),
             _ => return Err(bad(&format!("\\{e}"))),
         };
-        let mut digits: String = if radix == 8 { e.to_string() } else { String::new() };
+        let mut digits: String = if radix == 8 {
+            e.to_string()
+        } else {
+            String::new()
+        };
         for _ in 0..n {
             digits.push(chars.next().ok_or_else(|| bad(&format!("\\{e}")))?);
         }
@@ -393,7 +402,10 @@ mod tests {
 
     #[test]
     fn comments_produce_no_tokens() {
-        assert_eq!(toks("a{{/* x }} */}}b"), vec![Tok::Text("a".into()), Tok::Text("b".into()), Tok::Eof]);
+        assert_eq!(
+            toks("a{{/* x }} */}}b"),
+            vec![Tok::Text("a".into()), Tok::Text("b".into()), Tok::Eof]
+        );
     }
 
     #[test]
@@ -407,12 +419,17 @@ mod tests {
 
     #[test]
     fn string_escapes_are_interpreted() {
-        assert_eq!(toks(r#"{{"a\t\x41\u00e9\"" 'x'}}"#)[1], Tok::Str("a\tA\u{e9}\"".into()));
+        assert_eq!(
+            toks(r#"{{"a\t\x41\u00e9\"" 'x'}}"#)[1],
+            Tok::Str("a\tA\u{e9}\"".into())
+        );
         assert_eq!(toks("{{'x'}}")[1], Tok::Num(Number::from(120)));
     }
 
     #[test]
     fn unterminated_string_is_an_error_token() {
-        assert!(matches!(toks("{{\"abc}}").last(), Some(Tok::Error(m)) if m == "unterminated quoted string"));
+        assert!(
+            matches!(toks("{{\"abc}}").last(), Some(Tok::Error(m)) if m == "unterminated quoted string")
+        );
     }
 }

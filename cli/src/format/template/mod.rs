@@ -5,16 +5,22 @@
 //! fields (`.A.B`, `.`, `$`, `$x.A`), pipelines, parenthesised pipelines,
 //! literals, variables (`:=`, `=`), `if`/`else if`/`else`, `range` (arrays,
 //! objects in key order, integers) with `break`/`continue`, `with`/`else with`,
-//! and the functions listed in [`funcs`]. Not supported: `define`, `template`,
-//! `block`, methods, and the `html`/`js`/`urlquery`/`call` builtins.
+//! and the functions `and or not len index print printf println eq ne lt le gt ge
+//! json lower upper title truncate join split pad contains replace`. Not supported:
+//! `define`, `template`, `block`, methods, and the `html`/`js`/`urlquery`/`call`/
+//! `slice` builtins. Parsing limits nesting depth; rendering limits steps and output.
 
 mod eval;
 mod funcs;
 mod lex;
 mod parse;
 mod printf;
+mod value;
 
 use serde_json::Value;
+
+/// Longest error message kept, in characters.
+const MAX_MESSAGE: usize = 200;
 
 /// A template parse or execution error, with the position it refers to.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,7 +37,13 @@ pub struct TemplateError {
 }
 
 impl TemplateError {
+    /// An error at byte `offset` of `src`; the message is kept to one short line.
     pub(crate) fn at(src: &str, offset: usize, message: impl Into<String>) -> Self {
+        let mut message: String = message.into().replace('\n', "\\n").replace('\r', "\\r");
+        if let Some((cut, _)) = message.char_indices().nth(MAX_MESSAGE) {
+            message.truncate(cut);
+            message.push_str("...");
+        }
         let mut offset = offset.min(src.len());
         while !src.is_char_boundary(offset) {
             offset -= 1;
@@ -44,7 +56,7 @@ impl TemplateError {
             offset,
             line,
             column,
-            message: message.into(),
+            message,
         }
     }
 }

@@ -122,9 +122,13 @@ fn describe(t: &Tok) -> String {
 
 impl Parser {
     fn peek(&self) -> &Token {
-        // The lexer always ends the stream with Eof or Error, which are never consumed.
-        let last = self.toks.len().saturating_sub(1);
-        &self.toks[self.i.min(last)]
+        // The lexer ends the stream with Eof or Error, which `next` never consumes.
+        static END: Token = Token {
+            tok: Tok::Eof,
+            pos: 0,
+            spaced: false,
+        };
+        self.toks.get(self.i).or(self.toks.last()).unwrap_or(&END)
     }
 
     fn next(&mut self) -> Token {
@@ -139,7 +143,11 @@ impl Parser {
         Err(match &t.tok {
             Tok::Error(m) => (t.pos, m.clone()),
             Tok::Eof => (t.pos, "unclosed action".into()),
-            other => (t.pos, format!("unexpected {} in {context}", describe(other))),
+            Tok::RParen => (t.pos, "unexpected right paren".into()),
+            other => (
+                t.pos,
+                format!("unexpected {} in {context}", describe(other)),
+            ),
         })
     }
 
@@ -201,7 +209,11 @@ impl Parser {
                 if self.in_range == 0 {
                     return Err((pos, format!("{{{{{kw}}}}} outside {{{{range}}}}")));
                 }
-                return Ok(if kw == "break" { Node::Break } else { Node::Continue });
+                return Ok(if kw == "break" {
+                    Node::Break
+                } else {
+                    Node::Continue
+                });
             }
             "define" | "template" | "block" => {
                 return Err((pos, format!("{{{{{kw}}}}} is not supported in --format")));
@@ -249,7 +261,11 @@ impl Parser {
                     let inner = self.control(kind, kw);
                     self.depth -= 1;
                     let inner = Box::new(inner?);
-                    Some(vec![if kind == Kind::If { Node::If(inner) } else { Node::With(inner) }])
+                    Some(vec![if kind == Kind::If {
+                        Node::If(inner)
+                    } else {
+                        Node::With(inner)
+                    }])
                 } else {
                     self.expect_close("else")?;
                     let (else_list, stop, pos) = self.list()?;
@@ -261,7 +277,11 @@ impl Parser {
                 }
             }
         };
-        Ok(Branch { pipe, list, else_list })
+        Ok(Branch {
+            pipe,
+            list,
+            else_list,
+        })
     }
 
     fn pipeline(&mut self, context: &str, allow_decl: bool) -> Result<Pipe, PErr> {
@@ -284,11 +304,17 @@ impl Parser {
                 }
                 _ => {
                     let cmd = self.command()?;
-                    if !pipe.cmds.is_empty() && !matches!(cmd.args[0].term, Term::Func(_) | Term::Pipe(_)) {
-                        let is_field = matches!(cmd.args[0].term, Term::Var(_)) || !cmd.args[0].chain.is_empty();
+                    if !pipe.cmds.is_empty()
+                        && !matches!(cmd.args[0].term, Term::Func(_) | Term::Pipe(_))
+                    {
+                        let is_field = matches!(cmd.args[0].term, Term::Var(_))
+                            || !cmd.args[0].chain.is_empty();
                         if !is_field {
                             let stage = pipe.cmds.len() + 1;
-                            return Err((cmd.start, format!("non executable command in pipeline stage {stage}")));
+                            return Err((
+                                cmd.start,
+                                format!("non executable command in pipeline stage {stage}"),
+                            ));
                         }
                     }
                     pipe.cmds.push(cmd);
@@ -314,7 +340,12 @@ impl Parser {
                 Tok::Comma if names.len() == 1 && context == "range" => {
                     self.next();
                 }
-                Tok::Comma => return Err((self.peek().pos, format!("too many declarations in {context}"))),
+                Tok::Comma => {
+                    return Err((
+                        self.peek().pos,
+                        format!("too many declarations in {context}"),
+                    ))
+                }
                 Tok::Declare | Tok::Assign => {
                     pipe.assign = matches!(self.next().tok, Tok::Assign);
                     for (name, pos) in names {
@@ -330,7 +361,10 @@ impl Parser {
             }
         }
         if names.len() > 1 {
-            return Err((self.peek().pos, "range can only initialize variables".into()));
+            return Err((
+                self.peek().pos,
+                "range can only initialize variables".into(),
+            ));
         }
         self.i = save;
         Ok(())

@@ -1,80 +1,15 @@
-//! Go `fmt` emulation over JSON values: `%v` printing (`[a b]`, `map[k:v]`), `Sprint`,
-//! `Sprintln` and `Sprintf` with flags, width, precision and Go's `%!verb(…)` markers.
-//! Integral numbers print as integers (Podman's fields are typed ints); others as float64.
+//! Go's `fmt.Sprintf` over JSON values: flags `+-# 0`, width, precision (also `*`),
+//! verbs `v s q d x X o O b c U e E f F g G t %`, and Go's `%!verb(type=value)`,
+//! `%!verb(MISSING)` and `%!(EXTRA …)` markers. Slices and maps apply the verb to each
+//! element, as Go does.
 
-use serde_json::{Number, Value};
+use super::funcs::MAX_STRING;
+use super::value::{as_int, quote, quote_str, sorted, type_name, write_value};
+use serde_json::Value;
 use std::fmt::Write as _;
 
 /// Go's fmt refuses widths and precisions beyond this.
 const TOO_LARGE: usize = 1_000_000;
-
-/// The integer value of `n` when it is integral (floats only below 1e21).
-pub(super) fn as_int(n: &Number) -> Option<i128> {
-    if let Some(i) = n.as_i64() {
-        return Some(i.into());
-    }
-    if let Some(u) = n.as_u64() {
-        return Some(u.into());
-    }
-    let f = n.as_f64()?;
-    (f.fract() == 0.0 && f.abs() < 1e21).then_some(f as i128)
-}
-
-/// A Go-ish type name for error messages.
-pub(super) fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "<nil>",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if as_int(n).is_some() => "int",
-        Value::Number(_) => "float64",
-        Value::String(_) => "string",
-        Value::Array(_) => "[]interface {}",
-        Value::Object(_) => "map[string]interface {}",
-    }
-}
-
-/// Object entries sorted by key, as Go prints and ranges over maps.
-pub(super) fn sorted(m: &serde_json::Map<String, Value>) -> Vec<(&String, &Value)> {
-    let mut entries: Vec<_> = m.iter().collect();
-    entries.sort_by(|a, b| a.0.cmp(b.0));
-    entries
-}
-
-/// Appends `v` formatted like Go's `%v` (nested nulls print as `<nil>`).
-pub(super) fn write_value(out: &mut String, v: &Value) {
-    format_arg(out, v, 'v', &Spec::default(), false);
-}
-
-pub(super) fn display(v: &Value) -> String {
-    let mut s = String::new();
-    write_value(&mut s, v);
-    s
-}
-
-/// Go's `fmt.Sprint`: spaces between operands when neither side is a string.
-pub(super) fn sprint(args: &[&Value]) -> String {
-    let mut out = String::new();
-    for (i, a) in args.iter().enumerate() {
-        if i > 0 && !a.is_string() && !args[i - 1].is_string() {
-            out.push(' ');
-        }
-        write_value(&mut out, a);
-    }
-    out
-}
-
-/// Go's `fmt.Sprintln`: operands separated by spaces, newline appended.
-pub(super) fn sprintln(args: &[&Value]) -> String {
-    let mut out = String::new();
-    for (i, a) in args.iter().enumerate() {
-        if i > 0 {
-            out.push(' ');
-        }
-        write_value(&mut out, a);
-    }
-    out.push('\n');
-    out
-}
 
 #[derive(Default, Clone)]
 struct Spec {
@@ -93,6 +28,9 @@ pub(super) fn sprintf(format: &str, args: &[&Value], header: bool) -> String {
     let mut next = 0;
     let mut chars = format.chars().peekable();
     while let Some(c) = chars.next() {
+        if out.len() > MAX_STRING {
+            break; // the caller rejects the oversized result
+        }
         if c != '%' {
             out.push(c);
             continue;
@@ -195,7 +133,13 @@ fn digits(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Option<Option
 
 fn format_arg(out: &mut String, v: &Value, verb: char, spec: &Spec, header: bool) {
     let (verb, spec) = if header {
-        ('s', &Spec { prec: None, ..spec.clone() })
+        (
+            's',
+            &Spec {
+                prec: None,
+                ..spec.clone()
+            },
+        )
     } else {
         (verb, spec)
     };
@@ -223,20 +167,34 @@ fn format_arg(out: &mut String, v: &Value, verb: char, spec: &Spec, header: bool
             out.push(']');
         }
         Value::Null if verb == 'v' => pad(out, "<nil>", spec),
-        Value::Bool(b) if matches!(verb, 'v' | 't') => pad(out, if *b { "true" } else { "false" }, spec),
+        Value::Bool(b) if matches!(verb, 'v' | 't') => {
+            pad(out, if *b { "true" } else { "false" }, spec)
+        }
         Value::String(s) => match verb {
             'v' | 's' => pad(out, &truncate(s, spec.prec), spec),
             'q' => pad(out, &quote_str(&truncate(s, spec.prec), spec.sharp), spec),
             'x' | 'X' => {
-                let hex: String = truncate(s, spec.prec).bytes().map(|b| format!("{b:02x}")).collect();
-                pad(out, &if verb == 'X' { hex.to_uppercase() } else { hex }, spec);
+                let hex: String = truncate(s, spec.prec)
+                    .bytes()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                pad(
+                    out,
+                    &if verb == 'X' { hex.to_uppercase() } else { hex },
+                    spec,
+                );
             }
             _ => bad_verb(out, v, verb),
         },
         Value::Number(n) => match (as_int(n), n.as_f64()) {
-            (Some(i), _) if matches!(verb, 'v' | 'd' | 'x' | 'X' | 'o' | 'O' | 'b') => format_int(out, i, verb, spec),
+            (Some(i), _) if matches!(verb, 'v' | 'd' | 'x' | 'X' | 'o' | 'O' | 'b') => {
+                format_int(out, i, verb, spec)
+            }
             (Some(i), _) if matches!(verb, 'c' | 'q' | 'U') => {
-                let c = u32::try_from(i).ok().and_then(char::from_u32).unwrap_or('\u{fffd}');
+                let c = u32::try_from(i)
+                    .ok()
+                    .and_then(char::from_u32)
+                    .unwrap_or('\u{fffd}');
                 let s = match verb {
                     'c' => c.to_string(),
                     'q' => quote(&c.to_string(), '\''),
@@ -244,7 +202,9 @@ fn format_arg(out: &mut String, v: &Value, verb: char, spec: &Spec, header: bool
                 };
                 pad(out, &s, spec);
             }
-            (_, Some(f)) if matches!(verb, 'v' | 'g' | 'G' | 'e' | 'E' | 'f' | 'F') => format_float(out, f, verb, spec),
+            (_, Some(f)) if matches!(verb, 'v' | 'g' | 'G' | 'e' | 'E' | 'f' | 'F') => {
+                format_float(out, f, verb, spec)
+            }
             _ => bad_verb(out, v, verb),
         },
         _ => bad_verb(out, v, verb),
@@ -313,7 +273,11 @@ fn format_int(out: &mut String, i: i128, verb: char, spec: &Spec) {
     if digits.len() < min {
         digits.insert_str(0, &"0".repeat(min - digits.len()));
     }
-    let prefix = if verb == 'O' || (spec.sharp && verb != 'd' && verb != 'v') { prefix } else { "" };
+    let prefix = if verb == 'O' || (spec.sharp && verb != 'd' && verb != 'v') {
+        prefix
+    } else {
+        ""
+    };
     pad(out, &format!("{sign}{prefix}{digits}"), spec);
 }
 
@@ -323,7 +287,11 @@ fn format_float(out: &mut String, f: f64, verb: char, spec: &Spec) {
         'e' | 'E' => exp_form(&format!("{:.*e}", spec.prec.unwrap_or(6), f.abs())),
         _ => g_form(f.abs(), spec.prec),
     };
-    let body = if verb.is_ascii_uppercase() { body.to_uppercase() } else { body };
+    let body = if verb.is_ascii_uppercase() {
+        body.to_uppercase()
+    } else {
+        body
+    };
     let sign = sign(f.is_sign_negative() && f != 0.0, spec);
     let len = sign.len() + body.len();
     match spec.width {
@@ -357,13 +325,17 @@ fn g_form(f: f64, prec: Option<usize>) -> String {
         return sci;
     };
     let exp: i64 = exp.parse().unwrap_or(0);
-    let mant = if mant.contains('.') { mant.trim_end_matches('0').trim_end_matches('.') } else { mant };
+    let mant = if mant.contains('.') {
+        mant.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        mant
+    };
     let nd = mant.chars().filter(char::is_ascii_digit).count() as i64;
     let eprec = match prec {
         None => 6,
         Some(p) => {
             let p = p.max(1) as i64;
-            if p > nd && nd >= exp + 1 {
+            if p > nd && nd > exp {
                 nd
             } else {
                 p
@@ -377,44 +349,9 @@ fn g_form(f: f64, prec: Option<usize>) -> String {
     format!("{f:.decimals$}")
 }
 
-/// Go's `strconv.Quote` (or a backquoted string for `%#q` when possible).
-fn quote_str(s: &str, sharp: bool) -> String {
-    if sharp && !s.contains('`') && !s.chars().any(|c| c.is_control() && c != '\t') {
-        return format!("`{s}`");
-    }
-    quote(s, '"')
-}
-
-pub(super) fn quote(s: &str, q: char) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(q);
-    for c in s.chars() {
-        match c {
-            c if c == q || c == '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\x07' => out.push_str("\\a"),
-            '\x08' => out.push_str("\\b"),
-            '\x0c' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\x0b' => out.push_str("\\v"),
-            c if c == ' ' || !(c.is_control() || c.is_whitespace()) => out.push(c),
-            c if (c as u32) < 0x80 => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c if (c as u32) < 0x10000 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => {
-                let _ = write!(out, "\\U{:08x}", c as u32);
-            }
-        }
-    }
-    out.push(q);
-    out
+/// Formats one value with `verb` and no flags (used for `%v` printing).
+pub(super) fn format_value(out: &mut String, v: &Value, verb: char) {
+    format_arg(out, v, verb, &Spec::default(), false);
 }
 
 #[cfg(test)]
@@ -428,22 +365,37 @@ mod tests {
     }
 
     #[test]
-    fn values_print_like_go() {
-        let v = json!({"b": [1, "x", null, true], "a": {"k": 1.5}});
-        assert_eq!(display(&v), "map[a:map[k:1.5] b:[1 x <nil> true]]");
-        assert_eq!(display(&json!(1e6)), "1000000");
-        assert_eq!(display(&json!(1234567.5)), "1.2345675e+06");
-        assert_eq!(display(&json!(0.00001)), "1e-05");
-    }
-
-    #[test]
     fn sprintf_handles_width_flags_and_verbs() {
-        assert_eq!(f("%-6s|%6s|", &[json!("ab"), json!("cd")]), "ab    |    cd|");
-        assert_eq!(f("%05d %+d %x %#x %o", &[json!(42), json!(3), json!(255), json!(255), json!(8)]), "00042 +3 ff 0xff 10");
-        assert_eq!(f("%q %v %t", &[json!("a\"b\n"), json!([1, 2]), json!(true)]), "\"a\\\"b\\n\" [1 2] true");
-        assert_eq!(f("%.2f %8.3f %e %g", &[json!(3.14159), json!(2.5), json!(1234.5), json!(0.5)]), "3.14    2.500 1.234500e+03 0.5");
-        assert_eq!(f("%.3s|%5.1s|", &[json!("abcdef"), json!("xyz")]), "abc|    x|");
-        assert_eq!(f("%c%c %U", &[json!(72), json!(105), json!(65)]), "Hi U+0041");
+        assert_eq!(
+            f("%-6s|%6s|", &[json!("ab"), json!("cd")]),
+            "ab    |    cd|"
+        );
+        assert_eq!(
+            f(
+                "%05d %+d %x %#x %o",
+                &[json!(42), json!(3), json!(255), json!(255), json!(8)]
+            ),
+            "00042 +3 ff 0xff 10"
+        );
+        assert_eq!(
+            f("%q %v %t", &[json!("a\"b\n"), json!([1, 2]), json!(true)]),
+            "\"a\\\"b\\n\" [1 2] true"
+        );
+        assert_eq!(
+            f(
+                "%.2f %8.3f %e %g",
+                &[json!(1.23456), json!(2.5), json!(1234.5), json!(0.5)]
+            ),
+            "1.23    2.500 1.234500e+03 0.5"
+        );
+        assert_eq!(
+            f("%.3s|%5.1s|", &[json!("abcdef"), json!("xyz")]),
+            "abc|    x|"
+        );
+        assert_eq!(
+            f("%c%c %U", &[json!(72), json!(105), json!(65)]),
+            "Hi U+0041"
+        );
         assert_eq!(f("%%%d%%", &[json!(5)]), "%5%");
     }
 
@@ -453,20 +405,19 @@ mod tests {
         assert_eq!(f("%s", &[json!(5)]), "%!s(int=5)");
         assert_eq!(f("%s", &[Value::Null]), "%!s(<nil>)");
         assert_eq!(f("%s %s", &[json!("a")]), "a %!s(MISSING)");
-        assert_eq!(f("%s", &[json!("a"), json!(1), Value::Null]), "a%!(EXTRA int=1, <nil>)");
+        assert_eq!(
+            f("%s", &[json!("a"), json!(1), Value::Null]),
+            "a%!(EXTRA int=1, <nil>)"
+        );
         assert_eq!(f("x%", &[]), "x%!(NOVERB)");
         assert_eq!(f("%99999999d", &[json!(1)]), "%!(BADWIDTH)1");
     }
 
     #[test]
-    fn sprint_spaces_only_between_non_strings() {
-        let (a, b, one, two) = (json!("a"), json!("b"), json!(1), json!(2));
-        assert_eq!(sprint(&[&a, &b, &one, &two, &a]), "ab1 2a");
-        assert_eq!(sprintln(&[&a, &one]), "a 1\n");
-    }
-
-    #[test]
     fn header_mode_prints_every_verb_as_string() {
-        assert_eq!(sprintf("%-8d|%.2f", &[&json!("SIZE"), &json!("CPU %")], true), "SIZE    |CPU %");
+        assert_eq!(
+            sprintf("%-8d|%.2f", &[&json!("SIZE"), &json!("CPU %")], true),
+            "SIZE    |CPU %"
+        );
     }
 }

@@ -12,8 +12,9 @@ use crate::store::db::{self, ImageRow, LayerRow};
 use crate::store::lock::FileLock;
 use berth_registry::digest::{Digest, HashingReader};
 use berth_registry::manifest::{
-    AnyManifest, Compression, Descriptor, ImageConfig, ImageManifest, WantedPlatform, DOCKER_MANIFEST, OCI_CONFIG,
-    OCI_INDEX, OCI_LAYER, OCI_LAYER_GZIP, OCI_LAYER_ZSTD, OCI_MANIFEST,
+    AnyManifest, Compression, Descriptor, ImageConfig, ImageManifest, WantedPlatform,
+    DOCKER_MANIFEST, OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_LAYER_GZIP, OCI_LAYER_ZSTD,
+    OCI_MANIFEST,
 };
 use berth_registry::reference::Reference;
 use berth_types::image::{ArchiveFormat, SaveRequest};
@@ -42,25 +43,47 @@ struct DockerManifestEntry {
     layers: Vec<String>,
 }
 
-fn append(builder: &mut tar::Builder<&mut dyn Write>, path: &str, size: u64, data: impl Read) -> Result<()> {
+fn append(
+    builder: &mut tar::Builder<&mut dyn Write>,
+    path: &str,
+    size: u64,
+    data: impl Read,
+) -> Result<()> {
     let mut header = tar::Header::new_ustar();
     header.set_size(size);
     header.set_mode(0o644);
     header.set_mtime(0);
     header.set_entry_type(tar::EntryType::Regular);
-    builder.append_data(&mut header, path, data).map_err(|e| store_err(format!("writing archive entry {path}: {e}")))
+    builder
+        .append_data(&mut header, path, data)
+        .map_err(|e| store_err(format!("writing archive entry {path}: {e}")))
 }
 
 /// Streams a layer's rebuilt tar, failing if it does not hash to its diff ID.
-fn append_layer(builder: &mut tar::Builder<&mut dyn Write>, ctx: &StoreContext, diff_id: &str, path: &str) -> Result<()> {
+fn append_layer(
+    builder: &mut tar::Builder<&mut dyn Write>,
+    ctx: &StoreContext,
+    diff_id: &str,
+    path: &str,
+) -> Result<()> {
     let digest = Digest::parse(diff_id).map_err(store_err)?;
-    let size = db::get_layer(&ctx.db(), diff_id).map_err(storage)?.map(|l| l.size).unwrap_or(0);
-    let tar = LayerStore::new(&ctx.paths).open_tar(&digest).map_err(|e| store_err(format!("layer {diff_id}: {e}")))?;
+    let size = db::get_layer(&ctx.db(), diff_id)
+        .map_err(storage)?
+        .map(|l| l.size)
+        .unwrap_or(0);
+    let tar = LayerStore::new(&ctx.paths)
+        .open_tar(&digest)
+        .map_err(|e| store_err(format!("layer {diff_id}: {e}")))?;
     let mut hashing = HashingReader::new(tar);
     append(builder, path, size, &mut hashing)?;
-    let (d, n, _) = hashing.finish().map_err(|e| store_err(format!("layer {diff_id}: {e}")))?;
+    let (d, n, _) = hashing
+        .finish()
+        .map_err(|e| store_err(format!("layer {diff_id}: {e}")))?;
     if d != digest || n != size {
-        return Err(EngineError::new(ErrorKind::Corrupt, format!("layer {diff_id}: its files changed since it was stored")));
+        return Err(EngineError::new(
+            ErrorKind::Corrupt,
+            format!("layer {diff_id}: its files changed since it was stored"),
+        ));
     }
     Ok(())
 }
@@ -71,12 +94,18 @@ pub fn save(engine: &LocalEngine, req: &SaveRequest, out: &mut dyn Write) -> Res
     {
         let conn = ctx.db();
         for n in &req.names {
-            let (id, name) = match names::find_name(&conn, &ctx.registries, n).map_err(lookup_err)? {
-                Some((id, stored)) if !stored.contains('@') => (id, Some(stored)),
-                Some((id, _)) => (id, None),
-                None => (names::require_image(&conn, &ctx.registries, n).map_err(lookup_err)?, None),
-            };
-            let row = db::get_image(&conn, &id).map_err(storage)?.ok_or_else(|| EngineError::not_found(format!("{n}: image not known")))?;
+            let (id, name) =
+                match names::find_name(&conn, &ctx.registries, n).map_err(lookup_err)? {
+                    Some((id, stored)) if !stored.contains('@') => (id, Some(stored)),
+                    Some((id, _)) => (id, None),
+                    None => (
+                        names::require_image(&conn, &ctx.registries, n).map_err(lookup_err)?,
+                        None,
+                    ),
+                };
+            let row = db::get_image(&conn, &id)
+                .map_err(storage)?
+                .ok_or_else(|| EngineError::not_found(format!("{n}: image not known")))?;
             images.push((row, name));
         }
     }
@@ -88,8 +117,14 @@ pub fn save(engine: &LocalEngine, req: &SaveRequest, out: &mut dyn Write) -> Res
             for (row, name) in &images {
                 let config_path = format!("{}.json", row.id);
                 if written.insert(config_path.clone()) {
-                    let config = std::fs::read(ctx.paths.blob(&row.id)).map_err(|e| store_err(format!("image {}: config: {e}", row.id)))?;
-                    append(&mut builder, &config_path, config.len() as u64, config.as_slice())?;
+                    let config = std::fs::read(ctx.paths.blob(&row.id))
+                        .map_err(|e| store_err(format!("image {}: config: {e}", row.id)))?;
+                    append(
+                        &mut builder,
+                        &config_path,
+                        config.len() as u64,
+                        config.as_slice(),
+                    )?;
                 }
                 let mut layers = Vec::new();
                 for diff in &row.layers {
@@ -103,29 +138,51 @@ pub fn save(engine: &LocalEngine, req: &SaveRequest, out: &mut dyn Write) -> Res
                     Some(n) => vec![n.clone()],
                     None => row.names.clone(),
                 };
-                manifest.push(DockerManifestEntry { config: config_path, repo_tags: Some(tags), layers });
+                manifest.push(DockerManifestEntry {
+                    config: config_path,
+                    repo_tags: Some(tags),
+                    layers,
+                });
             }
             let bytes = serde_json::to_vec(&manifest).map_err(store_err)?;
-            append(&mut builder, "manifest.json", bytes.len() as u64, bytes.as_slice())?;
+            append(
+                &mut builder,
+                "manifest.json",
+                bytes.len() as u64,
+                bytes.as_slice(),
+            )?;
         }
         ArchiveFormat::OciArchive => {
             let layout = br#"{"imageLayoutVersion":"1.0.0"}"#;
             append(&mut builder, "oci-layout", layout.len() as u64, &layout[..])?;
             let mut index = Vec::new();
             for (row, name) in &images {
-                let config = std::fs::read(ctx.paths.blob(&row.id)).map_err(|e| store_err(format!("image {}: config: {e}", row.id)))?;
+                let config = std::fs::read(ctx.paths.blob(&row.id))
+                    .map_err(|e| store_err(format!("image {}: config: {e}", row.id)))?;
                 let config_digest = Digest::of(&config);
                 if written.insert(config_digest.to_string()) {
-                    append(&mut builder, &format!("blobs/sha256/{}", config_digest.hex()), config.len() as u64, config.as_slice())?;
+                    append(
+                        &mut builder,
+                        &format!("blobs/sha256/{}", config_digest.hex()),
+                        config.len() as u64,
+                        config.as_slice(),
+                    )?;
                 }
                 let mut descs = Vec::new();
                 for diff in &row.layers {
-                    let size = db::get_layer(&ctx.db(), diff).map_err(storage)?.map(|l| l.size).unwrap_or(0);
+                    let size = db::get_layer(&ctx.db(), diff)
+                        .map_err(storage)?
+                        .map(|l| l.size)
+                        .unwrap_or(0);
                     let hex = diff.trim_start_matches("sha256:");
                     if written.insert(diff.clone()) {
                         append_layer(&mut builder, ctx, diff, &format!("blobs/sha256/{hex}"))?;
                     }
-                    descs.push(desc(OCI_LAYER, Digest::parse(diff).map_err(store_err)?, size));
+                    descs.push(desc(
+                        OCI_LAYER,
+                        Digest::parse(diff).map_err(store_err)?,
+                        size,
+                    ));
                 }
                 let m = ImageManifest {
                     schema_version: 2,
@@ -137,7 +194,12 @@ pub fn save(engine: &LocalEngine, req: &SaveRequest, out: &mut dyn Write) -> Res
                 let bytes = serde_json::to_vec(&m).map_err(store_err)?;
                 let md = Digest::of(&bytes);
                 if written.insert(md.to_string()) {
-                    append(&mut builder, &format!("blobs/sha256/{}", md.hex()), bytes.len() as u64, bytes.as_slice())?;
+                    append(
+                        &mut builder,
+                        &format!("blobs/sha256/{}", md.hex()),
+                        bytes.len() as u64,
+                        bytes.as_slice(),
+                    )?;
                 }
                 let mut d = desc(OCI_MANIFEST, md, bytes.len() as u64);
                 if let Some(n) = name {
@@ -145,17 +207,32 @@ pub fn save(engine: &LocalEngine, req: &SaveRequest, out: &mut dyn Write) -> Res
                 }
                 index.push(d);
             }
-            let idx = serde_json::json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": index});
+            let idx =
+                serde_json::json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": index});
             let bytes = serde_json::to_vec(&idx).map_err(store_err)?;
-            append(&mut builder, "index.json", bytes.len() as u64, bytes.as_slice())?;
+            append(
+                &mut builder,
+                "index.json",
+                bytes.len() as u64,
+                bytes.as_slice(),
+            )?;
         }
     }
-    builder.finish().map_err(|e| store_err(format!("writing archive: {e}")))?;
+    builder
+        .finish()
+        .map_err(|e| store_err(format!("writing archive: {e}")))?;
     Ok(())
 }
 
 fn desc(media_type: &str, digest: Digest, size: u64) -> Descriptor {
-    Descriptor { media_type: media_type.into(), digest, size, platform: None, annotations: None, urls: None }
+    Descriptor {
+        media_type: media_type.into(),
+        digest,
+        size,
+        platform: None,
+        annotations: None,
+        urls: None,
+    }
 }
 
 /// The archive unpacked into staging: regular files, plus symlinks kept as a map.
@@ -170,12 +247,20 @@ impl Extracted {
     fn file(&self, path: &str) -> Result<PathBuf> {
         let mut current = path.to_string();
         for _ in 0..8 {
-            let comps = clean_components(current.as_bytes()).map_err(|_| corrupt(format!("path {path:?} leaves the archive")))?;
-            let clean: Vec<String> = comps.iter().map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+            let comps = clean_components(current.as_bytes())
+                .map_err(|_| corrupt(format!("path {path:?} leaves the archive")))?;
+            let clean: Vec<String> = comps
+                .iter()
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .collect();
             let joined = clean.join("/");
             if let Some(target) = self.links.get(&joined) {
                 let base = clean[..clean.len().saturating_sub(1)].join("/");
-                current = if target.starts_with('/') { target.clone() } else { format!("{base}/{target}") };
+                current = if target.starts_with('/') {
+                    target.clone()
+                } else {
+                    format!("{base}/{target}")
+                };
                 // Resolve ".." lexically within the archive root.
                 let mut stack: Vec<&str> = Vec::new();
                 for part in current.split('/') {
@@ -191,7 +276,8 @@ impl Extracted {
                 continue;
             }
             let p = self.root.join(&joined);
-            let meta = std::fs::symlink_metadata(&p).map_err(|_| corrupt(format!("{path} is missing")))?;
+            let meta =
+                std::fs::symlink_metadata(&p).map_err(|_| corrupt(format!("{path} is missing")))?;
             if !meta.is_file() {
                 return Err(corrupt(format!("{path} is not a file")));
             }
@@ -217,11 +303,19 @@ fn extract(input: &mut dyn Read, root: &Path) -> Result<Extracted> {
     for entry in entries {
         let mut entry = entry.map_err(|e| corrupt(e))?;
         let raw = entry.path_bytes().into_owned();
-        let comps = clean_components(&raw).map_err(|_| corrupt(format!("entry {:?} leaves the archive", String::from_utf8_lossy(&raw))))?;
+        let comps = clean_components(&raw).map_err(|_| {
+            corrupt(format!(
+                "entry {:?} leaves the archive",
+                String::from_utf8_lossy(&raw)
+            ))
+        })?;
         if comps.is_empty() {
             continue;
         }
-        let rel: Vec<String> = comps.iter().map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+        let rel: Vec<String> = comps
+            .iter()
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect();
         let rel = rel.join("/");
         match entry.header().entry_type() {
             tar::EntryType::Regular | tar::EntryType::Continuous => {
@@ -231,7 +325,11 @@ fn extract(input: &mut dyn Read, root: &Path) -> Result<Extracted> {
                 }
                 let mut f = std::fs::File::create(&dest).map_err(store_err)?;
                 io::copy(&mut entry, &mut f).map_err(|e| {
-                    if e.kind() == io::ErrorKind::StorageFull { store_err(format!("loading archive: {e}")) } else { corrupt(e) }
+                    if e.kind() == io::ErrorKind::StorageFull {
+                        store_err(format!("loading archive: {e}"))
+                    } else {
+                        corrupt(e)
+                    }
                 })?;
             }
             tar::EntryType::Symlink => {
@@ -244,7 +342,10 @@ fn extract(input: &mut dyn Read, root: &Path) -> Result<Extracted> {
             _ => {}
         }
     }
-    Ok(Extracted { root: root.to_path_buf(), links })
+    Ok(Extracted {
+        root: root.to_path_buf(),
+        links,
+    })
 }
 
 fn sniff(path: &Path) -> Result<Compression> {
@@ -261,7 +362,9 @@ fn sniff(path: &Path) -> Result<Compression> {
 /// Hashes a file: its digest and size.
 fn file_digest(path: &Path) -> Result<(Digest, u64)> {
     let f = std::fs::File::open(path).map_err(store_err)?;
-    let (d, n, _) = HashingReader::new(io::BufReader::new(f)).finish().map_err(store_err)?;
+    let (d, n, _) = HashingReader::new(io::BufReader::new(f))
+        .finish()
+        .map_err(store_err)?;
     Ok((d, n))
 }
 
@@ -276,7 +379,8 @@ struct Candidate {
 
 fn docker_candidates(x: &Extracted) -> Result<Vec<Candidate>> {
     let bytes = x.read("manifest.json", 16 << 20)?;
-    let entries: Vec<DockerManifestEntry> = serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("manifest.json: {e}")))?;
+    let entries: Vec<DockerManifestEntry> =
+        serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("manifest.json: {e}")))?;
     let mut out = Vec::new();
     for e in entries {
         let config_bytes = x.read(&e.config, 16 << 20)?;
@@ -288,10 +392,16 @@ fn docker_candidates(x: &Extracted) -> Result<Vec<Candidate>> {
         }
         let mut names = Vec::new();
         for t in e.repo_tags.unwrap_or_default() {
-            let r = Reference::parse_normalized(&t).map_err(|err| corrupt(format!("tag {t:?}: {err}")))?;
+            let r = Reference::parse_normalized(&t)
+                .map_err(|err| corrupt(format!("tag {t:?}: {err}")))?;
             names.push(r.with_default_tag().to_string());
         }
-        out.push(Candidate { config_bytes, layers, names, manifest_type: DOCKER_MANIFEST.into() });
+        out.push(Candidate {
+            config_bytes,
+            layers,
+            names,
+            manifest_type: DOCKER_MANIFEST.into(),
+        });
     }
     Ok(out)
 }
@@ -306,20 +416,32 @@ fn oci_candidates(x: &Extracted) -> Result<Vec<Candidate>> {
         Ok(bytes)
     };
     let index_bytes = x.read("index.json", 16 << 20)?;
-    let index = match AnyManifest::parse(&index_bytes, None).map_err(|e| corrupt(format!("index.json: {e}")))? {
+    let index = match AnyManifest::parse(&index_bytes, None)
+        .map_err(|e| corrupt(format!("index.json: {e}")))?
+    {
         (AnyManifest::Index(i), _) => i,
         _ => return Err(corrupt("index.json is not an image index")),
     };
     let wanted = WantedPlatform::new(None, None, None);
     let mut out = Vec::new();
     for d in &index.manifests {
-        let name = d.annotations.as_ref().and_then(|a| a.get(REF_NAME)).cloned();
+        let name = d
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(REF_NAME))
+            .cloned();
         let mut bytes = read_verified(&d.digest)?;
-        let mut parsed = AnyManifest::parse(&bytes, Some(&d.media_type)).map_err(|e| corrupt(format!("manifest {}: {e}", d.digest)))?;
+        let mut parsed = AnyManifest::parse(&bytes, Some(&d.media_type))
+            .map_err(|e| corrupt(format!("manifest {}: {e}", d.digest)))?;
         if let (AnyManifest::Index(inner), _) = &parsed {
-            let chosen = inner.select(&wanted).map_err(|e| corrupt(e))?.digest.clone();
+            let chosen = inner
+                .select(&wanted)
+                .map_err(|e| corrupt(e))?
+                .digest
+                .clone();
             bytes = read_verified(&chosen)?;
-            parsed = AnyManifest::parse(&bytes, None).map_err(|e| corrupt(format!("manifest {chosen}: {e}")))?;
+            parsed = AnyManifest::parse(&bytes, None)
+                .map_err(|e| corrupt(format!("manifest {chosen}: {e}")))?;
         }
         let (AnyManifest::Image(m), mt) = parsed else {
             return Err(corrupt("nested image indexes are not supported"));
@@ -334,7 +456,12 @@ fn oci_candidates(x: &Extracted) -> Result<Vec<Candidate>> {
             .and_then(|n| Reference::parse(&n).ok())
             .map(|r| vec![r.with_default_tag().to_string()])
             .unwrap_or_default();
-        out.push(Candidate { config_bytes, layers, names, manifest_type: mt });
+        out.push(Candidate {
+            config_bytes,
+            layers,
+            names,
+            manifest_type: mt,
+        });
     }
     Ok(out)
 }
@@ -349,7 +476,8 @@ fn media_type_for(c: Compression) -> &'static str {
 
 /// Stores one candidate's layers and commits the image; returns what was loaded.
 fn store_candidate(ctx: &StoreContext, c: &Candidate) -> Result<String> {
-    let config = ImageConfig::parse(&c.config_bytes).map_err(|e| corrupt(format!("image config: {e}")))?;
+    let config =
+        ImageConfig::parse(&c.config_bytes).map_err(|e| corrupt(format!("image config: {e}")))?;
     if config.rootfs.diff_ids.len() != c.layers.len() {
         return Err(corrupt(format!(
             "image config lists {} layers but the archive has {}",
@@ -372,13 +500,26 @@ fn store_candidate(ctx: &StoreContext, c: &Candidate) -> Result<String> {
             continue;
         }
         let file = std::fs::File::open(path).map_err(store_err)?;
-        let expected = ExpectedLayer { blob_digest: digest.clone(), blob_size: Some(size), compression: *compression, diff_id: diff_id.clone() };
-        let staged = layers.stage(io::BufReader::with_capacity(256 * 1024, file), &expected).map_err(|e| {
-            let kind = if e.is_corrupt() { ErrorKind::Corrupt } else { ErrorKind::Storage };
-            EngineError::from_chain(kind, &e)
-        })?;
+        let expected = ExpectedLayer {
+            blob_digest: digest.clone(),
+            blob_size: Some(size),
+            compression: *compression,
+            diff_id: diff_id.clone(),
+        };
+        let staged = layers
+            .stage(io::BufReader::with_capacity(256 * 1024, file), &expected)
+            .map_err(|e| {
+                let kind = if e.is_corrupt() {
+                    ErrorKind::Corrupt
+                } else {
+                    ErrorKind::Storage
+                };
+                EngineError::from_chain(kind, &e)
+            })?;
         let unpacked = staged.size;
-        layers.commit(staged).map_err(|e| EngineError::from_chain(ErrorKind::Storage, &e))?;
+        layers
+            .commit(staged)
+            .map_err(|e| EngineError::from_chain(ErrorKind::Storage, &e))?;
         db::insert_layer(
             &ctx.db(),
             &LayerRow {
@@ -395,13 +536,20 @@ fn store_candidate(ctx: &StoreContext, c: &Candidate) -> Result<String> {
     let manifest = ImageManifest {
         schema_version: 2,
         media_type: Some(OCI_MANIFEST.into()),
-        config: desc(OCI_CONFIG, config_digest.clone(), c.config_bytes.len() as u64),
+        config: desc(
+            OCI_CONFIG,
+            config_digest.clone(),
+            c.config_bytes.len() as u64,
+        ),
         layers: descs,
         annotations: None,
     };
     let manifest_bytes = serde_json::to_vec(&manifest).map_err(store_err)?;
     let manifest_digest = Digest::of(&manifest_bytes);
-    for (d, b) in [(&config_digest, &c.config_bytes), (&manifest_digest, &manifest_bytes)] {
+    for (d, b) in [
+        (&config_digest, &c.config_bytes),
+        (&manifest_digest, &manifest_bytes),
+    ] {
         let p = ctx.paths.blob(d.hex());
         if !p.exists() {
             crate::store::fsutil::write_atomic(&p, b, 0o644).map_err(store_err)?;
@@ -409,10 +557,22 @@ fn store_candidate(ctx: &StoreContext, c: &Candidate) -> Result<String> {
     }
     let id = config_digest.hex().to_string();
     let _ = &c.manifest_type;
-    let record = gc::image_record(&id, &manifest_digest, &manifest_digest, OCI_MANIFEST, &config, ctx, Vec::new())
-        .map_err(storage)?;
+    let record = gc::image_record(
+        &id,
+        &manifest_digest,
+        &manifest_digest,
+        OCI_MANIFEST,
+        &config,
+        ctx,
+        Vec::new(),
+    )
+    .map_err(storage)?;
     db::commit_image(&mut ctx.db(), &record, &c.names, gc::now_nanos()).map_err(storage)?;
-    Ok(if c.names.is_empty() { format!("sha256:{id}") } else { c.names.join(", ") })
+    Ok(if c.names.is_empty() {
+        format!("sha256:{id}")
+    } else {
+        c.names.join(", ")
+    })
 }
 
 pub fn load(engine: &LocalEngine, input: &mut dyn Read) -> Result<Vec<String>> {
@@ -427,7 +587,9 @@ pub fn load(engine: &LocalEngine, input: &mut dyn Read) -> Result<Vec<String>> {
         } else if extracted.file("index.json").is_ok() {
             oci_candidates(&extracted)?
         } else {
-            return Err(corrupt("neither a docker-archive (manifest.json) nor an oci-archive (index.json)"));
+            return Err(corrupt(
+                "neither a docker-archive (manifest.json) nor an oci-archive (index.json)",
+            ));
         };
         if candidates.is_empty() {
             return Err(corrupt("the archive holds no images"));

@@ -18,7 +18,9 @@ pub fn now_nanos() -> i64 {
 
 /// Seconds since the epoch of an RFC 3339 timestamp (0 when absent or unparsable).
 pub fn parse_created(text: Option<&str>) -> i64 {
-    text.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).map(|t| t.timestamp()).unwrap_or(0)
+    text.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.timestamp())
+        .unwrap_or(0)
 }
 
 /// The database row for an image whose layers are all in the store.
@@ -33,7 +35,12 @@ pub fn image_record(
 ) -> Result<ImageRow, rusqlite::Error> {
     let conn = ctx.db();
     let mut size = 0;
-    let layers: Vec<String> = config.rootfs.diff_ids.iter().map(|d| d.to_string()).collect();
+    let layers: Vec<String> = config
+        .rootfs
+        .diff_ids
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
     for l in &layers {
         size += db::get_layer(&conn, l)?.map(|r| r.size).unwrap_or(0);
     }
@@ -89,7 +96,10 @@ fn collect_locked(ctx: &StoreContext, _lock: FileLock) -> std::io::Result<()> {
         for d in &doomed {
             db::delete_layer(&conn, d).map_err(std::io::Error::other)?;
         }
-        (doomed, db::referenced_blobs(&conn).map_err(std::io::Error::other)?)
+        (
+            doomed,
+            db::referenced_blobs(&conn).map_err(std::io::Error::other)?,
+        )
     };
     for d in doomed {
         layers.remove(d.trim_start_matches("sha256:"));

@@ -16,34 +16,49 @@ fn auth_file(authfile: Option<&Path>) -> Result<PathBuf> {
 
 pub fn login(engine: &LocalEngine, req: &LoginRequest) -> Result<()> {
     let registries = engine.registries_conf()?;
-    let host = req.registry.split('/').next().unwrap_or(&req.registry).to_string();
+    let host = req
+        .registry
+        .split('/')
+        .next()
+        .unwrap_or(&req.registry)
+        .to_string();
     let endpoint = Endpoint {
         host: host.clone(),
         insecure: req.options.tls_verify == Some(false) || registries.is_insecure(&host),
         cert_dir: req.options.cert_dir.clone(),
     };
-    let creds = Credentials { username: req.username.clone(), password: req.password.clone() };
+    let creds = Credentials {
+        username: req.username.clone(),
+        password: req.password.clone(),
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| EngineError::new(ErrorKind::Storage, format!("starting I/O runtime: {e}")))?;
-    runtime.block_on(RegistryClient::login(&endpoint, creds.clone())).map_err(|e| {
-        let kind = match &e {
-            RegistryError::BadCredentials { .. } | RegistryError::Unauthorized { .. } | RegistryError::Denied { .. } => {
-                ErrorKind::Unauthorized
-            }
-            _ => ErrorKind::Registry,
-        };
-        EngineError::from_chain(kind, &e)
-    })?;
+    runtime
+        .block_on(RegistryClient::login(&endpoint, creds.clone()))
+        .map_err(|e| {
+            let kind = match &e {
+                RegistryError::BadCredentials { .. }
+                | RegistryError::Unauthorized { .. }
+                | RegistryError::Denied { .. } => ErrorKind::Unauthorized,
+                _ => ErrorKind::Registry,
+            };
+            EngineError::from_chain(kind, &e)
+        })?;
     let path = auth_file(req.options.authfile.as_deref())?;
-    auth::store(&req.registry, &creds, &path).map_err(|e| EngineError::from_chain(ErrorKind::Storage, &e))
+    auth::store(&req.registry, &creds, &path)
+        .map_err(|e| EngineError::from_chain(ErrorKind::Storage, &e))
 }
 
 pub fn logout(registry: Option<&str>, authfile: Option<&Path>) -> Result<bool> {
     let path = auth_file(authfile)?;
     match registry {
-        Some(r) => auth::remove(r, &path).map_err(|e| EngineError::from_chain(ErrorKind::Storage, &e)),
-        None => auth::remove_all(&path).map(|_| true).map_err(|e| EngineError::from_chain(ErrorKind::Storage, &e)),
+        Some(r) => {
+            auth::remove(r, &path).map_err(|e| EngineError::from_chain(ErrorKind::Storage, &e))
+        }
+        None => auth::remove_all(&path)
+            .map(|_| true)
+            .map_err(|e| EngineError::from_chain(ErrorKind::Storage, &e)),
     }
 }

@@ -22,11 +22,19 @@ pub enum LookupError {
 /// Whether `s` could be an image ID or an ID prefix.
 pub fn looks_like_id(s: &str) -> bool {
     let hex = s.strip_prefix("sha256:").unwrap_or(s);
-    !hex.is_empty() && hex.len() <= 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    !hex.is_empty()
+        && hex.len() <= 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The image `name` refers to, or `None`.
-pub fn find_image(conn: &Connection, conf: &RegistriesConf, name: &str) -> Result<Option<String>, LookupError> {
+pub fn find_image(
+    conn: &Connection,
+    conf: &RegistriesConf,
+    name: &str,
+) -> Result<Option<String>, LookupError> {
     if let Some(id) = find_by_name(conn, conf, name)? {
         return Ok(Some(id));
     }
@@ -36,24 +44,39 @@ pub fn find_image(conn: &Connection, conf: &RegistriesConf, name: &str) -> Resul
         return match ids.len() {
             0 => Ok(None),
             1 => Ok(ids.into_iter().next()),
-            count => Err(LookupError::Ambiguous { name: name.to_string(), count }),
+            count => Err(LookupError::Ambiguous {
+                name: name.to_string(),
+                count,
+            }),
         };
     }
     Ok(None)
 }
 
 /// Like [`find_image`] but a missing image is an error naming it.
-pub fn require_image(conn: &Connection, conf: &RegistriesConf, name: &str) -> Result<String, LookupError> {
+pub fn require_image(
+    conn: &Connection,
+    conf: &RegistriesConf,
+    name: &str,
+) -> Result<String, LookupError> {
     find_image(conn, conf, name)?.ok_or_else(|| LookupError::NotFound(name.to_string()))
 }
 
 /// Resolves `name` as a reference (not an ID). Returns the image and the stored name matched.
-pub fn find_by_name(conn: &Connection, conf: &RegistriesConf, name: &str) -> Result<Option<String>, LookupError> {
+pub fn find_by_name(
+    conn: &Connection,
+    conf: &RegistriesConf,
+    name: &str,
+) -> Result<Option<String>, LookupError> {
     Ok(find_name(conn, conf, name)?.map(|(id, _)| id))
 }
 
 /// The image and the exact stored name (or repo digest) `name` matched.
-pub fn find_name(conn: &Connection, conf: &RegistriesConf, name: &str) -> Result<Option<(String, String)>, LookupError> {
+pub fn find_name(
+    conn: &Connection,
+    conf: &RegistriesConf,
+    name: &str,
+) -> Result<Option<(String, String)>, LookupError> {
     let parsed = match Reference::parse_short(name) {
         Ok(p) => p,
         // An ID prefix such as "0a1b" also parses; anything else unparsable is simply not a name.
@@ -61,8 +84,17 @@ pub fn find_name(conn: &Connection, conf: &RegistriesConf, name: &str) -> Result
     };
     match parsed {
         ParsedName::Qualified(r) => exact(conn, &r.with_default_tag()),
-        ParsedName::Short { repository, tag, digest } => {
-            let mut candidates = vec![Reference::with_registry("localhost", &repository, tag.as_deref(), digest.as_deref())?];
+        ParsedName::Short {
+            repository,
+            tag,
+            digest,
+        } => {
+            let mut candidates = vec![Reference::with_registry(
+                "localhost",
+                &repository,
+                tag.as_deref(),
+                digest.as_deref(),
+            )?];
             if let Ok(refs) = conf.resolve_short_name(&ParsedName::Short {
                 repository: repository.clone(),
                 tag: tag.clone(),
@@ -70,8 +102,17 @@ pub fn find_name(conn: &Connection, conf: &RegistriesConf, name: &str) -> Result
             }) {
                 candidates.extend(refs);
             }
-            if !conf.unqualified_search_registries.iter().any(|r| r == "docker.io") {
-                if let Ok(r) = Reference::with_registry("docker.io", &repository, tag.as_deref(), digest.as_deref()) {
+            if !conf
+                .unqualified_search_registries
+                .iter()
+                .any(|r| r == "docker.io")
+            {
+                if let Ok(r) = Reference::with_registry(
+                    "docker.io",
+                    &repository,
+                    tag.as_deref(),
+                    digest.as_deref(),
+                ) {
                     candidates.push(r);
                 }
             }
@@ -91,7 +132,10 @@ pub fn find_name(conn: &Connection, conf: &RegistriesConf, name: &str) -> Result
                 }
                 return Ok(None);
             }
-            Ok(db::all_names(conn)?.into_iter().find(|(n, _)| n.ends_with(&suffix_tag)).map(|(n, id)| (id, n)))
+            Ok(db::all_names(conn)?
+                .into_iter()
+                .find(|(n, _)| n.ends_with(&suffix_tag))
+                .map(|(n, id)| (id, n)))
         }
     }
 }
@@ -109,9 +153,11 @@ fn exact(conn: &Connection, r: &Reference) -> Result<Option<(String, String)>, L
 pub fn normalize_new_name(name: &str) -> Result<String, LookupError> {
     let r = match Reference::parse_short(name)? {
         ParsedName::Qualified(r) => r,
-        ParsedName::Short { repository, tag, digest } => {
-            Reference::with_registry("localhost", &repository, tag.as_deref(), digest.as_deref())?
-        }
+        ParsedName::Short {
+            repository,
+            tag,
+            digest,
+        } => Reference::with_registry("localhost", &repository, tag.as_deref(), digest.as_deref())?,
     };
     if r.digest.is_some() {
         return Err(LookupError::Reference(ReferenceError::InvalidFormat {
@@ -125,7 +171,9 @@ pub fn normalize_new_name(name: &str) -> Result<String, LookupError> {
 /// Splits a stored name into repository and tag (`<none>` when absent), for listings.
 pub fn split_repo_tag(name: &str) -> (String, String) {
     match name.rfind(':') {
-        Some(i) if !name[i + 1..].contains('/') => (name[..i].to_string(), name[i + 1..].to_string()),
+        Some(i) if !name[i + 1..].contains('/') => {
+            (name[..i].to_string(), name[i + 1..].to_string())
+        }
         _ => (name.to_string(), "<none>".to_string()),
     }
 }
@@ -136,8 +184,14 @@ mod tests {
 
     #[test]
     fn split_repo_tag_handles_ports_and_missing_tags() {
-        assert_eq!(split_repo_tag("localhost:5000/a/b:1"), ("localhost:5000/a/b".into(), "1".into()));
-        assert_eq!(split_repo_tag("localhost:5000/a/b"), ("localhost:5000/a/b".into(), "<none>".into()));
+        assert_eq!(
+            split_repo_tag("localhost:5000/a/b:1"),
+            ("localhost:5000/a/b".into(), "1".into())
+        );
+        assert_eq!(
+            split_repo_tag("localhost:5000/a/b"),
+            ("localhost:5000/a/b".into(), "<none>".into())
+        );
     }
 
     #[test]

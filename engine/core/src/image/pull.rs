@@ -12,7 +12,9 @@ use crate::store::fsutil::write_atomic;
 use crate::store::lock::FileLock;
 use berth_registry::auth::Credentials;
 use berth_registry::digest::Digest;
-use berth_registry::manifest::{AnyManifest, Compression, ImageConfig, ImageManifest, ManifestError, WantedPlatform};
+use berth_registry::manifest::{
+    AnyManifest, Compression, ImageConfig, ImageManifest, ManifestError, WantedPlatform,
+};
 use berth_registry::reference::{ParsedName, Reference};
 use berth_registry::{Endpoint, RegistryClient, RegistryError};
 use berth_types::image::{PullReport, PullRequest, RegistryOptions};
@@ -28,11 +30,18 @@ pub enum PullError {
     #[error(transparent)]
     Registry(#[from] RegistryError),
     #[error("{reference}")]
-    Manifest { reference: String, source: ManifestError },
+    Manifest {
+        reference: String,
+        source: ManifestError,
+    },
     #[error(transparent)]
     Layer(#[from] LayerError),
     #[error("{reference}: image config lists {diff_ids} layers but the manifest has {layers}")]
-    LayerCount { reference: String, diff_ids: usize, layers: usize },
+    LayerCount {
+        reference: String,
+        diff_ids: usize,
+        layers: usize,
+    },
     #[error("{0}")]
     Config(String),
     #[error("store: {0}")]
@@ -59,7 +68,10 @@ pub fn candidates(ctx: &StoreContext, name: &str) -> Result<Vec<Reference>, Pull
     let refs = match &parsed {
         ParsedName::Qualified(r) => vec![r.clone()],
         ParsedName::Short { .. } => {
-            let refs = ctx.registries.resolve_short_name(&parsed).map_err(|e| PullError::Config(e.to_string()))?;
+            let refs = ctx
+                .registries
+                .resolve_short_name(&parsed)
+                .map_err(|e| PullError::Config(e.to_string()))?;
             if refs.is_empty() {
                 return Err(PullError::Config(format!(
                     "short-name {name:?} did not resolve to an alias and no unqualified-search registries are defined in registries.conf"
@@ -72,7 +84,11 @@ pub fn candidates(ctx: &StoreContext, name: &str) -> Result<Vec<Reference>, Pull
 }
 
 /// Pulls `req`, trying each candidate and each of its sources (mirrors first).
-pub fn pull(ctx: &StoreContext, req: &PullRequest, progress: &dyn ProgressSink) -> Result<PullReport, PullError> {
+pub fn pull(
+    ctx: &StoreContext,
+    req: &PullRequest,
+    progress: &dyn ProgressSink,
+) -> Result<PullReport, PullError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -81,12 +97,29 @@ pub fn pull(ctx: &StoreContext, req: &PullRequest, progress: &dyn ProgressSink) 
     let mut errors: Vec<String> = Vec::new();
     let mut last: Option<PullError> = None;
     for candidate in candidates(ctx, &req.reference)? {
-        let sources = ctx.registries.pull_sources(&candidate).map_err(|e| PullError::Config(e.to_string()))?;
+        let sources = ctx
+            .registries
+            .pull_sources(&candidate)
+            .map_err(|e| PullError::Config(e.to_string()))?;
         for source in sources {
-            progress.event(ProgressEvent::Trying { reference: source.reference.to_string() });
+            progress.event(ProgressEvent::Trying {
+                reference: source.reference.to_string(),
+            });
             let insecure = source.insecure || req.registry.tls_verify == Some(false);
-            match runtime.block_on(pull_one(ctx, &source.reference, &candidate, insecure, req, progress)) {
-                Ok(p) => return Ok(PullReport { id: p.id, name: p.name }),
+            match runtime.block_on(pull_one(
+                ctx,
+                &source.reference,
+                &candidate,
+                insecure,
+                req,
+                progress,
+            )) {
+                Ok(p) => {
+                    return Ok(PullReport {
+                        id: p.id,
+                        name: p.name,
+                    })
+                }
                 Err(e) => {
                     tracing::debug!(source = %source.reference, error = %e, "pull source failed");
                     errors.push(format!("{}: {}", source.reference, chain(&e)));
@@ -98,13 +131,18 @@ pub fn pull(ctx: &StoreContext, req: &PullRequest, progress: &dyn ProgressSink) 
     match (last, errors.len()) {
         (Some(e), 1) => Err(e),
         (Some(e), _) => Err(match e {
-            PullError::Registry(RegistryError::NotFound { host, .. }) => PullError::Registry(RegistryError::NotFound {
-                host,
-                what: format!("{} (tried: {})", req.reference, errors.join("; ")),
-            }),
+            PullError::Registry(RegistryError::NotFound { host, .. }) => {
+                PullError::Registry(RegistryError::NotFound {
+                    host,
+                    what: format!("{} (tried: {})", req.reference, errors.join("; ")),
+                })
+            }
             other => PullError::Config(format!("{}; tried: {}", chain(&other), errors.join("; "))),
         }),
-        (None, _) => Err(PullError::Config(format!("{}: no source to pull from", req.reference))),
+        (None, _) => Err(PullError::Config(format!(
+            "{}: no source to pull from",
+            req.reference
+        ))),
     }
 }
 
@@ -112,9 +150,16 @@ fn chain(e: &dyn std::error::Error) -> String {
     berth_types::EngineError::from_chain(berth_types::ErrorKind::Registry, e).message
 }
 
-fn credentials(ctx: &StoreContext, opts: &RegistryOptions, r: &Reference) -> Result<Option<Credentials>, PullError> {
+fn credentials(
+    ctx: &StoreContext,
+    opts: &RegistryOptions,
+    r: &Reference,
+) -> Result<Option<Credentials>, PullError> {
     if let Some((u, p)) = &opts.credentials {
-        return Ok(Some(Credentials { username: u.clone(), password: p.clone() }));
+        return Ok(Some(Credentials {
+            username: u.clone(),
+            password: p.clone(),
+        }));
     }
     ctx.credentials_for(&r.registry, &r.repository, opts.authfile.as_deref())
         .map_err(|e| PullError::Config(chain(e.as_ref())))
@@ -141,10 +186,17 @@ async fn pull_one(
         req.platform.architecture.as_deref(),
         req.platform.variant.as_deref(),
     );
-    let reference = source.digest.clone().or_else(|| source.tag.clone()).unwrap_or_else(|| "latest".into());
+    let reference = source
+        .digest
+        .clone()
+        .or_else(|| source.tag.clone())
+        .unwrap_or_else(|| "latest".into());
     let (bytes, ctype, top_digest) = client.get_manifest(&reference).await?;
     let what = source.to_string();
-    let merr = |e| PullError::Manifest { reference: what.clone(), source: e };
+    let merr = |e| PullError::Manifest {
+        reference: what.clone(),
+        source: e,
+    };
     let (parsed, mut media_type) = AnyManifest::parse(&bytes, ctype.as_deref()).map_err(merr)?;
     let (manifest, manifest_bytes, manifest_digest) = match parsed {
         AnyManifest::Image(m) => (m, bytes, top_digest.clone()),
@@ -157,7 +209,9 @@ async fn pull_one(
                     (m, b, d)
                 }
                 (AnyManifest::Index(_), _) => {
-                    return Err(PullError::Config(format!("{what}: nested image indexes are not supported")))
+                    return Err(PullError::Config(format!(
+                        "{what}: nested image indexes are not supported"
+                    )))
                 }
             }
         }
@@ -171,13 +225,16 @@ async fn pull_one(
             layers: manifest.layers.len(),
         });
     }
-    if !config.architecture.is_empty() && berth_registry::manifest::normalize_arch(&config.architecture) != wanted.architecture {
+    if !config.architecture.is_empty()
+        && berth_registry::manifest::normalize_arch(&config.architecture) != wanted.architecture
+    {
         tracing::warn!(image = %what, arch = %config.architecture, wanted = %wanted, "image platform does not match the requested platform");
     }
     let id = manifest.config.digest.hex().to_string();
 
     // Layers may be collected only while no pull holds this lock.
-    let gc_guard = FileLock::shared(&ctx.paths.locks().join("gc.lock")).map_err(|e| PullError::Store(e.to_string()))?;
+    let gc_guard = FileLock::shared(&ctx.paths.locks().join("gc.lock"))
+        .map_err(|e| PullError::Store(e.to_string()))?;
     LayerStore::new(&ctx.paths).sweep_staging();
     if let Err(e) = fetch_layers(ctx, &client, &manifest, &config, progress).await {
         // Leave the store as it was: layers fetched for this image alone are freed again.
@@ -191,7 +248,9 @@ async fn pull_one(
         digest: manifest.config.digest.to_string(),
         total: Some(manifest.config.size),
     });
-    progress.event(ProgressEvent::BlobDone { digest: manifest.config.digest.to_string() });
+    progress.event(ProgressEvent::BlobDone {
+        digest: manifest.config.digest.to_string(),
+    });
     progress.event(ProgressEvent::WritingManifest);
     write_blob(ctx, &manifest.config.digest, &config_bytes)?;
     write_blob(ctx, &manifest_digest, &manifest_bytes)?;
@@ -205,12 +264,23 @@ async fn pull_one(
     if top_digest != manifest_digest {
         repo_digests.push(format!("{}@{}", name.name(), top_digest));
     }
-    let record = gc::image_record(&id, &top_digest, &manifest_digest, &media_type, &config, ctx, repo_digests)?;
+    let record = gc::image_record(
+        &id,
+        &top_digest,
+        &manifest_digest,
+        &media_type,
+        &config,
+        ctx,
+        repo_digests,
+    )?;
     let names: Vec<String> = stored.iter().cloned().collect();
     let mut conn = ctx.db();
     db::commit_image(&mut conn, &record, &names, gc::now_nanos())?;
     drop(gc_guard);
-    Ok(Pulled { id, name: stored.unwrap_or_default() })
+    Ok(Pulled {
+        id,
+        name: stored.unwrap_or_default(),
+    })
 }
 
 fn write_blob(ctx: &StoreContext, digest: &Digest, bytes: &[u8]) -> Result<(), PullError> {
@@ -218,7 +288,8 @@ fn write_blob(ctx: &StoreContext, digest: &Digest, bytes: &[u8]) -> Result<(), P
     if path.exists() {
         return Ok(());
     }
-    write_atomic(&path, bytes, 0o644).map_err(|e| PullError::Store(format!("writing {}: {e}", path.display())))
+    write_atomic(&path, bytes, 0o644)
+        .map_err(|e| PullError::Store(format!("writing {}: {e}", path.display())))
 }
 
 async fn fetch_layers(
@@ -229,17 +300,24 @@ async fn fetch_layers(
     progress: &dyn ProgressSink,
 ) -> Result<(), PullError> {
     use futures_util::stream::{self, StreamExt};
-    let jobs = manifest.layers.iter().zip(config.rootfs.diff_ids.iter()).map(|(desc, diff_id)| async move {
-        let expected = ExpectedLayer {
-            blob_digest: desc.digest.clone(),
-            blob_size: Some(desc.size),
-            compression: Compression::from_media_type(&desc.media_type)
-                .map_err(|e| PullError::Config(format!("layer {}: {e}", desc.digest)))?,
-            diff_id: diff_id.clone(),
-        };
-        fetch_layer(ctx, client, expected, &desc.media_type, progress).await
-    });
-    let results: Vec<Result<(), PullError>> = stream::iter(jobs).buffer_unordered(PARALLEL_LAYERS).collect().await;
+    let jobs = manifest
+        .layers
+        .iter()
+        .zip(config.rootfs.diff_ids.iter())
+        .map(|(desc, diff_id)| async move {
+            let expected = ExpectedLayer {
+                blob_digest: desc.digest.clone(),
+                blob_size: Some(desc.size),
+                compression: Compression::from_media_type(&desc.media_type)
+                    .map_err(|e| PullError::Config(format!("layer {}: {e}", desc.digest)))?,
+                diff_id: diff_id.clone(),
+            };
+            fetch_layer(ctx, client, expected, &desc.media_type, progress).await
+        });
+    let results: Vec<Result<(), PullError>> = stream::iter(jobs)
+        .buffer_unordered(PARALLEL_LAYERS)
+        .collect()
+        .await;
     results.into_iter().collect()
 }
 
@@ -270,16 +348,29 @@ async fn fetch_layer(
     };
     if db::layer_exists(&*ctx.db(), diff_id.as_str())? {
         db::add_layer_location(&ctx.db(), diff_id.as_str(), &location)?;
-        progress.event(ProgressEvent::BlobSkipped { kind: BlobKind::Layer, digest });
+        progress.event(ProgressEvent::BlobSkipped {
+            kind: BlobKind::Layer,
+            digest,
+        });
         return Ok(());
     }
-    progress.event(ProgressEvent::BlobStarted { kind: BlobKind::Layer, digest: digest.clone(), total: expected.blob_size });
+    progress.event(ProgressEvent::BlobStarted {
+        kind: BlobKind::Layer,
+        digest: digest.clone(),
+        total: expected.blob_size,
+    });
     let mut response = client.get_blob(&expected.blob_digest).await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<bytes::Bytes>>(64);
     let stage_paths = paths.clone();
     let stage_expected = expected.clone();
     let unpacker = tokio::task::spawn_blocking(move || {
-        LayerStore::new(&stage_paths).stage(ChannelReader { rx, current: bytes::Bytes::new() }, &stage_expected)
+        LayerStore::new(&stage_paths).stage(
+            ChannelReader {
+                rx,
+                current: bytes::Bytes::new(),
+            },
+            &stage_expected,
+        )
     });
     let limit = expected.blob_size.unwrap_or(u64::MAX);
     let mut done: u64 = 0;
@@ -288,23 +379,34 @@ async fn fetch_layer(
             Ok(Some(chunk)) => {
                 done += chunk.len() as u64;
                 if done > limit {
-                    let _ = tx.send(Err(io::Error::other("blob is larger than the manifest says"))).await;
+                    let _ = tx
+                        .send(Err(io::Error::other(
+                            "blob is larger than the manifest says",
+                        )))
+                        .await;
                     break;
                 }
-                progress.event(ProgressEvent::BlobProgress { digest: digest.clone(), done });
+                progress.event(ProgressEvent::BlobProgress {
+                    digest: digest.clone(),
+                    done,
+                });
                 if tx.send(Ok(chunk)).await.is_err() {
                     break; // the unpacker stopped; its error explains why
                 }
             }
             Ok(None) => break,
             Err(e) => {
-                let _ = tx.send(Err(io::Error::other(format!("download interrupted: {e}")))).await;
+                let _ = tx
+                    .send(Err(io::Error::other(format!("download interrupted: {e}"))))
+                    .await;
                 break;
             }
         }
     }
     drop(tx);
-    let staged = unpacker.await.map_err(|e| PullError::Store(e.to_string()))??;
+    let staged = unpacker
+        .await
+        .map_err(|e| PullError::Store(e.to_string()))??;
     let size = staged.size;
     let commit_paths = paths.clone();
     tokio::task::spawn_blocking(move || LayerStore::new(&commit_paths).commit(staged))

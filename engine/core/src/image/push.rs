@@ -10,8 +10,8 @@ use crate::store::db::{self, ImageRow};
 use berth_registry::auth::Credentials;
 use berth_registry::digest::{Digest, DigestCounter};
 use berth_registry::manifest::{
-    Descriptor, ImageManifest, DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST, OCI_CONFIG, OCI_LAYER_GZIP,
-    OCI_MANIFEST,
+    Descriptor, ImageManifest, DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST, OCI_CONFIG,
+    OCI_LAYER_GZIP, OCI_MANIFEST,
 };
 use berth_registry::reference::{ParsedName, Reference};
 use berth_registry::{Endpoint, RegistryClient, RegistryError};
@@ -23,9 +23,9 @@ use std::path::{Path, PathBuf};
 
 fn registry_err(e: RegistryError) -> EngineError {
     let kind = match &e {
-        RegistryError::Unauthorized { .. } | RegistryError::BadCredentials { .. } | RegistryError::Denied { .. } => {
-            ErrorKind::Unauthorized
-        }
+        RegistryError::Unauthorized { .. }
+        | RegistryError::BadCredentials { .. }
+        | RegistryError::Denied { .. } => ErrorKind::Unauthorized,
         RegistryError::NotFound { .. } => ErrorKind::NotFound,
         _ => ErrorKind::Registry,
     };
@@ -40,7 +40,8 @@ fn destination(ctx: &StoreContext, req: &PushRequest) -> Result<(ImageRow, Refer
         Some((id, _)) => id.clone(),
         None => names::require_image(&conn, &ctx.registries, &req.source).map_err(lookup_err)?,
     };
-    let row = db::get_image(&conn, &id).map_err(storage)?
+    let row = db::get_image(&conn, &id)
+        .map_err(storage)?
         .ok_or_else(|| EngineError::not_found(format!("{}: image not known", req.source)))?;
     let dest_text = match (&req.destination, &found) {
         (Some(d), _) => d.trim_start_matches("docker://").to_string(),
@@ -52,32 +53,50 @@ fn destination(ctx: &StoreContext, req: &PushRequest) -> Result<(ImageRow, Refer
             )))
         }
     };
-    let dest = match Reference::parse_short(&dest_text).map_err(|e| EngineError::invalid(e.to_string()))? {
+    let dest = match Reference::parse_short(&dest_text)
+        .map_err(|e| EngineError::invalid(e.to_string()))?
+    {
         ParsedName::Qualified(r) => r,
-        ParsedName::Short { repository, tag, digest } => {
-            Reference::docker_hub(&repository).map(|mut r| {
+        ParsedName::Short {
+            repository,
+            tag,
+            digest,
+        } => Reference::docker_hub(&repository)
+            .map(|mut r| {
                 r.tag = tag;
                 r.digest = digest;
                 r
-            }).map_err(|e| EngineError::invalid(e.to_string()))?
-        }
+            })
+            .map_err(|e| EngineError::invalid(e.to_string()))?,
     };
     Ok((row, dest.with_default_tag()))
 }
 
-pub fn push(engine: &LocalEngine, req: &PushRequest, progress: &dyn ProgressSink) -> Result<PushReport> {
+pub fn push(
+    engine: &LocalEngine,
+    req: &PushRequest,
+    progress: &dyn ProgressSink,
+) -> Result<PushReport> {
     let ctx = engine.ctx()?;
     let (row, dest) = destination(ctx, req)?;
     let _span = tracing::info_span!("push", image = %row.id, destination = %dest).entered();
     let creds = match &req.registry.credentials {
-        Some((u, p)) => Some(Credentials { username: u.clone(), password: p.clone() }),
+        Some((u, p)) => Some(Credentials {
+            username: u.clone(),
+            password: p.clone(),
+        }),
         None => ctx
-            .credentials_for(&dest.registry, &dest.repository, req.registry.authfile.as_deref())
+            .credentials_for(
+                &dest.registry,
+                &dest.repository,
+                req.registry.authfile.as_deref(),
+            )
             .map_err(|e| EngineError::new(ErrorKind::InvalidArgument, e.to_string()))?,
     };
     let endpoint = Endpoint {
         host: dest.registry.clone(),
-        insecure: req.registry.tls_verify == Some(false) || ctx.registries.is_insecure(&dest.registry),
+        insecure: req.registry.tls_verify == Some(false)
+            || ctx.registries.is_insecure(&dest.registry),
         cert_dir: req.registry.cert_dir.clone(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -87,10 +106,19 @@ pub fn push(engine: &LocalEngine, req: &PushRequest, progress: &dyn ProgressSink
         .map_err(|e| EngineError::new(ErrorKind::Storage, format!("starting I/O runtime: {e}")))?;
     let digest = runtime.block_on(push_async(ctx, &row, &dest, endpoint, creds, progress))?;
     if let Some(path) = &req.digest_file {
-        crate::store::fsutil::write_atomic(path, digest.as_str().as_bytes(), 0o644)
-            .map_err(|e| EngineError::new(ErrorKind::Storage, format!("writing {}: {e}", path.display())))?;
+        crate::store::fsutil::write_atomic(path, digest.as_str().as_bytes(), 0o644).map_err(
+            |e| {
+                EngineError::new(
+                    ErrorKind::Storage,
+                    format!("writing {}: {e}", path.display()),
+                )
+            },
+        )?;
     }
-    Ok(PushReport { manifest_digest: digest.to_string(), destination: dest.to_string() })
+    Ok(PushReport {
+        manifest_digest: digest.to_string(),
+        destination: dest.to_string(),
+    })
 }
 
 async fn push_async(
@@ -101,7 +129,9 @@ async fn push_async(
     creds: Option<Credentials>,
     progress: &dyn ProgressSink,
 ) -> Result<Digest> {
-    let client = RegistryClient::connect(&endpoint, &dest.repository, creds, true).await.map_err(registry_err)?;
+    let client = RegistryClient::connect(&endpoint, &dest.repository, creds, true)
+        .await
+        .map_err(registry_err)?;
     let stored_manifest = read_stored_manifest(ctx, row);
     let docker = row.manifest_type == DOCKER_MANIFEST;
     let mut descriptors = Vec::new();
@@ -112,17 +142,38 @@ async fn push_async(
         let (desc, reused) = match reuse_blob(&client, dest, &known, progress).await? {
             Some(d) => (d, true),
             None => {
-                let diff = Digest::parse(diff_id).map_err(|e| EngineError::new(ErrorKind::Storage, e.to_string()))?;
+                let diff = Digest::parse(diff_id)
+                    .map_err(|e| EngineError::new(ErrorKind::Storage, e.to_string()))?;
                 let (path, blob, size) = compress_layer(ctx, &diff)?;
                 let _cleanup = RemoveOnDrop(path.clone());
                 if client.blob_exists(&blob).await.map_err(registry_err)? {
-                    progress.event(ProgressEvent::BlobSkipped { kind: BlobKind::Layer, digest: blob.to_string() });
+                    progress.event(ProgressEvent::BlobSkipped {
+                        kind: BlobKind::Layer,
+                        digest: blob.to_string(),
+                    });
                 } else {
-                    progress.event(ProgressEvent::BlobStarted { kind: BlobKind::Layer, digest: blob.to_string(), total: Some(size) });
+                    progress.event(ProgressEvent::BlobStarted {
+                        kind: BlobKind::Layer,
+                        digest: blob.to_string(),
+                        total: Some(size),
+                    });
                     upload_file(&client, &blob, &path).await?;
-                    progress.event(ProgressEvent::BlobDone { digest: blob.to_string() });
+                    progress.event(ProgressEvent::BlobDone {
+                        digest: blob.to_string(),
+                    });
                 }
-                (descriptor(if docker { DOCKER_LAYER_GZIP } else { OCI_LAYER_GZIP }, blob, size), false)
+                (
+                    descriptor(
+                        if docker {
+                            DOCKER_LAYER_GZIP
+                        } else {
+                            OCI_LAYER_GZIP
+                        },
+                        blob,
+                        size,
+                    ),
+                    false,
+                )
             }
         };
         all_original &= reused && layer_matches_stored(ctx, row, descriptors.len(), &desc);
@@ -135,32 +186,67 @@ async fn push_async(
         db::add_layer_location(&ctx.db(), diff_id, &location).map_err(storage)?;
         descriptors.push(desc);
     }
-    let config_bytes = std::fs::read(ctx.paths.blob(&row.id))
-        .map_err(|e| EngineError::new(ErrorKind::Storage, format!("reading config of image {}: {e}", row.id)))?;
+    let config_bytes = std::fs::read(ctx.paths.blob(&row.id)).map_err(|e| {
+        EngineError::new(
+            ErrorKind::Storage,
+            format!("reading config of image {}: {e}", row.id),
+        )
+    })?;
     let config_digest = Digest::of(&config_bytes);
-    progress.event(ProgressEvent::BlobStarted { kind: BlobKind::Config, digest: config_digest.to_string(), total: Some(config_bytes.len() as u64) });
-    if !client.blob_exists(&config_digest).await.map_err(registry_err)? {
+    progress.event(ProgressEvent::BlobStarted {
+        kind: BlobKind::Config,
+        digest: config_digest.to_string(),
+        total: Some(config_bytes.len() as u64),
+    });
+    if !client
+        .blob_exists(&config_digest)
+        .await
+        .map_err(registry_err)?
+    {
         let bytes = config_bytes.clone();
-        client.upload_blob(&config_digest, move || bytes.clone().into()).await.map_err(registry_err)?;
+        client
+            .upload_blob(&config_digest, move || bytes.clone().into())
+            .await
+            .map_err(registry_err)?;
     }
-    progress.event(ProgressEvent::BlobDone { digest: config_digest.to_string() });
+    progress.event(ProgressEvent::BlobDone {
+        digest: config_digest.to_string(),
+    });
     progress.event(ProgressEvent::WritingManifest);
     let (media_type, bytes) = match stored_manifest.filter(|_| all_original) {
         Some(original) => (row.manifest_type.clone(), original),
         None => {
             let m = ImageManifest {
                 schema_version: 2,
-                media_type: Some(if docker { DOCKER_MANIFEST } else { OCI_MANIFEST }.to_string()),
-                config: descriptor(if docker { DOCKER_CONFIG } else { OCI_CONFIG }, config_digest, config_bytes.len() as u64),
+                media_type: Some(
+                    if docker {
+                        DOCKER_MANIFEST
+                    } else {
+                        OCI_MANIFEST
+                    }
+                    .to_string(),
+                ),
+                config: descriptor(
+                    if docker { DOCKER_CONFIG } else { OCI_CONFIG },
+                    config_digest,
+                    config_bytes.len() as u64,
+                ),
                 layers: descriptors,
                 annotations: None,
             };
             let mt = m.media_type.clone().unwrap_or_default();
-            (mt, serde_json::to_vec(&m).map_err(|e| EngineError::new(ErrorKind::Storage, e.to_string()))?)
+            (
+                mt,
+                serde_json::to_vec(&m)
+                    .map_err(|e| EngineError::new(ErrorKind::Storage, e.to_string()))?,
+            )
         }
     };
     let tag = dest.tag.clone().unwrap_or_else(|| "latest".into());
-    client.put_manifest(&tag, &media_type, bytes).await.map_err(registry_err)
+    client
+        .put_manifest(&tag, &media_type, bytes)
+        .await
+        .map_err(registry_err)
 }
 
 /// Finds a compressed form of the layer the destination has, or can mount from another
@@ -176,18 +262,30 @@ async fn reuse_blob(
         if !tried.insert(k.blob_digest.clone()) {
             continue;
         }
-        let Ok(blob) = Digest::parse(&k.blob_digest) else { continue };
+        let Ok(blob) = Digest::parse(&k.blob_digest) else {
+            continue;
+        };
         if client.blob_exists(&blob).await.map_err(registry_err)? {
-            progress.event(ProgressEvent::BlobSkipped { kind: BlobKind::Layer, digest: blob.to_string() });
+            progress.event(ProgressEvent::BlobSkipped {
+                kind: BlobKind::Layer,
+                digest: blob.to_string(),
+            });
             return Ok(Some(descriptor(&k.media_type, blob, k.blob_size)));
         }
     }
     let prefix = format!("{}/", dest.registry);
     for k in known {
-        let Some(from) = k.location.strip_prefix(&prefix) else { continue };
-        let Ok(blob) = Digest::parse(&k.blob_digest) else { continue };
+        let Some(from) = k.location.strip_prefix(&prefix) else {
+            continue;
+        };
+        let Ok(blob) = Digest::parse(&k.blob_digest) else {
+            continue;
+        };
         if from != dest.repository && client.mount_blob(&blob, from).await.map_err(registry_err)? {
-            progress.event(ProgressEvent::BlobSkipped { kind: BlobKind::Layer, digest: blob.to_string() });
+            progress.event(ProgressEvent::BlobSkipped {
+                kind: BlobKind::Layer,
+                digest: blob.to_string(),
+            });
             return Ok(Some(descriptor(&k.media_type, blob, k.blob_size)));
         }
     }
@@ -195,7 +293,12 @@ async fn reuse_blob(
 }
 
 /// Whether the stored manifest lists `desc` at `position` (so it can be pushed unchanged).
-fn layer_matches_stored(ctx: &StoreContext, row: &ImageRow, position: usize, desc: &Descriptor) -> bool {
+fn layer_matches_stored(
+    ctx: &StoreContext,
+    row: &ImageRow,
+    position: usize,
+    desc: &Descriptor,
+) -> bool {
     read_stored_manifest(ctx, row)
         .and_then(|b| serde_json::from_slice::<ImageManifest>(&b).ok())
         .and_then(|m| m.layers.get(position).cloned())
@@ -203,7 +306,14 @@ fn layer_matches_stored(ctx: &StoreContext, row: &ImageRow, position: usize, des
 }
 
 fn descriptor(media_type: &str, digest: Digest, size: u64) -> Descriptor {
-    Descriptor { media_type: media_type.to_string(), digest, size, platform: None, annotations: None, urls: None }
+    Descriptor {
+        media_type: media_type.to_string(),
+        digest,
+        size,
+        platform: None,
+        annotations: None,
+        urls: None,
+    }
 }
 
 /// The manifest the image was pulled with, if it describes this very image.
@@ -223,15 +333,24 @@ impl Drop for RemoveOnDrop {
 
 /// Rebuilds a layer's tar, checks it against the diff ID, and gzips it into staging.
 pub fn compress_layer(ctx: &StoreContext, diff_id: &Digest) -> Result<(PathBuf, Digest, u64)> {
-    let fail = |what: &str, e: io::Error| EngineError::new(ErrorKind::Storage, format!("layer {diff_id}: {what}: {e}"));
-    let mut tar = LayerStore::new(&ctx.paths).open_tar(diff_id).map_err(|e| fail("opening", e))?;
+    let fail = |what: &str, e: io::Error| {
+        EngineError::new(ErrorKind::Storage, format!("layer {diff_id}: {what}: {e}"))
+    };
+    let mut tar = LayerStore::new(&ctx.paths)
+        .open_tar(diff_id)
+        .map_err(|e| fail("opening", e))?;
     let tmp = tempfile::Builder::new()
         .prefix("push-")
         .tempfile_in(ctx.paths.tmp())
         .map_err(|e| fail("creating staging file", e))?;
-    let (file, path) = tmp.keep().map_err(|e| fail("creating staging file", e.error))?;
+    let (file, path) = tmp
+        .keep()
+        .map_err(|e| fail("creating staging file", e.error))?;
     let guard = RemoveOnDrop(path.clone());
-    let mut hashing_out = HashingWriter { inner: io::BufWriter::new(file), counter: DigestCounter::new() };
+    let mut hashing_out = HashingWriter {
+        inner: io::BufWriter::new(file),
+        counter: DigestCounter::new(),
+    };
     let mut diff = DigestCounter::new();
     {
         let mut gz = flate2::write::GzEncoder::new(&mut hashing_out, flate2::Compression::fast());
@@ -242,7 +361,8 @@ pub fn compress_layer(ctx: &StoreContext, diff_id: &Digest) -> Result<(PathBuf, 
                 break;
             }
             diff.update(&buf[..n]);
-            gz.write_all(&buf[..n]).map_err(|e| fail("compressing", e))?;
+            gz.write_all(&buf[..n])
+                .map_err(|e| fail("compressing", e))?;
         }
         gz.finish().map_err(|e| fail("compressing", e))?;
     }
@@ -276,9 +396,15 @@ impl<W: Write> Write for HashingWriter<W> {
 }
 
 async fn upload_file(client: &RegistryClient, digest: &Digest, path: &Path) -> Result<()> {
-    let data = tokio::fs::read(path)
-        .await
-        .map_err(|e| EngineError::new(ErrorKind::Storage, format!("reading {}: {e}", path.display())))?;
+    let data = tokio::fs::read(path).await.map_err(|e| {
+        EngineError::new(
+            ErrorKind::Storage,
+            format!("reading {}: {e}", path.display()),
+        )
+    })?;
     let data = bytes::Bytes::from(data);
-    client.upload_blob(digest, move || data.clone().into()).await.map_err(registry_err)
+    client
+        .upload_blob(digest, move || data.clone().into())
+        .await
+        .map_err(registry_err)
 }

@@ -16,26 +16,33 @@ pub fn remove(engine: &LocalEngine, req: &RemoveImagesRequest) -> Result<RemoveI
     {
         let conn = ctx.db();
         let targets: Vec<String> = if req.all {
-            db::list_images(&conn).map_err(storage)?.into_iter().map(|r| r.id).collect()
+            db::list_images(&conn)
+                .map_err(storage)?
+                .into_iter()
+                .map(|r| r.id)
+                .collect()
         } else {
             req.names.clone()
         };
         for target in targets {
-            let (id, matched_name) = match names::find_name(&conn, &ctx.registries, &target).map_err(lookup_err)? {
-                Some((id, stored)) => (id, Some(stored)),
-                None => match names::find_image(&conn, &ctx.registries, &target) {
-                    Ok(Some(id)) => (id, None),
-                    Ok(None) => {
-                        missing.push(target);
-                        continue;
-                    }
-                    Err(e) => return Err(lookup_err(e)),
-                },
-            };
+            let (id, matched_name) =
+                match names::find_name(&conn, &ctx.registries, &target).map_err(lookup_err)? {
+                    Some((id, stored)) => (id, Some(stored)),
+                    None => match names::find_image(&conn, &ctx.registries, &target) {
+                        Ok(Some(id)) => (id, None),
+                        Ok(None) => {
+                            missing.push(target);
+                            continue;
+                        }
+                        Err(e) => return Err(lookup_err(e)),
+                    },
+                };
             let Some(row) = db::get_image(&conn, &id).map_err(storage)? else {
                 continue; // removed earlier in this same request
             };
-            if let Some(name) = matched_name.filter(|n| row.names.contains(n) && row.names.len() > 1 && !req.all) {
+            if let Some(name) =
+                matched_name.filter(|n| row.names.contains(n) && row.names.len() > 1 && !req.all)
+            {
                 db::remove_name(&conn, &name).map_err(storage)?;
                 report.untagged.push(name);
                 continue;
@@ -53,11 +60,15 @@ pub fn remove(engine: &LocalEngine, req: &RemoveImagesRequest) -> Result<RemoveI
         }
     }
     if !report.deleted.is_empty() {
-        gc::collect(ctx).map_err(|e| EngineError::new(ErrorKind::Storage, format!("freeing layers: {e}")))?;
+        gc::collect(ctx)
+            .map_err(|e| EngineError::new(ErrorKind::Storage, format!("freeing layers: {e}")))?;
     }
     if !missing.is_empty() && !req.ignore_missing {
         // The images that did exist are gone; report the first that did not (exit code 1 as Podman).
-        return Err(EngineError::not_found(format!("{}: image not known", missing.join(", "))));
+        return Err(EngineError::not_found(format!(
+            "{}: image not known",
+            missing.join(", ")
+        )));
     }
     Ok(report)
 }
@@ -78,6 +89,7 @@ pub fn prune(engine: &LocalEngine, req: &PruneImagesRequest) -> Result<Vec<Strin
             }
         }
     }
-    gc::collect(ctx).map_err(|e| EngineError::new(ErrorKind::Storage, format!("freeing layers: {e}")))?;
+    gc::collect(ctx)
+        .map_err(|e| EngineError::new(ErrorKind::Storage, format!("freeing layers: {e}")))?;
     Ok(removed)
 }

@@ -23,25 +23,52 @@ pub enum LayerError {
     #[error("layer {digest}: blob digest mismatch: got {actual}")]
     BlobMismatch { digest: String, actual: String },
     #[error("layer {digest}: blob is {actual} bytes, the manifest says {expected}")]
-    BlobSize { digest: String, expected: u64, actual: u64 },
+    BlobSize {
+        digest: String,
+        expected: u64,
+        actual: u64,
+    },
     #[error("layer {digest}: uncompressed content has digest {actual}, the image config says {expected}")]
-    DiffMismatch { digest: String, expected: String, actual: String },
+    DiffMismatch {
+        digest: String,
+        expected: String,
+        actual: String,
+    },
     #[error("layer {digest}: {context}")]
-    Io { digest: String, context: String, source: io::Error },
+    Io {
+        digest: String,
+        context: String,
+        source: io::Error,
+    },
 }
 
 impl LayerError {
-    fn io(digest: &Digest, context: impl Into<String>) -> impl FnOnce(io::Error) -> LayerError + '_ {
+    fn io(
+        digest: &Digest,
+        context: impl Into<String>,
+    ) -> impl FnOnce(io::Error) -> LayerError + '_ {
         let context = context.into();
-        move |source| LayerError::Io { digest: digest.to_string(), context, source }
+        move |source| LayerError::Io {
+            digest: digest.to_string(),
+            context,
+            source,
+        }
     }
 
     /// True when the bytes received were wrong rather than the store failing.
     pub fn is_corrupt(&self) -> bool {
         match self {
-            LayerError::BlobMismatch { .. } | LayerError::BlobSize { .. } | LayerError::DiffMismatch { .. } => true,
-            LayerError::Unpack { source: UnpackError::Tar(TarError::Io(e)), .. } => e.kind() != io::ErrorKind::StorageFull,
-            LayerError::Unpack { source: UnpackError::Write { .. }, .. } => false,
+            LayerError::BlobMismatch { .. }
+            | LayerError::BlobSize { .. }
+            | LayerError::DiffMismatch { .. } => true,
+            LayerError::Unpack {
+                source: UnpackError::Tar(TarError::Io(e)),
+                ..
+            } => e.kind() != io::ErrorKind::StorageFull,
+            LayerError::Unpack {
+                source: UnpackError::Write { .. },
+                ..
+            } => false,
             LayerError::Unpack { .. } => true,
             LayerError::Io { .. } => false,
         }
@@ -97,38 +124,76 @@ impl<'a> LayerStore<'a> {
 
     /// The lock held while a layer is fetched, so two pulls never fetch it twice at once.
     pub fn lock_layer(&self, diff_id: &Digest) -> io::Result<FileLock> {
-        FileLock::exclusive(&self.paths.locks().join(format!("layer-{}.lock", diff_id.hex())))
+        FileLock::exclusive(
+            &self
+                .paths
+                .locks()
+                .join(format!("layer-{}.lock", diff_id.hex())),
+        )
     }
 
     /// Unpacks `blob` (the compressed stream) into staging and verifies both digests.
-    pub fn stage(&self, blob: impl Read, expected: &ExpectedLayer) -> Result<StagedLayer, LayerError> {
+    pub fn stage(
+        &self,
+        blob: impl Read,
+        expected: &ExpectedLayer,
+    ) -> Result<StagedLayer, LayerError> {
         let d = &expected.blob_digest;
-        let (dir, owner) = self.new_staging_dir().map_err(LayerError::io(d, "creating staging directory"))?;
-        let mut staged = StagedLayer { dir, diff_id: expected.diff_id.clone(), size: 0, _owner: owner };
+        let (dir, owner) = self
+            .new_staging_dir()
+            .map_err(LayerError::io(d, "creating staging directory"))?;
+        let mut staged = StagedLayer {
+            dir,
+            diff_id: expected.diff_id.clone(),
+            size: 0,
+            _owner: owner,
+        };
         let diff = staged.dir.join("diff");
         std::fs::create_dir(&diff).map_err(LayerError::io(d, "creating staging directory"))?;
         let split = File::create(staged.dir.join("tar-split.zst"))
             .and_then(SplitWriter::create)
             .map_err(LayerError::io(d, "creating tar-split record"))?;
-        let root = rustix::fs::open(&diff, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-            .map_err(|e| LayerError::io(d, "opening staging directory")(e.into()))?;
+        let root = rustix::fs::open(
+            &diff,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| LayerError::io(d, "opening staging directory")(e.into()))?;
 
         let compressed = HashingReader::new(blob);
-        let decoder = Decoder::new(compressed, expected.compression).map_err(LayerError::io(d, "starting decoder"))?;
+        let decoder = Decoder::new(compressed, expected.compression)
+            .map_err(LayerError::io(d, "starting decoder"))?;
         let mut tar = TarReader::new(HashingReader::new(decoder), split);
-        let corrupt = |e: io::Error| LayerError::Unpack { digest: d.to_string(), source: UnpackError::Tar(TarError::Io(e)) };
-        unpack::unpack(&mut tar, root, UnpackOptions::for_current_user())
-            .map_err(|source| LayerError::Unpack { digest: d.to_string(), source })?;
-        let (split, tar_in) = tar.finish().map_err(|e| LayerError::Unpack { digest: d.to_string(), source: e.into() })?;
+        let corrupt = |e: io::Error| LayerError::Unpack {
+            digest: d.to_string(),
+            source: UnpackError::Tar(TarError::Io(e)),
+        };
+        unpack::unpack(&mut tar, root, UnpackOptions::for_current_user()).map_err(|source| {
+            LayerError::Unpack {
+                digest: d.to_string(),
+                source,
+            }
+        })?;
+        let (split, tar_in) = tar.finish().map_err(|e| LayerError::Unpack {
+            digest: d.to_string(),
+            source: e.into(),
+        })?;
         let (diff_digest, diff_size, decoder) = tar_in.finish().map_err(corrupt)?;
         let (blob_digest, blob_size, _) = decoder.into_inner().finish().map_err(corrupt)?;
         if let Some(size) = expected.blob_size {
             if size != blob_size {
-                return Err(LayerError::BlobSize { digest: d.to_string(), expected: size, actual: blob_size });
+                return Err(LayerError::BlobSize {
+                    digest: d.to_string(),
+                    expected: size,
+                    actual: blob_size,
+                });
             }
         }
         if &blob_digest != d {
-            return Err(LayerError::BlobMismatch { digest: d.to_string(), actual: blob_digest.to_string() });
+            return Err(LayerError::BlobMismatch {
+                digest: d.to_string(),
+                actual: blob_digest.to_string(),
+            });
         }
         if diff_digest != expected.diff_id {
             return Err(LayerError::DiffMismatch {
@@ -137,7 +202,9 @@ impl<'a> LayerStore<'a> {
                 actual: diff_digest.to_string(),
             });
         }
-        split.finish().map_err(LayerError::io(d, "writing tar-split record"))?;
+        split
+            .finish()
+            .map_err(LayerError::io(d, "writing tar-split record"))?;
         staged.size = diff_size;
         Ok(staged)
     }
@@ -147,7 +214,8 @@ impl<'a> LayerStore<'a> {
         let d = staged.diff_id.clone();
         let target = self.paths.layer_dir(d.hex());
         let dir_fd = File::open(&staged.dir).map_err(LayerError::io(&d, "opening staged layer"))?;
-        rustix::fs::syncfs(&dir_fd).map_err(|e| LayerError::io(&d, "syncing staged layer")(e.into()))?;
+        rustix::fs::syncfs(&dir_fd)
+            .map_err(|e| LayerError::io(&d, "syncing staged layer")(e.into()))?;
         if target.exists() {
             // Debris of an earlier commit that never reached the database: replace it.
             remove_tree(&target);
@@ -174,21 +242,30 @@ impl<'a> LayerStore<'a> {
     pub fn open_tar(&self, diff_id: &Digest) -> io::Result<SplitReader<LayerFiles>> {
         let dir = self.paths.layer_dir(diff_id.hex());
         let record = File::open(dir.join("tar-split.zst"))?;
-        let root = rustix::fs::open(dir.join("diff"), OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?;
+        let root = rustix::fs::open(
+            dir.join("diff"),
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
         SplitReader::open(record, LayerFiles { root })
     }
 
     /// A private directory in staging, owned by this process while the lock is held.
     pub fn new_staging_dir(&self) -> io::Result<(PathBuf, FileLock)> {
         let tmp = self.paths.tmp();
-        let dir = tempfile::Builder::new().prefix("layer-").tempdir_in(&tmp)?.keep();
+        let dir = tempfile::Builder::new()
+            .prefix("layer-")
+            .tempdir_in(&tmp)?
+            .keep();
         let lock = FileLock::exclusive(&dir.with_extension("lock"))?;
         Ok((dir, lock))
     }
 
     /// Removes staging directories whose owner process is gone (its lock is free).
     pub fn sweep_staging(&self) {
-        let Ok(entries) = std::fs::read_dir(self.paths.tmp()) else { return };
+        let Ok(entries) = std::fs::read_dir(self.paths.tmp()) else {
+            return;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             if path.extension().is_some_and(|e| e == "lock") {

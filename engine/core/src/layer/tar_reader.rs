@@ -60,7 +60,14 @@ pub struct TarReader<R> {
 
 impl<R: Read> TarReader<R> {
     pub fn new(inner: R, split: SplitWriter) -> Self {
-        TarReader { inner, split, offset: 0, remaining: 0, padding: 0, finished: false }
+        TarReader {
+            inner,
+            split,
+            offset: 0,
+            remaining: 0,
+            padding: 0,
+            finished: false,
+        }
     }
 
     /// Ends reading: records whatever follows the end-of-archive marker and returns the split.
@@ -123,7 +130,11 @@ impl<R: Read> TarReader<R> {
     }
 
     /// Copies the current entry's content into `out`, recording it as the file at `stored_path`.
-    pub fn copy_content(&mut self, out: &mut dyn io::Write, stored_path: &[u8]) -> Result<u64, TarError> {
+    pub fn copy_content(
+        &mut self,
+        out: &mut dyn io::Write,
+        stored_path: &[u8],
+    ) -> Result<u64, TarError> {
         let size = self.remaining;
         self.split.file(stored_path, size)?;
         let mut buf = vec![0u8; 64 * 1024];
@@ -238,7 +249,10 @@ impl<R: Read> TarReader<R> {
 }
 
 fn bad(offset: u64, reason: &str) -> TarError {
-    TarError::BadHeader { offset, reason: reason.to_string() }
+    TarError::BadHeader {
+        offset,
+        reason: reason.to_string(),
+    }
 }
 
 fn trim_nul(b: &[u8]) -> &[u8] {
@@ -286,7 +300,10 @@ fn numeric(field: &[u8], offset: u64, name: &str) -> Result<u64, TarError> {
         }
         let mut v: u64 = (field[0] & 0x3f) as u64;
         for b in &field[1..] {
-            v = v.checked_shl(8).ok_or_else(|| bad(offset, &format!("{name} out of range")))? | *b as u64;
+            v = v
+                .checked_shl(8)
+                .ok_or_else(|| bad(offset, &format!("{name} out of range")))?
+                | *b as u64;
             if v > (1 << 56) {
                 return Err(bad(offset, &format!("{name} out of range")));
             }
@@ -306,7 +323,10 @@ fn parse_pax(data: &[u8], offset: u64) -> Result<Vec<(String, Vec<u8>)>, TarErro
     let mut out = Vec::new();
     let mut rest = data;
     while !rest.is_empty() {
-        let sp = rest.iter().position(|b| *b == b' ').ok_or_else(|| bad(offset, "malformed PAX record"))?;
+        let sp = rest
+            .iter()
+            .position(|b| *b == b' ')
+            .ok_or_else(|| bad(offset, "malformed PAX record"))?;
         let len: usize = std::str::from_utf8(&rest[..sp])
             .ok()
             .and_then(|s| s.parse().ok())
@@ -315,7 +335,10 @@ fn parse_pax(data: &[u8], offset: u64) -> Result<Vec<(String, Vec<u8>)>, TarErro
             return Err(bad(offset, "malformed PAX record"));
         }
         let record = &rest[sp + 1..len - 1];
-        let eq = record.iter().position(|b| *b == b'=').ok_or_else(|| bad(offset, "PAX record without '='"))?;
+        let eq = record
+            .iter()
+            .position(|b| *b == b'=')
+            .ok_or_else(|| bad(offset, "PAX record without '='"))?;
         let key = String::from_utf8_lossy(&record[..eq]).into_owned();
         out.push((key, record[eq + 1..].to_vec()));
         rest = &rest[len..];
@@ -326,7 +349,9 @@ fn parse_pax(data: &[u8], offset: u64) -> Result<Vec<(String, Vec<u8>)>, TarErro
 fn apply_pax(entry: &mut Entry, key: String, value: Vec<u8>, offset: u64) -> Result<(), TarError> {
     let text = || String::from_utf8_lossy(&value).into_owned();
     let number = |what: &str| -> Result<u64, TarError> {
-        text().parse::<u64>().map_err(|_| bad(offset, &format!("invalid PAX {what}")))
+        text()
+            .parse::<u64>()
+            .map_err(|_| bad(offset, &format!("invalid PAX {what}")))
     };
     match key.as_str() {
         "path" => entry.path = value,
@@ -339,12 +364,17 @@ fn apply_pax(entry: &mut Entry, key: String, value: Vec<u8>, offset: u64) -> Res
             let secs = t.split('.').next().unwrap_or("0");
             entry.mtime = secs.parse().map_err(|_| bad(offset, "invalid PAX mtime"))?;
         }
-        k if k.starts_with("SCHILY.xattr.") => entry.xattrs.push((k["SCHILY.xattr.".len()..].to_string(), value)),
-        k if k.starts_with("LIBARCHIVE.xattr.") => {
-            entry.xattrs.push((k["LIBARCHIVE.xattr.".len()..].to_string(), value))
-        }
+        k if k.starts_with("SCHILY.xattr.") => entry
+            .xattrs
+            .push((k["SCHILY.xattr.".len()..].to_string(), value)),
+        k if k.starts_with("LIBARCHIVE.xattr.") => entry
+            .xattrs
+            .push((k["LIBARCHIVE.xattr.".len()..].to_string(), value)),
         k if k.starts_with("GNU.sparse.") => {
-            return Err(TarError::Unsupported { kind: 'S', path: String::from_utf8_lossy(&entry.path).into_owned() })
+            return Err(TarError::Unsupported {
+                kind: 'S',
+                path: String::from_utf8_lossy(&entry.path).into_owned(),
+            })
         }
         _ => {}
     }

@@ -20,7 +20,10 @@ pub struct SplitWriter {
 
 impl SplitWriter {
     pub fn create(file: File) -> io::Result<SplitWriter> {
-        Ok(SplitWriter { out: zstd::Encoder::new(BufWriter::new(file), 3)?, pending: Vec::new() })
+        Ok(SplitWriter {
+            out: zstd::Encoder::new(BufWriter::new(file), 3)?,
+            pending: Vec::new(),
+        })
     }
 
     pub fn raw(&mut self, data: &[u8]) -> io::Result<()> {
@@ -36,7 +39,8 @@ impl SplitWriter {
             return Ok(());
         }
         self.out.write_all(&[RAW])?;
-        self.out.write_all(&(self.pending.len() as u32).to_le_bytes())?;
+        self.out
+            .write_all(&(self.pending.len() as u32).to_le_bytes())?;
         self.out.write_all(&self.pending)?;
         self.pending.clear();
         Ok(())
@@ -77,7 +81,13 @@ pub struct SplitReader<S: ContentSource> {
 
 impl<S: ContentSource> SplitReader<S> {
     pub fn open(record: File, source: S) -> io::Result<SplitReader<S>> {
-        Ok(SplitReader { record: zstd::Decoder::new(record)?, source, buf: Vec::new(), pos: 0, file: None })
+        Ok(SplitReader {
+            record: zstd::Decoder::new(record)?,
+            source,
+            buf: Vec::new(),
+            pos: 0,
+            file: None,
+        })
     }
 
     /// Loads the next record; false at the end.
@@ -93,7 +103,10 @@ impl<S: ContentSource> SplitReader<S> {
                 self.record.read_exact(&mut len)?;
                 let len = u32::from_le_bytes(len) as usize;
                 if len > 16 * RAW_CHUNK {
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, "corrupt tar-split record"));
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "corrupt tar-split record",
+                    ));
                 }
                 self.buf.resize(len, 0);
                 self.record.read_exact(&mut self.buf)?;
@@ -107,7 +120,10 @@ impl<S: ContentSource> SplitReader<S> {
                 self.record.read_exact(&mut len)?;
                 let len = u32::from_le_bytes(len) as usize;
                 if len > 64 * 1024 {
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, "corrupt tar-split record"));
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "corrupt tar-split record",
+                    ));
                 }
                 let mut path = vec![0u8; len];
                 self.record.read_exact(&mut path)?;
@@ -116,12 +132,20 @@ impl<S: ContentSource> SplitReader<S> {
                 if actual != size {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidData,
-                        format!("{} changed size since it was unpacked", String::from_utf8_lossy(&path)),
+                        format!(
+                            "{} changed size since it was unpacked",
+                            String::from_utf8_lossy(&path)
+                        ),
                     ));
                 }
                 self.file = Some((file.take(size), size));
             }
-            _ => return Err(io::Error::new(io::ErrorKind::InvalidData, "corrupt tar-split record")),
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "corrupt tar-split record",
+                ))
+            }
         }
         Ok(true)
     }

@@ -44,7 +44,10 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
-    let paths = StorePaths { root: dir.path().join("root"), runroot: dir.path().join("run") };
+    let paths = StorePaths {
+        root: dir.path().join("root"),
+        runroot: dir.path().join("run"),
+    };
     paths.create().expect("create store");
     Fixture { _dir: dir, paths }
 }
@@ -70,7 +73,10 @@ fn stage_and_commit(f: &Fixture, tar: &[u8]) -> Result<Digest, LayerError> {
 }
 
 fn staging_is_empty(f: &Fixture) -> bool {
-    std::fs::read_dir(f.paths.tmp()).expect("tmp").next().is_none()
+    std::fs::read_dir(f.paths.tmp())
+        .expect("tmp")
+        .next()
+        .is_none()
 }
 
 #[test]
@@ -85,14 +91,30 @@ fn unpack_writes_files_and_rebuilds_identical_tar() {
     ]);
     let diff = stage_and_commit(&f, &tar).expect("layer");
     let root = f.paths.layer_dir(diff.hex()).join("diff");
-    assert_eq!(std::fs::read_to_string(root.join("etc/hello.txt")).expect("read"), "hello berth\n");
-    assert_eq!(std::fs::metadata(root.join("etc/hello.txt")).expect("meta").mode() & 0o7777, 0o640);
-    assert_eq!(std::fs::read_to_string(root.join("abs.txt")).expect("abs lands in root"), "absolute");
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/hello.txt")).expect("read"),
+        "hello berth\n"
+    );
+    assert_eq!(
+        std::fs::metadata(root.join("etc/hello.txt"))
+            .expect("meta")
+            .mode()
+            & 0o7777,
+        0o640
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("abs.txt")).expect("abs lands in root"),
+        "absolute"
+    );
     let a = std::fs::metadata(root.join("etc/hello.txt")).expect("meta");
     let b = std::fs::metadata(root.join("bin/link")).expect("meta");
     assert_eq!(a.ino(), b.ino(), "hard link shares the inode");
     let mut rebuilt = Vec::new();
-    LayerStore::new(&f.paths).open_tar(&diff).expect("open").read_to_end(&mut rebuilt).expect("read");
+    LayerStore::new(&f.paths)
+        .open_tar(&diff)
+        .expect("open")
+        .read_to_end(&mut rebuilt)
+        .expect("read");
     assert_eq!(rebuilt, tar, "rebuilt tar is byte-identical");
     assert!(staging_is_empty(&f));
 }
@@ -110,7 +132,12 @@ fn whiteouts_become_overlay_whiteouts() {
     let wh = std::fs::symlink_metadata(root.join("opt/gone.txt")).expect("whiteout exists");
     assert!(wh.file_type().is_char_device());
     assert_eq!(wh.rdev(), 0);
-    let opaque = rustix::fs::getxattr(root.join("opt/dir"), "trusted.overlay.opaque", &mut [0u8; 4]).expect("xattr");
+    let opaque = rustix::fs::getxattr(
+        root.join("opt/dir"),
+        "trusted.overlay.opaque",
+        &mut [0u8; 4],
+    )
+    .expect("xattr");
     assert_eq!(opaque, 1);
     assert!(!root.join("opt/.wh.gone.txt").exists());
 }
@@ -120,21 +147,58 @@ fn entry_with_dotdot_is_refused_and_nothing_is_left() {
     let f = fixture();
     let tar = tar_of(&[entry("../escaped.txt", b'0', "", b"x", 0o644)]);
     let err = stage_and_commit(&f, &tar).expect_err("refused");
-    assert!(matches!(err, LayerError::Unpack { source: UnpackError::Traversal(_), .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            LayerError::Unpack {
+                source: UnpackError::Traversal(_),
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(!f.paths.root.join("escaped.txt").exists());
     assert!(staging_is_empty(&f));
-    assert!(std::fs::read_dir(f.paths.layers()).expect("layers").next().is_none());
+    assert!(std::fs::read_dir(f.paths.layers())
+        .expect("layers")
+        .next()
+        .is_none());
 }
 
 #[test]
 fn hardlink_outside_the_layer_is_refused() {
     let f = fixture();
-    let tar = tar_of(&[entry("passwd-link", b'1', "../../../etc/passwd", b"", 0o644)]);
+    let tar = tar_of(&[entry(
+        "passwd-link",
+        b'1',
+        "../../../etc/passwd",
+        b"",
+        0o644,
+    )]);
     let err = stage_and_commit(&f, &tar).expect_err("refused");
-    assert!(matches!(err, LayerError::Unpack { source: UnpackError::LinkTraversal { .. }, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            LayerError::Unpack {
+                source: UnpackError::LinkTraversal { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
     let tar = tar_of(&[entry("passwd-link", b'1', "/etc/passwd", b"", 0o644)]);
-    let err = stage_and_commit(&f, &tar).expect_err("absolute target is resolved in the layer, where it is missing");
-    assert!(matches!(err, LayerError::Unpack { source: UnpackError::LinkTarget { .. }, .. }), "{err}");
+    let err = stage_and_commit(&f, &tar)
+        .expect_err("absolute target is resolved in the layer, where it is missing");
+    assert!(
+        matches!(
+            err,
+            LayerError::Unpack {
+                source: UnpackError::LinkTarget { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -148,10 +212,19 @@ fn writes_through_symlinks_stay_inside_the_root() {
         entry(&format!("up/{marker}-up"), b'0', "", b"pwned", 0o644),
     ]);
     let diff = stage_and_commit(&f, &tar).expect("layer");
-    assert!(!std::path::Path::new("/etc").join(&marker).exists(), "nothing written to the host's /etc");
+    assert!(
+        !std::path::Path::new("/etc").join(&marker).exists(),
+        "nothing written to the host's /etc"
+    );
     let root = f.paths.layer_dir(diff.hex()).join("diff");
-    assert_eq!(std::fs::read_to_string(root.join("etc").join(&marker)).expect("inside"), "pwned");
-    assert_eq!(std::fs::read_to_string(root.join(format!("{marker}-up"))).expect("clamped to root"), "pwned");
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc").join(&marker)).expect("inside"),
+        "pwned"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join(format!("{marker}-up"))).expect("clamped to root"),
+        "pwned"
+    );
 }
 
 #[test]
@@ -166,12 +239,29 @@ fn digest_mismatch_is_detected_and_leaves_nothing() {
         compression: Compression::Gzip,
         diff_id: Digest::of(&tar),
     };
-    assert!(matches!(store.stage(blob.as_slice(), &wrong_blob), Err(LayerError::BlobMismatch { .. })));
-    let wrong_diff = ExpectedLayer { blob_digest: Digest::of(&blob), diff_id: Digest::of(b"x"), ..wrong_blob.clone() };
-    assert!(matches!(store.stage(blob.as_slice(), &wrong_diff), Err(LayerError::DiffMismatch { .. })));
+    assert!(matches!(
+        store.stage(blob.as_slice(), &wrong_blob),
+        Err(LayerError::BlobMismatch { .. })
+    ));
+    let wrong_diff = ExpectedLayer {
+        blob_digest: Digest::of(&blob),
+        diff_id: Digest::of(b"x"),
+        ..wrong_blob.clone()
+    };
+    assert!(matches!(
+        store.stage(blob.as_slice(), &wrong_diff),
+        Err(LayerError::DiffMismatch { .. })
+    ));
     let truncated = &blob[..blob.len() / 2];
-    let whole = ExpectedLayer { blob_digest: Digest::of(&blob), diff_id: Digest::of(&tar), ..wrong_blob };
-    let err = store.stage(truncated, &whole).err().expect("truncated blob fails");
+    let whole = ExpectedLayer {
+        blob_digest: Digest::of(&blob),
+        diff_id: Digest::of(&tar),
+        ..wrong_blob
+    };
+    let err = store
+        .stage(truncated, &whole)
+        .err()
+        .expect("truncated blob fails");
     assert!(err.is_corrupt(), "{err}");
     assert!(staging_is_empty(&f));
 }
@@ -182,7 +272,10 @@ fn zstd_and_plain_layers_unpack() {
     let tar = tar_of(&[entry("c/z.txt", b'0', "", b"zstd", 0o644)]);
     let blob = zstd::encode_all(tar.as_slice(), 3).expect("zstd");
     let store = LayerStore::new(&f.paths);
-    for (bytes, compression) in [(blob.clone(), Compression::Zstd), (tar.clone(), Compression::None)] {
+    for (bytes, compression) in [
+        (blob.clone(), Compression::Zstd),
+        (tar.clone(), Compression::None),
+    ] {
         let e = ExpectedLayer {
             blob_digest: Digest::of(&bytes),
             blob_size: Some(bytes.len() as u64),

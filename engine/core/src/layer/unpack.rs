@@ -5,7 +5,9 @@
 //! AUFS-style whiteouts become overlay whiteouts (0:0 character devices, opaque xattrs).
 
 use super::tar_reader::{Entry, EntryKind, TarError, TarReader};
-use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, ResolveFlags, Timespec, Timestamps, XattrFlags};
+use rustix::fs::{
+    self as rfs, AtFlags, Mode, OFlags, ResolveFlags, Timespec, Timestamps, XattrFlags,
+};
 use rustix::io::Errno;
 use std::collections::HashMap;
 use std::io::{self, BufWriter, Read, Write};
@@ -45,7 +47,10 @@ pub struct UnpackOptions {
 impl UnpackOptions {
     pub fn for_current_user() -> UnpackOptions {
         let root = rustix::process::geteuid().is_root();
-        UnpackOptions { chown: root, skip_devices_on_eperm: !root }
+        UnpackOptions {
+            chown: root,
+            skip_devices_on_eperm: !root,
+        }
     }
 }
 
@@ -57,8 +62,17 @@ struct Unpacker {
 }
 
 /// Unpacks every entry of `reader` into the directory `root` (already open).
-pub fn unpack<R: Read>(reader: &mut TarReader<R>, root: OwnedFd, opts: UnpackOptions) -> Result<(), UnpackError> {
-    let mut u = Unpacker { root, opts, parents: HashMap::new(), dir_times: Vec::new() };
+pub fn unpack<R: Read>(
+    reader: &mut TarReader<R>,
+    root: OwnedFd,
+    opts: UnpackOptions,
+) -> Result<(), UnpackError> {
+    let mut u = Unpacker {
+        root,
+        opts,
+        parents: HashMap::new(),
+        dir_times: Vec::new(),
+    };
     while let Some(entry) = reader.next_entry()? {
         u.entry(reader, &entry)?;
     }
@@ -71,7 +85,11 @@ pub fn clean_components(raw: &[u8]) -> Result<Vec<&[u8]>, UnpackError> {
     for c in raw.split(|b| *b == b'/') {
         match c {
             b"" | b"." => {}
-            b".." => return Err(UnpackError::Traversal(String::from_utf8_lossy(raw).into_owned())),
+            b".." => {
+                return Err(UnpackError::Traversal(
+                    String::from_utf8_lossy(raw).into_owned(),
+                ))
+            }
             c => out.push(c),
         }
     }
@@ -84,12 +102,24 @@ fn errno_io(e: Errno) -> io::Error {
 
 fn in_root(root: &OwnedFd, path: &[u8], flags: OFlags) -> Result<OwnedFd, Errno> {
     let path: &[u8] = if path.is_empty() { b"." } else { path };
-    rfs::openat2(root, path, flags | OFlags::CLOEXEC, Mode::empty(), ResolveFlags::IN_ROOT)
+    rfs::openat2(
+        root,
+        path,
+        flags | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::IN_ROOT,
+    )
 }
 
 fn timestamps(mtime: i64) -> Timestamps {
-    let t = Timespec { tv_sec: mtime, tv_nsec: 0 };
-    Timestamps { last_access: t, last_modification: t }
+    let t = Timespec {
+        tv_sec: mtime,
+        tv_nsec: 0,
+    };
+    Timestamps {
+        last_access: t,
+        last_modification: t,
+    }
 }
 
 impl Unpacker {
@@ -102,12 +132,17 @@ impl Unpacker {
         let name = name.to_vec();
         let parent_path = parent_comps.join(&b'/');
         let stored_path = comps.join(&b'/');
-        let werr = |source: io::Error| UnpackError::Write { path: shown.clone(), source };
+        let werr = |source: io::Error| UnpackError::Write {
+            path: shown.clone(),
+            source,
+        };
         let parent = self.parent(&parent_path).map_err(werr)?;
 
         if name == OPAQUE_MARKER {
-            let dir = in_root(&self.root, &parent_path, OFlags::RDONLY | OFlags::DIRECTORY).map_err(|e| werr(errno_io(e)))?;
-            rfs::fsetxattr(&dir, OPAQUE_XATTR, b"y", XattrFlags::empty()).map_err(|e| werr(errno_io(e)))?;
+            let dir = in_root(&self.root, &parent_path, OFlags::RDONLY | OFlags::DIRECTORY)
+                .map_err(|e| werr(errno_io(e)))?;
+            rfs::fsetxattr(&dir, OPAQUE_XATTR, b"y", XattrFlags::empty())
+                .map_err(|e| werr(errno_io(e)))?;
             return Ok(());
         }
         if name.starts_with(b".wh..wh.") {
@@ -115,23 +150,36 @@ impl Unpacker {
         }
         if let Some(hidden) = name.strip_prefix(WHITEOUT_PREFIX) {
             self.remove_existing(&parent, hidden).map_err(werr)?;
-            rfs::mknodat(&parent, hidden, rfs::FileType::CharacterDevice, Mode::empty(), rfs::makedev(0, 0))
-                .map_err(|e| werr(errno_io(e)))?;
+            rfs::mknodat(
+                &parent,
+                hidden,
+                rfs::FileType::CharacterDevice,
+                Mode::empty(),
+                rfs::makedev(0, 0),
+            )
+            .map_err(|e| werr(errno_io(e)))?;
             return Ok(());
         }
 
         match e.kind {
             EntryKind::Directory => {
                 match rfs::statat(&parent, name.as_slice(), AtFlags::SYMLINK_NOFOLLOW) {
-                    Ok(st) if rfs::FileType::from_raw_mode(st.st_mode) == rfs::FileType::Directory => {}
+                    Ok(st)
+                        if rfs::FileType::from_raw_mode(st.st_mode) == rfs::FileType::Directory => {
+                    }
                     Ok(_) => {
                         self.remove_existing(&parent, &name).map_err(werr)?;
                         self.mkdir(&parent, &name).map_err(werr)?;
                     }
                     Err(_) => self.mkdir(&parent, &name).map_err(werr)?,
                 }
-                let dir = rfs::openat(&parent, name.as_slice(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
-                    .map_err(|e| werr(errno_io(e)))?;
+                let dir = rfs::openat(
+                    &parent,
+                    name.as_slice(),
+                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )
+                .map_err(|e| werr(errno_io(e)))?;
                 self.owner_and_mode(&dir, e, &shown)?;
                 self.xattrs(&dir, e);
                 self.dir_times.push((stored_path, e.mtime));
@@ -141,16 +189,25 @@ impl Unpacker {
                 let fd = rfs::openat(
                     &parent,
                     name.as_slice(),
-                    OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    OFlags::WRONLY
+                        | OFlags::CREATE
+                        | OFlags::EXCL
+                        | OFlags::NOFOLLOW
+                        | OFlags::CLOEXEC,
                     Mode::from_bits_truncate(0o600),
                 )
                 .map_err(|e| werr(errno_io(e)))?;
                 let file = std::fs::File::from(fd);
                 let mut out = BufWriter::with_capacity(128 * 1024, &file);
-                reader.copy_content(&mut out, &stored_path).map_err(|err| match err {
-                    TarError::Io(source) => UnpackError::Write { path: shown.clone(), source },
-                    other => UnpackError::Tar(other),
-                })?;
+                reader
+                    .copy_content(&mut out, &stored_path)
+                    .map_err(|err| match err {
+                        TarError::Io(source) => UnpackError::Write {
+                            path: shown.clone(),
+                            source,
+                        },
+                        other => UnpackError::Tar(other),
+                    })?;
                 out.flush().map_err(werr)?;
                 drop(out);
                 self.owner_and_mode(&file, e, &shown)?;
@@ -160,32 +217,61 @@ impl Unpacker {
             EntryKind::Symlink => {
                 self.remove_existing(&parent, &name).map_err(werr)?;
                 self.parents.clear();
-                rfs::symlinkat(e.link.as_slice(), &parent, name.as_slice()).map_err(|e| werr(errno_io(e)))?;
+                rfs::symlinkat(e.link.as_slice(), &parent, name.as_slice())
+                    .map_err(|e| werr(errno_io(e)))?;
                 if self.opts.chown {
                     let (uid, gid) = ids(e, &shown)?;
-                    rfs::chownat(&parent, name.as_slice(), Some(uid), Some(gid), AtFlags::SYMLINK_NOFOLLOW)
-                        .map_err(|e| werr(errno_io(e)))?;
-                }
-                rfs::utimensat(&parent, name.as_slice(), &timestamps(e.mtime), AtFlags::SYMLINK_NOFOLLOW)
+                    rfs::chownat(
+                        &parent,
+                        name.as_slice(),
+                        Some(uid),
+                        Some(gid),
+                        AtFlags::SYMLINK_NOFOLLOW,
+                    )
                     .map_err(|e| werr(errno_io(e)))?;
+                }
+                rfs::utimensat(
+                    &parent,
+                    name.as_slice(),
+                    &timestamps(e.mtime),
+                    AtFlags::SYMLINK_NOFOLLOW,
+                )
+                .map_err(|e| werr(errno_io(e)))?;
             }
             EntryKind::HardLink => {
                 let target = String::from_utf8_lossy(&e.link).into_owned();
-                let tcomps = clean_components(&e.link)
-                    .map_err(|_| UnpackError::LinkTraversal { path: shown.clone(), target: target.clone() })?;
-                let Some((tname, tparent)) = tcomps.split_last() else {
-                    return Err(UnpackError::LinkTarget { path: shown, target });
-                };
-                let tdir = in_root(&self.root, &tparent.join(&b'/'), OFlags::PATH | OFlags::DIRECTORY)
-                    .map_err(|_| UnpackError::LinkTarget { path: shown.clone(), target: target.clone() })?;
-                self.remove_existing(&parent, &name).map_err(werr)?;
-                rfs::linkat(&tdir, *tname, &parent, name.as_slice(), AtFlags::empty()).map_err(|err| {
-                    if err == Errno::NOENT {
-                        UnpackError::LinkTarget { path: shown.clone(), target: target.clone() }
-                    } else {
-                        werr(errno_io(err))
-                    }
+                let tcomps = clean_components(&e.link).map_err(|_| UnpackError::LinkTraversal {
+                    path: shown.clone(),
+                    target: target.clone(),
                 })?;
+                let Some((tname, tparent)) = tcomps.split_last() else {
+                    return Err(UnpackError::LinkTarget {
+                        path: shown,
+                        target,
+                    });
+                };
+                let tdir = in_root(
+                    &self.root,
+                    &tparent.join(&b'/'),
+                    OFlags::PATH | OFlags::DIRECTORY,
+                )
+                .map_err(|_| UnpackError::LinkTarget {
+                    path: shown.clone(),
+                    target: target.clone(),
+                })?;
+                self.remove_existing(&parent, &name).map_err(werr)?;
+                rfs::linkat(&tdir, *tname, &parent, name.as_slice(), AtFlags::empty()).map_err(
+                    |err| {
+                        if err == Errno::NOENT {
+                            UnpackError::LinkTarget {
+                                path: shown.clone(),
+                                target: target.clone(),
+                            }
+                        } else {
+                            werr(errno_io(err))
+                        }
+                    },
+                )?;
             }
             EntryKind::CharDevice | EntryKind::BlockDevice | EntryKind::Fifo => {
                 self.remove_existing(&parent, &name).map_err(werr)?;
@@ -195,18 +281,40 @@ impl Unpacker {
                     _ => rfs::FileType::Fifo,
                 };
                 let dev = rfs::makedev(e.dev_major, e.dev_minor);
-                match rfs::mknodat(&parent, name.as_slice(), ft, Mode::from_bits_truncate(e.mode), dev) {
+                match rfs::mknodat(
+                    &parent,
+                    name.as_slice(),
+                    ft,
+                    Mode::from_bits_truncate(e.mode),
+                    dev,
+                ) {
                     Ok(()) => {}
-                    Err(Errno::PERM) if self.opts.skip_devices_on_eperm && e.kind != EntryKind::Fifo => {
-                        tracing::warn!(path = shown.as_str(), "skipping device node: not permitted for this user");
+                    Err(Errno::PERM)
+                        if self.opts.skip_devices_on_eperm && e.kind != EntryKind::Fifo =>
+                    {
+                        tracing::warn!(
+                            path = shown.as_str(),
+                            "skipping device node: not permitted for this user"
+                        );
                         return Ok(());
                     }
-                    Err(err) => return Err(UnpackError::Device { path: shown, source: errno_io(err) }),
+                    Err(err) => {
+                        return Err(UnpackError::Device {
+                            path: shown,
+                            source: errno_io(err),
+                        })
+                    }
                 }
                 if self.opts.chown {
                     let (uid, gid) = ids(e, &shown)?;
-                    rfs::chownat(&parent, name.as_slice(), Some(uid), Some(gid), AtFlags::SYMLINK_NOFOLLOW)
-                        .map_err(|e| werr(errno_io(e)))?;
+                    rfs::chownat(
+                        &parent,
+                        name.as_slice(),
+                        Some(uid),
+                        Some(gid),
+                        AtFlags::SYMLINK_NOFOLLOW,
+                    )
+                    .map_err(|e| werr(errno_io(e)))?;
                 }
             }
         }
@@ -234,21 +342,35 @@ impl Unpacker {
             Err(Errno::NOENT) => {}
             Err(e) => return Err(errno_io(e)),
         }
-        let comps: Vec<&[u8]> = path.split(|b| *b == b'/').filter(|c| !c.is_empty()).collect();
+        let comps: Vec<&[u8]> = path
+            .split(|b| *b == b'/')
+            .filter(|c| !c.is_empty())
+            .collect();
         for i in 1..=comps.len() {
-            match in_root(&self.root, &comps[..i].join(&b'/'), OFlags::PATH | OFlags::DIRECTORY) {
+            match in_root(
+                &self.root,
+                &comps[..i].join(&b'/'),
+                OFlags::PATH | OFlags::DIRECTORY,
+            ) {
                 Ok(_) => continue,
                 Err(Errno::NOENT) => {}
                 Err(e) => return Err(errno_io(e)),
             }
             let up_path = comps[..i - 1].join(&b'/');
-            let up = in_root(&self.root, &up_path, OFlags::PATH | OFlags::DIRECTORY).map_err(errno_io)?;
+            let up = in_root(&self.root, &up_path, OFlags::PATH | OFlags::DIRECTORY)
+                .map_err(errno_io)?;
             let name = comps[i - 1];
             match rfs::statat(&up, name, AtFlags::SYMLINK_NOFOLLOW) {
                 Err(Errno::NOENT) => self.mkdir(&up, name)?,
                 Ok(st) if rfs::FileType::from_raw_mode(st.st_mode) == rfs::FileType::Symlink => {
-                    let target = rfs::readlinkat(&up, name, Vec::new()).map_err(errno_io)?.into_bytes();
-                    let mut joined = if target.starts_with(b"/") { Vec::new() } else { up_path.clone() };
+                    let target = rfs::readlinkat(&up, name, Vec::new())
+                        .map_err(errno_io)?
+                        .into_bytes();
+                    let mut joined = if target.starts_with(b"/") {
+                        Vec::new()
+                    } else {
+                        up_path.clone()
+                    };
                     joined.push(b'/');
                     joined.extend_from_slice(&target);
                     for rest in &comps[i..] {
@@ -269,7 +391,10 @@ impl Unpacker {
             Ok(()) => Ok(()),
             Err(Errno::EXIST) => Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
-                format!("{} exists and is not a directory", String::from_utf8_lossy(name)),
+                format!(
+                    "{} exists and is not a directory",
+                    String::from_utf8_lossy(name)
+                ),
             )),
             Err(e) => Err(errno_io(e)),
         }
@@ -284,8 +409,13 @@ impl Unpacker {
         };
         self.parents.clear();
         if rfs::FileType::from_raw_mode(st.st_mode) == rfs::FileType::Directory {
-            let dir = rfs::openat(parent, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
-                .map_err(errno_io)?;
+            let dir = rfs::openat(
+                parent,
+                name,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(errno_io)?;
             remove_dir_contents(&dir)?;
             rfs::unlinkat(parent, name, AtFlags::REMOVEDIR).map_err(errno_io)
         } else {
@@ -294,7 +424,10 @@ impl Unpacker {
     }
 
     fn owner_and_mode(&self, fd: &impl AsFd, e: &Entry, shown: &str) -> Result<(), UnpackError> {
-        let werr = |err: Errno| UnpackError::Write { path: shown.to_string(), source: errno_io(err) };
+        let werr = |err: Errno| UnpackError::Write {
+            path: shown.to_string(),
+            source: errno_io(err),
+        };
         if self.opts.chown {
             let (uid, gid) = ids(e, shown)?;
             rfs::fchown(fd, Some(uid), Some(gid)).map_err(werr)?;
@@ -319,8 +452,12 @@ impl Unpacker {
     fn finish_dirs(&mut self) -> Result<(), UnpackError> {
         for (path, mtime) in self.dir_times.iter().rev() {
             let shown = String::from_utf8_lossy(path).into_owned();
-            let werr = |err: Errno| UnpackError::Write { path: shown.clone(), source: errno_io(err) };
-            let dir = in_root(&self.root, path, OFlags::RDONLY | OFlags::DIRECTORY).map_err(werr)?;
+            let werr = |err: Errno| UnpackError::Write {
+                path: shown.clone(),
+                source: errno_io(err),
+            };
+            let dir =
+                in_root(&self.root, path, OFlags::RDONLY | OFlags::DIRECTORY).map_err(werr)?;
             rfs::futimens(&dir, &timestamps(*mtime)).map_err(werr)?;
         }
         Ok(())
@@ -332,8 +469,14 @@ fn ids(e: &Entry, shown: &str) -> Result<(rfs::Uid, rfs::Gid), UnpackError> {
     let gid = u32::try_from(e.gid).ok().filter(|g| *g != u32::MAX);
     match (uid, gid) {
         (Some(u), Some(g)) => Ok((rfs::Uid::from_raw(u), rfs::Gid::from_raw(g))),
-        (None, _) => Err(UnpackError::Owner { path: shown.to_string(), id: e.uid }),
-        (_, None) => Err(UnpackError::Owner { path: shown.to_string(), id: e.gid }),
+        (None, _) => Err(UnpackError::Owner {
+            path: shown.to_string(),
+            id: e.uid,
+        }),
+        (_, None) => Err(UnpackError::Owner {
+            path: shown.to_string(),
+            id: e.gid,
+        }),
     }
 }
 
@@ -365,8 +508,13 @@ pub fn remove_dir_contents(dir: &OwnedFd) -> io::Result<()> {
     }
     for (name, ft) in names {
         if ft == rfs::FileType::Directory {
-            let sub = rfs::openat(dir, name.as_slice(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
-                .map_err(errno_io)?;
+            let sub = rfs::openat(
+                dir,
+                name.as_slice(),
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(errno_io)?;
             remove_dir_contents(&sub)?;
             rfs::unlinkat(dir, name.as_slice(), AtFlags::REMOVEDIR).map_err(errno_io)?;
         } else {
@@ -382,9 +530,21 @@ mod tests {
 
     #[test]
     fn clean_components_strips_absolute_and_refuses_dotdot() {
-        assert_eq!(clean_components(b"/etc/passwd").expect("abs"), vec![&b"etc"[..], b"passwd"]);
-        assert_eq!(clean_components(b"./a//b/").expect("dots"), vec![&b"a"[..], b"b"]);
-        assert!(matches!(clean_components(b"../x"), Err(UnpackError::Traversal(_))));
-        assert!(matches!(clean_components(b"a/../../x"), Err(UnpackError::Traversal(_))));
+        assert_eq!(
+            clean_components(b"/etc/passwd").expect("abs"),
+            vec![&b"etc"[..], b"passwd"]
+        );
+        assert_eq!(
+            clean_components(b"./a//b/").expect("dots"),
+            vec![&b"a"[..], b"b"]
+        );
+        assert!(matches!(
+            clean_components(b"../x"),
+            Err(UnpackError::Traversal(_))
+        ));
+        assert!(matches!(
+            clean_components(b"a/../../x"),
+            Err(UnpackError::Traversal(_))
+        ));
     }
 }

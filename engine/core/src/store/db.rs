@@ -76,12 +76,18 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 pub fn open(path: &Path) -> Result<Connection, DbError> {
-    let wrap = |source| DbError { path: path.display().to_string(), source };
+    let wrap = |source| DbError {
+        path: path.display().to_string(),
+        source,
+    };
     let conn = Connection::open(path).map_err(wrap)?;
     conn.busy_timeout(Duration::from_secs(60)).map_err(wrap)?;
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(wrap)?;
-    conn.pragma_update(None, "synchronous", "NORMAL").map_err(wrap)?;
-    conn.pragma_update(None, "foreign_keys", "ON").map_err(wrap)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(wrap)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(wrap)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(wrap)?;
     migrate(&conn).map_err(wrap)?;
     Ok(conn)
 }
@@ -133,9 +139,11 @@ pub struct ImageRow {
 }
 
 pub fn layer_exists(conn: &Connection, diff_id: &str) -> DbResult<bool> {
-    conn.query_row("SELECT 1 FROM layers WHERE diff_id = ?1", [diff_id], |_| Ok(()))
-        .optional()
-        .map(|r| r.is_some())
+    conn.query_row("SELECT 1 FROM layers WHERE diff_id = ?1", [diff_id], |_| {
+        Ok(())
+    })
+    .optional()
+    .map(|r| r.is_some())
 }
 
 pub fn get_layer(conn: &Connection, diff_id: &str) -> DbResult<Option<LayerRow>> {
@@ -165,7 +173,12 @@ pub fn insert_layer(conn: &Connection, l: &LayerRow) -> DbResult<()> {
 
 /// Stores an image (or refreshes it) and points `names` at it, taking them from any
 /// other image. One transaction: other processes see all of it or none.
-pub fn commit_image(conn: &mut Connection, img: &ImageRow, names: &[String], now: i64) -> DbResult<()> {
+pub fn commit_image(
+    conn: &mut Connection,
+    img: &ImageRow,
+    names: &[String],
+    now: i64,
+) -> DbResult<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.execute(
         "INSERT INTO images (id, digest, manifest_digest, manifest_type, created, created_text, size, architecture, os, labels, added)
@@ -193,7 +206,10 @@ pub fn commit_image(conn: &mut Connection, img: &ImageRow, names: &[String], now
         )?;
     }
     for d in &img.repo_digests {
-        tx.execute("INSERT OR IGNORE INTO image_digests (image_id, repo_digest) VALUES (?1, ?2)", params![img.id, d])?;
+        tx.execute(
+            "INSERT OR IGNORE INTO image_digests (image_id, repo_digest) VALUES (?1, ?2)",
+            params![img.id, d],
+        )?;
     }
     set_names(&tx, &img.id, names, now)?;
     tx.commit()
@@ -255,25 +271,35 @@ fn image_from_row(r: &rusqlite::Row<'_>) -> DbResult<ImageRow> {
 
 /// Every image with names, digests and layers, newest first. A few queries, not one per image.
 pub fn list_images(conn: &Connection) -> DbResult<Vec<ImageRow>> {
-    let mut stmt = conn.prepare(&format!("SELECT {IMAGE_COLUMNS} FROM images ORDER BY added DESC, id"))?;
-    let mut images: Vec<ImageRow> = stmt.query_map([], image_from_row)?.collect::<DbResult<_>>()?;
-    let index: std::collections::HashMap<String, usize> =
-        images.iter().enumerate().map(|(i, img)| (img.id.clone(), i)).collect();
-    let mut stmt = conn.prepare("SELECT image_id, name FROM image_names ORDER BY added DESC, name")?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {IMAGE_COLUMNS} FROM images ORDER BY added DESC, id"
+    ))?;
+    let mut images: Vec<ImageRow> = stmt
+        .query_map([], image_from_row)?
+        .collect::<DbResult<_>>()?;
+    let index: std::collections::HashMap<String, usize> = images
+        .iter()
+        .enumerate()
+        .map(|(i, img)| (img.id.clone(), i))
+        .collect();
+    let mut stmt =
+        conn.prepare("SELECT image_id, name FROM image_names ORDER BY added DESC, name")?;
     for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
         let (id, name) = row?;
         if let Some(i) = index.get(&id) {
             images[*i].names.push(name);
         }
     }
-    let mut stmt = conn.prepare("SELECT image_id, repo_digest FROM image_digests ORDER BY repo_digest")?;
+    let mut stmt =
+        conn.prepare("SELECT image_id, repo_digest FROM image_digests ORDER BY repo_digest")?;
     for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
         let (id, d) = row?;
         if let Some(i) = index.get(&id) {
             images[*i].repo_digests.push(d);
         }
     }
-    let mut stmt = conn.prepare("SELECT image_id, diff_id FROM image_layers ORDER BY image_id, position")?;
+    let mut stmt =
+        conn.prepare("SELECT image_id, diff_id FROM image_layers ORDER BY image_id, position")?;
     for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
         let (id, d) = row?;
         if let Some(i) = index.get(&id) {
@@ -285,7 +311,11 @@ pub fn list_images(conn: &Connection) -> DbResult<Vec<ImageRow>> {
 
 pub fn get_image(conn: &Connection, id: &str) -> DbResult<Option<ImageRow>> {
     let Some(mut img) = conn
-        .query_row(&format!("SELECT {IMAGE_COLUMNS} FROM images WHERE id = ?1"), [id], image_from_row)
+        .query_row(
+            &format!("SELECT {IMAGE_COLUMNS} FROM images WHERE id = ?1"),
+            [id],
+            image_from_row,
+        )
         .optional()?
     else {
         return Ok(None);
@@ -295,27 +325,39 @@ pub fn get_image(conn: &Connection, id: &str) -> DbResult<Option<ImageRow>> {
         let rows = stmt.query_map([id], |r| r.get::<_, String>(0))?;
         rows.collect()
     };
-    img.names = strings("SELECT name FROM image_names WHERE image_id = ?1 ORDER BY added DESC, name")?;
-    img.repo_digests = strings("SELECT repo_digest FROM image_digests WHERE image_id = ?1 ORDER BY repo_digest")?;
+    img.names =
+        strings("SELECT name FROM image_names WHERE image_id = ?1 ORDER BY added DESC, name")?;
+    img.repo_digests =
+        strings("SELECT repo_digest FROM image_digests WHERE image_id = ?1 ORDER BY repo_digest")?;
     img.layers = strings("SELECT diff_id FROM image_layers WHERE image_id = ?1 ORDER BY position")?;
     Ok(Some(img))
 }
 
 pub fn names_history(conn: &Connection, id: &str) -> DbResult<Vec<String>> {
-    let mut stmt = conn.prepare("SELECT name FROM names_history WHERE image_id = ?1 ORDER BY seq DESC, name")?;
+    let mut stmt =
+        conn.prepare("SELECT name FROM names_history WHERE image_id = ?1 ORDER BY seq DESC, name")?;
     let rows = stmt.query_map([id], |r| r.get::<_, String>(0))?;
     rows.collect()
 }
 
 /// The image a name points at.
 pub fn image_by_name(conn: &Connection, name: &str) -> DbResult<Option<String>> {
-    conn.query_row("SELECT image_id FROM image_names WHERE name = ?1", [name], |r| r.get(0)).optional()
+    conn.query_row(
+        "SELECT image_id FROM image_names WHERE name = ?1",
+        [name],
+        |r| r.get(0),
+    )
+    .optional()
 }
 
 /// Images whose repo digest is `repo@digest`.
 pub fn image_by_repo_digest(conn: &Connection, repo_digest: &str) -> DbResult<Option<String>> {
-    conn.query_row("SELECT image_id FROM image_digests WHERE repo_digest = ?1", [repo_digest], |r| r.get(0))
-        .optional()
+    conn.query_row(
+        "SELECT image_id FROM image_digests WHERE repo_digest = ?1",
+        [repo_digest],
+        |r| r.get(0),
+    )
+    .optional()
 }
 
 /// Image IDs starting with `prefix`.
@@ -327,7 +369,8 @@ pub fn images_by_id_prefix(conn: &Connection, prefix: &str) -> DbResult<Vec<Stri
 
 /// All names in the store (for short-name matching).
 pub fn all_names(conn: &Connection) -> DbResult<Vec<(String, String)>> {
-    let mut stmt = conn.prepare("SELECT name, image_id FROM image_names ORDER BY added DESC, name")?;
+    let mut stmt =
+        conn.prepare("SELECT name, image_id FROM image_names ORDER BY added DESC, name")?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }
@@ -392,9 +435,11 @@ pub fn layer_locations(conn: &Connection, diff_id: &str) -> DbResult<Vec<LayerLo
 }
 
 pub fn layer_stats(conn: &Connection) -> DbResult<(u64, u64)> {
-    conn.query_row("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM layers", [], |r| {
-        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
-    })
+    conn.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM layers",
+        [],
+        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+    )
 }
 
 #[cfg(test)]
@@ -421,7 +466,13 @@ mod tests {
     }
 
     fn layer(d: &str) -> LayerRow {
-        LayerRow { diff_id: d.into(), size: 5, blob_digest: None, blob_size: None, blob_media_type: None }
+        LayerRow {
+            diff_id: d.into(),
+            size: 5,
+            blob_digest: None,
+            blob_size: None,
+            blob_media_type: None,
+        }
     }
 
     #[test]
@@ -431,15 +482,36 @@ mod tests {
         for l in ["l1", "l2", "l3"] {
             insert_layer(&conn, &layer(l)).expect("layer");
         }
-        commit_image(&mut conn, &image("a", &["l1", "l2"]), &["r/x:latest".into()], 1).expect("a");
-        commit_image(&mut conn, &image("b", &["l1", "l3"]), &["r/x:latest".into(), "r/y:1".into()], 2).expect("b");
-        assert_eq!(image_by_name(&conn, "r/x:latest").expect("q"), Some("b".into()));
+        commit_image(
+            &mut conn,
+            &image("a", &["l1", "l2"]),
+            &["r/x:latest".into()],
+            1,
+        )
+        .expect("a");
+        commit_image(
+            &mut conn,
+            &image("b", &["l1", "l3"]),
+            &["r/x:latest".into(), "r/y:1".into()],
+            2,
+        )
+        .expect("b");
+        assert_eq!(
+            image_by_name(&conn, "r/x:latest").expect("q"),
+            Some("b".into())
+        );
         let a = get_image(&conn, "a").expect("q").expect("a exists");
         assert!(a.names.is_empty(), "a lost its name to b and is dangling");
         assert_eq!(unreferenced_layers(&conn).expect("q"), Vec::<String>::new());
         delete_image(&conn, "a").expect("delete");
-        assert_eq!(unreferenced_layers(&conn).expect("q"), vec!["l2".to_string()]);
-        assert_eq!(images_by_id_prefix(&conn, "b").expect("q"), vec!["b".to_string()]);
+        assert_eq!(
+            unreferenced_layers(&conn).expect("q"),
+            vec!["l2".to_string()]
+        );
+        assert_eq!(
+            images_by_id_prefix(&conn, "b").expect("q"),
+            vec!["b".to_string()]
+        );
     }
 
     #[test]
@@ -448,7 +520,9 @@ mod tests {
         let p = dir.path().join("db");
         drop(open(&p).expect("first"));
         let conn = open(&p).expect("second");
-        let v: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
+        let v: usize = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
         assert_eq!(v, MIGRATIONS.len());
     }
 }

@@ -6,10 +6,13 @@ use std::path::Path;
 /// Atomically replaces `path` with `data`; readers see the old or the new file, never a part.
 pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let dir = path.parent().ok_or_else(|| io::Error::other(format!("{} has no parent", path.display())))?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| io::Error::other(format!("{} has no parent", path.display())))?;
     let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
     tmp.write_all(data)?;
-    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     sync_dir(dir)

@@ -14,7 +14,12 @@ pub struct FileLock {
 }
 
 fn open(path: &Path) -> io::Result<File> {
-    std::fs::OpenOptions::new().create(true).truncate(false).read(true).write(true).open(path)
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(path)
 }
 
 impl FileLock {

@@ -13,9 +13,14 @@ impl StorePaths {
     /// `/var/lib/berth` + `/run/berth` for root; XDG data and runtime dirs otherwise.
     pub fn default_for_current_user() -> StorePaths {
         if rustix::process::geteuid().is_root() {
-            return StorePaths { root: "/var/lib/berth".into(), runroot: "/run/berth".into() };
+            return StorePaths {
+                root: "/var/lib/berth".into(),
+                runroot: "/run/berth".into(),
+            };
         }
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp"));
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/tmp"));
         let data = std::env::var_os("XDG_DATA_HOME")
             .map(PathBuf::from)
             .filter(|p| p.is_absolute())
@@ -25,7 +30,10 @@ impl StorePaths {
             .map(PathBuf::from)
             .filter(|p| p.is_absolute())
             .unwrap_or_else(|| std::env::temp_dir().join(format!("berth-run-{uid}")));
-        StorePaths { root: data.join("berth"), runroot: runtime.join("berth") }
+        StorePaths {
+            root: data.join("berth"),
+            runroot: runtime.join("berth"),
+        }
     }
 
     pub fn db(&self) -> PathBuf {
@@ -55,10 +63,16 @@ impl StorePaths {
     pub fn create(&self) -> std::io::Result<()> {
         use std::os::unix::fs::DirBuilderExt;
         for dir in [&self.root, &self.runroot] {
-            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)?;
         }
         for dir in [self.blobs(), self.layers(), self.tmp(), self.locks()] {
-            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)?;
         }
         Ok(())
     }
