@@ -204,7 +204,7 @@ fn layers_are_unpacked_with_overlay_whiteouts_and_shared_layers_stored_once() {
         .as_str()
         .expect("lower dirs");
     assert_eq!(lower.split(':').count(), 2);
-    let base = PathBuf::from(lower.split(':').last().expect("base"));
+    let base = PathBuf::from(lower.split(':').next_back().expect("base"));
     assert!(
         std::fs::symlink_metadata(base.join("bin/busybox"))
             .expect("busybox")
