@@ -15,9 +15,4 @@ for i in $(seq "$runs"); do
   b+=("$(time_ms berth_cmd images)")
   p+=("$(time_ms podman_cmd images)")
 done
-bm=$(printf '%s\n' "${b[@]}" | median)
-pm=$(printf '%s\n' "${p[@]}" | median)
-echo "images with 100 local images ($runs runs each, median)"
-echo "  berth:  ${bm} ms"
-echo "  podman: ${pm} ms"
-echo "  ratio berth/podman: $(ratio "$bm" "$pm")   (goal <= 0.25)"
+report "images with 100 local images ($runs runs each, median)" 0.25 "${b[*]}" "${p[*]}"

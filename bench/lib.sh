@@ -48,3 +48,15 @@ need_registry() {
     . "$BERTH_HARNESS_STATE/env.sh"
   fi
 }
+
+# Prints the medians of two runs lists and their ratio against a goal.
+#   report TITLE GOAL "berth runs..." "podman runs..."
+report() {
+  local title=$1 goal=$2 bm pm
+  bm=$(tr ' ' '\n' <<<"$3" | median)
+  pm=$(tr ' ' '\n' <<<"$4" | median)
+  echo "$title"
+  echo "  berth:  ${bm} ms   (runs: $3)"
+  echo "  podman: ${pm} ms   (runs: $4)"
+  echo "  ratio berth/podman: $(ratio "$bm" "$pm")   (goal <= $goal)"
+}

@@ -13,9 +13,4 @@ for i in $(seq "$runs"); do
   b+=("$(time_ms berth_cmd pull -q --tls-verify=false "$image")")
   p+=("$(time_ms podman_cmd pull -q --tls-verify=false "$image")")
 done
-bm=$(printf '%s\n' "${b[@]}" | median)
-pm=$(printf '%s\n' "${p[@]}" | median)
-echo "pull $image ($runs runs each, median)"
-echo "  berth:  ${bm} ms   (runs: ${b[*]})"
-echo "  podman: ${pm} ms   (runs: ${p[*]})"
-echo "  ratio berth/podman: $(ratio "$bm" "$pm")   (goal <= 0.5)"
+report "pull $image ($runs runs each, median)" 0.5 "${b[*]}" "${p[*]}"

@@ -219,17 +219,7 @@ impl Unpacker {
                 self.parents.clear();
                 rfs::symlinkat(e.link.as_slice(), &parent, name.as_slice())
                     .map_err(|e| werr(errno_io(e)))?;
-                if self.opts.chown {
-                    let (uid, gid) = ids(e, &shown)?;
-                    rfs::chownat(
-                        &parent,
-                        name.as_slice(),
-                        Some(uid),
-                        Some(gid),
-                        AtFlags::SYMLINK_NOFOLLOW,
-                    )
-                    .map_err(|e| werr(errno_io(e)))?;
-                }
+                self.chown_at(&parent, &name, e, &shown)?;
                 rfs::utimensat(
                     &parent,
                     name.as_slice(),
@@ -305,17 +295,7 @@ impl Unpacker {
                         })
                     }
                 }
-                if self.opts.chown {
-                    let (uid, gid) = ids(e, &shown)?;
-                    rfs::chownat(
-                        &parent,
-                        name.as_slice(),
-                        Some(uid),
-                        Some(gid),
-                        AtFlags::SYMLINK_NOFOLLOW,
-                    )
-                    .map_err(|e| werr(errno_io(e)))?;
-                }
+                self.chown_at(&parent, &name, e, &shown)?;
             }
         }
         Ok(())
@@ -421,6 +401,31 @@ impl Unpacker {
         } else {
             rfs::unlinkat(parent, name, AtFlags::empty()).map_err(errno_io)
         }
+    }
+
+    /// Applies the entry's owner to `name` itself (never following a symlink), as root only.
+    fn chown_at(
+        &self,
+        parent: &OwnedFd,
+        name: &[u8],
+        e: &Entry,
+        shown: &str,
+    ) -> Result<(), UnpackError> {
+        if !self.opts.chown {
+            return Ok(());
+        }
+        let (uid, gid) = ids(e, shown)?;
+        rfs::chownat(
+            parent,
+            name,
+            Some(uid),
+            Some(gid),
+            AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .map_err(|err| UnpackError::Write {
+            path: shown.to_string(),
+            source: errno_io(err),
+        })
     }
 
     fn owner_and_mode(&self, fd: &impl AsFd, e: &Entry, shown: &str) -> Result<(), UnpackError> {
