@@ -61,6 +61,11 @@ fn login_stores_credentials_that_pull_and_push_then_use() {
         denied.fails_with(125).contains("authentication required"),
         "{denied}"
     );
+    let nobody = store.berth(["login", "--get-login", &reg]);
+    assert!(
+        nobody.fails_with(125).contains("not logged into"),
+        "{nobody}"
+    );
     let again = store.berth(["logout", &reg]);
     assert!(again.fails_with(125).contains("not logged into"), "{again}");
 }

@@ -16,6 +16,25 @@ fn read_line(prompt: &str) -> anyhow::Result<String> {
     Ok(s.trim_end_matches(['\n', '\r']).to_string())
 }
 
+/// `--get-login`: the user name stored for the registry, read from the auth files.
+fn get_login(server: &str, authfile: Option<&std::path::Path>) -> anyhow::Result<i32> {
+    use berth_registry::auth::{lookup, AuthPaths};
+    let paths = match authfile {
+        Some(f) => AuthPaths::with_authfile(f),
+        None => AuthPaths::from_env()?,
+    };
+    match lookup(server, "", &paths)? {
+        Some(c) => {
+            println!("{}", c.username);
+            Ok(0)
+        }
+        None => Err(exit::with_code(
+            exit::ENGINE,
+            format!("not logged into {server}"),
+        )),
+    }
+}
+
 pub fn login(engine: &dyn Engine, a: LoginArgs) -> anyhow::Result<i32> {
     let server = a
         .server
@@ -23,6 +42,9 @@ pub fn login(engine: &dyn Engine, a: LoginArgs) -> anyhow::Result<i32> {
         .trim_start_matches("http://")
         .trim_end_matches('/')
         .to_string();
+    if a.get_login {
+        return get_login(&server, a.registry.authfile.as_deref());
+    }
     if a.password_stdin && a.password.is_some() {
         anyhow::bail!("--password and --password-stdin are mutually exclusive");
     }
