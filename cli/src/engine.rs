@@ -27,3 +27,12 @@ pub fn connect(_g: &GlobalOpts) -> anyhow::Result<Box<dyn Engine>> {
         "this build of berth has no local engine and remote connections are not supported yet"
     )
 }
+
+/// For transfers (pull, push, load): Ctrl-C removes this process's staging data first.
+#[cfg(all(target_os = "linux", feature = "local"))]
+pub fn cleanup_on_interrupt() {
+    berth_engine::layer::staging::install_interrupt_cleanup();
+}
+
+#[cfg(not(all(target_os = "linux", feature = "local")))]
+pub fn cleanup_on_interrupt() {}

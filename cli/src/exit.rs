@@ -40,8 +40,33 @@ pub fn report(err: &anyhow::Error) -> i32 {
         }
         message.push_str(&text);
     }
-    eprintln!("Error: {message}");
+    eprintln!("Error: {}", printable(&message));
     code
+}
+
+/// One printable line: control characters (from archives, servers, paths) are escaped.
+fn printable(message: &str) -> String {
+    message
+        .chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_text_is_one_printable_line() {
+        assert_eq!(
+            super::printable("bad\nline\u{1b}[2J\ttab"),
+            "bad\\nline\\u{1b}[2J\\ttab"
+        );
+    }
 }
 
 /// Converts an engine error, keeping its message.

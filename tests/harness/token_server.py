@@ -58,9 +58,8 @@ def b64url(data: bytes) -> str:
 def parse_scope(scope: str):
     """`TYPE[(CLASS)]:NAME:ACTIONS` -> (type, name, [actions]), or None.
 
-    The name may itself hold colons (e.g. `registry:catalog:*` has none, but a
-    repository name with a port-like part would), so the actions are what follows
-    the last colon and the type what precedes the first.
+    The type is what precedes the first colon and the actions what follows the
+    last, so a name with colons in it (allowed by the spec) stays whole.
     """
     kind, sep, rest = scope.partition(":")
     name, sep2, actions = rest.rpartition(":")
@@ -106,6 +105,10 @@ class TokenHandler(http.server.BaseHTTPRequestHandler):
             "%s %s\n" % (datetime.datetime.now().isoformat(timespec="milliseconds"), format % args)
         )
         sys.stderr.flush()
+
+    def log_request(self, code="-", size="-"):
+        # One line per request comes from do_GET/error instead, with the user and grant.
+        pass
 
     def reply(self, status: int, body, extra_headers=()):
         data = json.dumps(body).encode()
@@ -175,9 +178,9 @@ class TokenHandler(http.server.BaseHTTPRequestHandler):
         token = self.server.sign(claims)
         issued = datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
         self.log_message(
-            "GET /token user=%s scopes=%s -> 200 access=%s",
+            "GET %s user=%s -> 200 access=%s",
+            self.path,
             user or "<anonymous>",
-            json.dumps(requested),
             json.dumps(access, separators=(",", ":")),
         )
         self.reply(

@@ -21,9 +21,13 @@ pub struct TestEnv {
     pub cert_dir: PathBuf,
     /// `BERTH_TEST_REGISTRY_AUTH`: host:port of the TLS + basic-auth registry.
     pub registry_auth: String,
-    /// `BERTH_TEST_AUTH_USER` / `BERTH_TEST_AUTH_PASS`: its credentials.
+    /// `BERTH_TEST_AUTH_USER` / `BERTH_TEST_AUTH_PASS`: its credentials, and
+    /// those the token server grants pull and push for.
     pub auth_user: String,
     pub auth_pass: String,
+    /// `BERTH_TEST_REGISTRY_TOKEN`: host:port of the TLS registry with Bearer token
+    /// auth; its challenge names the harness's token server (HTTPS, same CA) as realm.
+    pub registry_token: String,
     /// `BERTH_TEST_PLAIN_STORAGE`: the plain registry's storage root (read it;
     /// corrupt blobs only in a `PrivateRegistry`, which no other test shares).
     pub plain_storage: PathBuf,
@@ -53,6 +57,7 @@ impl TestEnv {
             registry_auth: var("BERTH_TEST_REGISTRY_AUTH"),
             auth_user: var("BERTH_TEST_AUTH_USER"),
             auth_pass: var("BERTH_TEST_AUTH_PASS"),
+            registry_token: var("BERTH_TEST_REGISTRY_TOKEN"),
             plain_storage: var("BERTH_TEST_PLAIN_STORAGE").into(),
         })
     }
@@ -70,6 +75,11 @@ impl TestEnv {
     /// The same image on the auth registry (only busybox and multilayer are there).
     pub fn auth_ref(&self, image: &str) -> String {
         format!("{}/berth-test/{image}:latest", self.registry_auth)
+    }
+
+    /// The same image on the token-auth registry (only busybox and multilayer are there).
+    pub fn token_ref(&self, image: &str) -> String {
+        format!("{}/berth-test/{image}:latest", self.registry_token)
     }
 }
 

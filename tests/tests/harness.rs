@@ -1,6 +1,7 @@
 //! Checks of the test harness itself: the registries started by tests/run.sh
-//! serve exactly the images and digests of manifest.json, TLS and auth behave,
-//! and a `PrivateRegistry` can be started, filled and located on disk.
+//! serve exactly the images and digests of manifest.json, TLS, basic auth and
+//! token auth (with the harness's token server) behave, and a `PrivateRegistry`
+//! can be started, filled and located on disk.
 
 use std::process::Command;
 use std::time::Duration;
@@ -19,6 +20,7 @@ struct Served {
     status: u16,
     content_type: String,
     digest_header: String,
+    www_authenticate: String,
     body: String,
 }
 
@@ -49,6 +51,7 @@ fn get_manifest(args: &[&str]) -> Served {
         status,
         content_type: header("content-type"),
         digest_header: header("docker-content-digest"),
+        www_authenticate: header("www-authenticate"),
         body: body.into(),
     }
 }
@@ -165,6 +168,98 @@ fn auth_registry_needs_credentials() {
     assert_eq!(
         served.digest_header,
         images().get("multilayer").manifest_digest
+    );
+}
+
+/// The value of `key="value"` in a `WWW-Authenticate` challenge.
+fn challenge_param(challenge: &str, key: &str) -> String {
+    let start = challenge
+        .find(&format!("{key}=\""))
+        .unwrap_or_else(|| panic!("no {key} in {challenge:?}"))
+        + key.len()
+        + 2;
+    let len = challenge[start..].find('"').expect("closing quote");
+    challenge[start..start + len].to_string()
+}
+
+/// GETs a token from `realm`; `None` when it answered with another status than 200.
+fn fetch_token(
+    ca: &str,
+    realm: &str,
+    service: &str,
+    scope: &str,
+    user: Option<&str>,
+) -> Option<String> {
+    let mut args = vec!["-s", "--cacert", ca, "-G", realm, "--data-urlencode"];
+    let (service, scope) = (format!("service={service}"), format!("scope={scope}"));
+    args.extend([service.as_str(), "--data-urlencode", scope.as_str()]);
+    if let Some(user) = user {
+        args.extend(["-u", user]);
+    }
+    args.extend(["-w", "\n%{http_code}"]);
+    let mut c = Command::new("curl");
+    c.args(&args);
+    let out = cmd::run(c, None, Duration::from_secs(60));
+    let (body, status) = out.ok().rsplit_once('\n').expect("body and status");
+    if status != "200" {
+        return None;
+    }
+    let doc: serde_json::Value = serde_json::from_str(body).expect("token JSON");
+    Some(doc["token"].as_str().expect("a token").to_string())
+}
+
+#[test]
+fn token_registry_accepts_only_tokens_its_token_server_signed() {
+    let env = TestEnv::get();
+    let ca = env.cert_dir.join("ca.crt");
+    let ca = ca.to_str().expect("UTF-8 path");
+    let url = format!(
+        "https://{}/v2/berth-test/multilayer/manifests/latest",
+        env.registry_token
+    );
+    let challenged = get_manifest(&["--cacert", ca, &url]);
+    assert_eq!(challenged.status, 401);
+    let challenge = &challenged.www_authenticate;
+    assert!(challenge.starts_with("Bearer "), "{challenge}");
+    let realm = challenge_param(challenge, "realm");
+    let service = challenge_param(challenge, "service");
+    let scope = challenge_param(challenge, "scope");
+    assert!(realm.starts_with("https://127.0.0.1:"), "{challenge}");
+    assert_eq!(scope, "repository:berth-test/multilayer:pull");
+
+    // Anonymous: a token, but without access.
+    let anonymous = fetch_token(ca, &realm, &service, &scope, None).expect("anonymous token");
+    let bearer = |token: &str| format!("Authorization: Bearer {token}");
+    let refused = get_manifest(&["--cacert", ca, "-H", &bearer(&anonymous), &url]);
+    assert_eq!(refused.status, 401);
+    assert!(
+        refused.www_authenticate.contains("insufficient_scope"),
+        "{}",
+        refused.www_authenticate
+    );
+
+    let bad = format!("{}:wrong", env.auth_user);
+    assert_eq!(fetch_token(ca, &realm, &service, &scope, Some(&bad)), None);
+
+    let good = format!("{}:{}", env.auth_user, env.auth_pass);
+    let token = fetch_token(ca, &realm, &service, &scope, Some(&good)).expect("token");
+    let served = get_manifest(&["--cacert", ca, "-H", &bearer(&token), &url]);
+    assert_eq!(served.status, 200);
+    assert_eq!(
+        served.digest_header,
+        images().get("multilayer").manifest_digest
+    );
+
+    // The granting claims with another token's signature: not signed by the server.
+    let (signed, _) = token.rsplit_once('.').expect("a JWT");
+    let (_, other_signature) = anonymous.rsplit_once('.').expect("a JWT");
+    let forged = format!("{signed}.{other_signature}");
+    let forged = get_manifest(&["--cacert", ca, "-H", &bearer(&forged), &url]);
+    assert_eq!(forged.status, 401);
+    assert!(
+        forged.www_authenticate.contains("invalid_token"),
+        "{}",
+        forged.www_authenticate
     );
 }
 

@@ -18,6 +18,15 @@ use crate::engine::connect;
 /// Runs the command; returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     let engine = connect(&cli.global)?;
+    if matches!(
+        cli.command,
+        Command::Pull(_)
+            | Command::Push(_)
+            | Command::Load(_)
+            | Command::Image(ImageCommand::Pull(_) | ImageCommand::Push(_) | ImageCommand::Load(_))
+    ) {
+        crate::engine::cleanup_on_interrupt();
+    }
     let e = engine.as_ref();
     match cli.command {
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(e, a),

@@ -103,7 +103,7 @@ impl LocalEngine {
                 format!("creating store at {}: {e}", self.paths.root.display()),
             )
         })?;
-        let conn = db::open(&self.paths.db())
+        let conn = db::open(&self.paths.db(), &self.paths.locks().join("db-init.lock"))
             .map_err(|e| EngineError::from_chain(ErrorKind::Storage, &e))?;
         let registries = self.registries_conf()?;
         let _ = self.ctx.set(StoreContext {

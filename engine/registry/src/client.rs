@@ -231,8 +231,13 @@ impl RegistryClient {
                     })
                 }
             },
-            Some(Challenge::Bearer { realm, service, .. }) => {
-                self.fetch_token(&realm, service.as_deref()).await?
+            Some(Challenge::Bearer {
+                realm,
+                service,
+                scope,
+            }) => {
+                self.fetch_token(&realm, service.as_deref(), scope.as_deref())
+                    .await?
             }
             None => {
                 return Err(RegistryError::Unauthorized {
@@ -244,16 +249,24 @@ impl RegistryClient {
         Ok(())
     }
 
+    /// Asks the token server for a token covering this repository's actions plus every
+    /// scope the challenge named (a cross-repository mount needs pull on the source too).
     async fn fetch_token(
         &self,
         realm: &str,
         service: Option<&str>,
+        challenged: Option<&str>,
     ) -> Result<String, RegistryError> {
-        let scope = format!("repository:{}:{}", self.repository, self.actions);
-        let mut query = Vec::new();
+        let mut scopes: Vec<String> = Vec::new();
         if !self.repository.is_empty() {
-            query.push(("scope", scope.as_str()));
+            scopes.push(format!("repository:{}:{}", self.repository, self.actions));
         }
+        for s in challenged.unwrap_or_default().split_whitespace() {
+            if !scopes.iter().any(|have| have == s) {
+                scopes.push(s.to_string());
+            }
+        }
+        let mut query: Vec<(&str, &str)> = scopes.iter().map(|s| ("scope", s.as_str())).collect();
         if let Some(s) = service {
             query.push(("service", s));
         }
@@ -349,7 +362,21 @@ impl RegistryClient {
         }
         let url = resp.url().to_string();
         let body = resp.text().await.unwrap_or_default();
+        // With a token, a refusal means the token does not cover the request: the
+        // credentials themselves were accepted by the token server.
+        let bearer = self
+            .authorization
+            .lock()
+            .await
+            .as_deref()
+            .is_some_and(|a| a.starts_with("Bearer "));
         Err(match status {
+            StatusCode::UNAUTHORIZED if bearer && self.credentials.is_some() => {
+                RegistryError::Denied {
+                    host: self.host.clone(),
+                    repository: self.repository.clone(),
+                }
+            }
             StatusCode::UNAUTHORIZED if self.credentials.is_some() => {
                 RegistryError::BadCredentials {
                     host: self.host.clone(),

@@ -113,6 +113,12 @@ impl<R: std::io::Read> HashingReader<R> {
     pub fn count(&self) -> u64 {
         self.counter.count()
     }
+
+    /// Reads the rest of the stream and returns the digest and size of everything read.
+    pub fn drain(&mut self) -> std::io::Result<(Digest, u64)> {
+        std::io::copy(self, &mut std::io::sink())?;
+        Ok(self.counter.clone().finish())
+    }
 }
 
 impl<R: std::io::Read> std::io::Read for HashingReader<R> {

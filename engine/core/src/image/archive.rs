@@ -299,9 +299,16 @@ impl Extracted {
 fn extract(input: &mut dyn Read, root: &Path) -> Result<Extracted> {
     let mut archive = tar::Archive::new(input);
     let mut links = HashMap::new();
-    let entries = archive.entries().map_err(|e| corrupt(e))?;
-    for entry in entries {
-        let mut entry = entry.map_err(|e| corrupt(e))?;
+    // The tar library's messages quote raw header bytes; say which entry failed instead.
+    let unreadable = |n: usize, e: io::Error| {
+        tracing::debug!(entry = n, error = %e, "unreadable archive entry");
+        corrupt(format!(
+            "not a tar archive, or damaged: entry {n} is unreadable"
+        ))
+    };
+    let entries = archive.entries().map_err(|e| unreadable(1, e))?;
+    for (i, entry) in entries.enumerate() {
+        let mut entry = entry.map_err(|e| unreadable(i + 1, e))?;
         let raw = entry.path_bytes().into_owned();
         let comps = clean_components(&raw).map_err(|_| {
             corrupt(format!(
@@ -579,7 +586,8 @@ pub fn load(engine: &LocalEngine, input: &mut dyn Read) -> Result<Vec<String>> {
     let ctx = engine.ctx()?;
     let layers = LayerStore::new(&ctx.paths);
     layers.sweep_staging();
-    let (dir, _owner) = layers.new_staging_dir().map_err(store_err)?;
+    let staging = layers.new_staging_dir().map_err(store_err)?;
+    let dir = staging.path().to_path_buf();
     let result = (|| {
         let extracted = extract(input, &dir)?;
         let candidates = if extracted.file("manifest.json").is_ok() {
@@ -608,7 +616,6 @@ pub fn load(engine: &LocalEngine, input: &mut dyn Read) -> Result<Vec<String>> {
         }
         Ok(loaded)
     })();
-    crate::layer::store::remove_tree(&dir);
-    let _ = std::fs::remove_file(dir.with_extension("lock"));
+    drop(staging);
     result
 }

@@ -144,8 +144,8 @@ async fn push_async(
             None => {
                 let diff = Digest::parse(diff_id)
                     .map_err(|e| EngineError::new(ErrorKind::Storage, e.to_string()))?;
-                let (path, blob, size) = compress_layer(ctx, &diff)?;
-                let _cleanup = RemoveOnDrop(path.clone());
+                let (staged, blob, size) = compress_layer(ctx, &diff)?;
+                let path = staged.path();
                 if client.blob_exists(&blob).await.map_err(registry_err)? {
                     progress.event(ProgressEvent::BlobSkipped {
                         kind: BlobKind::Layer,
@@ -281,7 +281,16 @@ async fn reuse_blob(
         let Ok(blob) = Digest::parse(&k.blob_digest) else {
             continue;
         };
-        if from != dest.repository && client.mount_blob(&blob, from).await.map_err(registry_err)? {
+        // Mounting is only a shortcut: a refused mount falls back to an upload.
+        let mounted = from != dest.repository
+            && match client.mount_blob(&blob, from).await {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::debug!(blob = %blob, from, error = %e, "cross-repository mount refused");
+                    false
+                }
+            };
+        if mounted {
             progress.event(ProgressEvent::BlobSkipped {
                 kind: BlobKind::Layer,
                 digest: blob.to_string(),
@@ -323,30 +332,22 @@ fn read_stored_manifest(ctx: &StoreContext, row: &ImageRow) -> Option<Vec<u8>> {
     (Digest::of(&bytes) == d).then_some(bytes)
 }
 
-struct RemoveOnDrop(PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 /// Rebuilds a layer's tar, checks it against the diff ID, and gzips it into staging.
-pub fn compress_layer(ctx: &StoreContext, diff_id: &Digest) -> Result<(PathBuf, Digest, u64)> {
+pub fn compress_layer(ctx: &StoreContext, diff_id: &Digest) -> Result<(StagedBlob, Digest, u64)> {
     let fail = |what: &str, e: io::Error| {
         EngineError::new(ErrorKind::Storage, format!("layer {diff_id}: {what}: {e}"))
     };
     let mut tar = LayerStore::new(&ctx.paths)
         .open_tar(diff_id)
         .map_err(|e| fail("opening", e))?;
-    let tmp = tempfile::Builder::new()
-        .prefix("push-")
-        .tempfile_in(ctx.paths.tmp())
-        .map_err(|e| fail("creating staging file", e))?;
-    let (file, path) = tmp
-        .keep()
-        .map_err(|e| fail("creating staging file", e.error))?;
-    let guard = RemoveOnDrop(path.clone());
+    // The compressed copy lives in a locked staging directory: no other process sweeps it.
+    let guard = StagedBlob(
+        LayerStore::new(&ctx.paths)
+            .new_staging_dir()
+            .map_err(|e| fail("creating staging directory", e))?,
+    );
+    let path = guard.path();
+    let file = std::fs::File::create(&path).map_err(|e| fail("creating staging file", e))?;
     let mut hashing_out = HashingWriter {
         inner: io::BufWriter::new(file),
         counter: DigestCounter::new(),
@@ -375,8 +376,16 @@ pub fn compress_layer(ctx: &StoreContext, diff_id: &Digest) -> Result<(PathBuf, 
     }
     hashing_out.inner.flush().map_err(|e| fail("writing", e))?;
     let (blob, size) = hashing_out.counter.finish();
-    std::mem::forget(guard);
-    Ok((path, blob, size))
+    Ok((guard, blob, size))
+}
+
+/// A compressed layer waiting to be uploaded; removed when dropped.
+pub struct StagedBlob(crate::layer::staging::StagingDir);
+
+impl StagedBlob {
+    pub fn path(&self) -> PathBuf {
+        self.0.path().join("blob")
+    }
 }
 
 struct HashingWriter<W: Write> {

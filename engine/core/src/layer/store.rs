@@ -3,6 +3,7 @@
 //! manifest and config promise is it renamed into `layers/<diff-id>`. An unverified
 //! byte is never visible; a killed pull leaves only staging debris, swept later.
 
+use super::staging::StagingDir;
 use super::tar_reader::{TarError, TarReader};
 use super::tarsplit::{ContentSource, SplitReader, SplitWriter};
 use super::unpack::{self, UnpackError, UnpackOptions};
@@ -12,9 +13,11 @@ use crate::store::paths::StorePaths;
 use berth_registry::digest::{Digest, HashingReader};
 use berth_registry::manifest::Compression;
 use rustix::fs::{Mode, OFlags, ResolveFlags};
+use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LayerError {
@@ -87,19 +90,9 @@ pub struct ExpectedLayer {
 
 /// A verified layer in staging, ready to be committed.
 pub struct StagedLayer {
-    dir: PathBuf,
+    staging: StagingDir,
     pub diff_id: Digest,
     pub size: u64,
-    _owner: FileLock,
-}
-
-impl Drop for StagedLayer {
-    fn drop(&mut self) {
-        if self.dir.exists() {
-            remove_tree(&self.dir);
-        }
-        let _ = std::fs::remove_file(self.dir.with_extension("lock"));
-    }
 }
 
 /// Removes a directory tree, making read-only directories writable as needed.
@@ -139,18 +132,16 @@ impl<'a> LayerStore<'a> {
         expected: &ExpectedLayer,
     ) -> Result<StagedLayer, LayerError> {
         let d = &expected.blob_digest;
-        let (dir, owner) = self
-            .new_staging_dir()
+        let staging = StagingDir::create(&self.paths.tmp())
             .map_err(LayerError::io(d, "creating staging directory"))?;
         let mut staged = StagedLayer {
-            dir,
+            staging,
             diff_id: expected.diff_id.clone(),
             size: 0,
-            _owner: owner,
         };
-        let diff = staged.dir.join("diff");
+        let diff = staged.staging.path().join("diff");
         std::fs::create_dir(&diff).map_err(LayerError::io(d, "creating staging directory"))?;
-        let split = File::create(staged.dir.join("tar-split.zst"))
+        let split = File::create(staged.staging.path().join("tar-split.zst"))
             .and_then(SplitWriter::create)
             .map_err(LayerError::io(d, "creating tar-split record"))?;
         let root = rustix::fs::open(
@@ -160,41 +151,23 @@ impl<'a> LayerStore<'a> {
         )
         .map_err(|e| LayerError::io(d, "opening staging directory")(e.into()))?;
 
-        let compressed = HashingReader::new(blob);
-        let decoder = Decoder::new(compressed, expected.compression)
+        // The compressed stream is shared so it can always be drained and hashed: when
+        // the blob's digest is wrong, that (not the tar error it caused) is the error.
+        let compressed = Rc::new(RefCell::new(HashingReader::new(blob)));
+        let decoder = Decoder::new(SharedReader(compressed.clone()), expected.compression)
             .map_err(LayerError::io(d, "starting decoder"))?;
-        let mut tar = TarReader::new(HashingReader::new(decoder), split);
-        let corrupt = |e: io::Error| LayerError::Unpack {
-            digest: d.to_string(),
-            source: UnpackError::Tar(TarError::Io(e)),
+        let tar = TarReader::new(HashingReader::new(decoder), split);
+        let unpacked = unpack_stream(tar, root, d);
+        let blob_check = verify_blob(&compressed, expected);
+        let (split, diff_digest, diff_size) = match (unpacked, blob_check) {
+            (Ok(done), Ok(())) => done,
+            (Ok(_), Err(blob)) => return Err(blob),
+            (Err(tar), Err(blob)) if blob.is_corrupt() => {
+                tracing::debug!(error = %tar, "tar error caused by a corrupt blob");
+                return Err(blob);
+            }
+            (Err(tar), _) => return Err(tar),
         };
-        unpack::unpack(&mut tar, root, UnpackOptions::for_current_user()).map_err(|source| {
-            LayerError::Unpack {
-                digest: d.to_string(),
-                source,
-            }
-        })?;
-        let (split, tar_in) = tar.finish().map_err(|e| LayerError::Unpack {
-            digest: d.to_string(),
-            source: e.into(),
-        })?;
-        let (diff_digest, diff_size, decoder) = tar_in.finish().map_err(corrupt)?;
-        let (blob_digest, blob_size, _) = decoder.into_inner().finish().map_err(corrupt)?;
-        if let Some(size) = expected.blob_size {
-            if size != blob_size {
-                return Err(LayerError::BlobSize {
-                    digest: d.to_string(),
-                    expected: size,
-                    actual: blob_size,
-                });
-            }
-        }
-        if &blob_digest != d {
-            return Err(LayerError::BlobMismatch {
-                digest: d.to_string(),
-                actual: blob_digest.to_string(),
-            });
-        }
         if diff_digest != expected.diff_id {
             return Err(LayerError::DiffMismatch {
                 digest: d.to_string(),
@@ -213,14 +186,16 @@ impl<'a> LayerStore<'a> {
     pub fn commit(&self, staged: StagedLayer) -> Result<(), LayerError> {
         let d = staged.diff_id.clone();
         let target = self.paths.layer_dir(d.hex());
-        let dir_fd = File::open(&staged.dir).map_err(LayerError::io(&d, "opening staged layer"))?;
+        let dir_fd = File::open(staged.staging.path())
+            .map_err(LayerError::io(&d, "opening staged layer"))?;
         rustix::fs::syncfs(&dir_fd)
             .map_err(|e| LayerError::io(&d, "syncing staged layer")(e.into()))?;
         if target.exists() {
             // Debris of an earlier commit that never reached the database: replace it.
             remove_tree(&target);
         }
-        std::fs::rename(&staged.dir, &target).map_err(LayerError::io(&d, "committing layer"))?;
+        std::fs::rename(staged.staging.path(), &target)
+            .map_err(LayerError::io(&d, "committing layer"))?;
         sync_dir(&self.paths.layers()).map_err(LayerError::io(&d, "syncing layer directory"))?;
         Ok(())
     }
@@ -250,38 +225,73 @@ impl<'a> LayerStore<'a> {
         SplitReader::open(record, LayerFiles { root })
     }
 
-    /// A private directory in staging, owned by this process while the lock is held.
-    pub fn new_staging_dir(&self) -> io::Result<(PathBuf, FileLock)> {
-        let tmp = self.paths.tmp();
-        let dir = tempfile::Builder::new()
-            .prefix("layer-")
-            .tempdir_in(&tmp)?
-            .keep();
-        let lock = FileLock::exclusive(&dir.with_extension("lock"))?;
-        Ok((dir, lock))
+    /// A private directory in staging, owned by this process until dropped.
+    pub fn new_staging_dir(&self) -> io::Result<StagingDir> {
+        StagingDir::create(&self.paths.tmp())
     }
 
     /// Removes staging directories whose owner process is gone (its lock is free).
     pub fn sweep_staging(&self) {
-        let Ok(entries) = std::fs::read_dir(self.paths.tmp()) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.extension().is_some_and(|e| e == "lock") {
-                continue;
-            }
-            let lock_path = path.with_extension("lock");
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with("deleted-") {
-                remove_tree(&path);
-                continue;
-            }
-            if let Ok(Some(_held)) = FileLock::try_exclusive(&lock_path) {
-                remove_tree(&path);
-                let _ = std::fs::remove_file(&lock_path);
-            }
+        super::staging::sweep(&self.paths.tmp());
+    }
+}
+
+/// Unpacks the whole tar and reads what follows it; returns the split record and the
+/// digest and size of the uncompressed stream.
+fn unpack_stream<R: Read>(
+    mut tar: TarReader<HashingReader<R>>,
+    root: std::os::fd::OwnedFd,
+    d: &Digest,
+) -> Result<(SplitWriter, Digest, u64), LayerError> {
+    let err = |source: UnpackError| LayerError::Unpack {
+        digest: d.to_string(),
+        source,
+    };
+    unpack::unpack(&mut tar, root, UnpackOptions::for_current_user()).map_err(err)?;
+    let (split, tar_in) = tar.finish().map_err(|e| err(e.into()))?;
+    let (diff_digest, diff_size, _) = tar_in
+        .finish()
+        .map_err(|e| err(UnpackError::Tar(TarError::Io(e))))?;
+    Ok((split, diff_digest, diff_size))
+}
+
+/// Reads the rest of the compressed stream and checks its size and digest.
+fn verify_blob<R: Read>(
+    compressed: &Rc<RefCell<HashingReader<R>>>,
+    expected: &ExpectedLayer,
+) -> Result<(), LayerError> {
+    let d = &expected.blob_digest;
+    let (digest, size) = compressed
+        .borrow_mut()
+        .drain()
+        .map_err(|e| LayerError::Unpack {
+            digest: d.to_string(),
+            source: UnpackError::Tar(TarError::Io(e)),
+        })?;
+    if let Some(want) = expected.blob_size {
+        if want != size {
+            return Err(LayerError::BlobSize {
+                digest: d.to_string(),
+                expected: want,
+                actual: size,
+            });
         }
+    }
+    if &digest != d {
+        return Err(LayerError::BlobMismatch {
+            digest: d.to_string(),
+            actual: digest.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// A reader over a shared `HashingReader`, so the stage can hash what the decoder left.
+struct SharedReader<R>(Rc<RefCell<HashingReader<R>>>);
+
+impl<R: Read> Read for SharedReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.borrow_mut().read(buf)
     }
 }
 
@@ -317,15 +327,6 @@ impl<R: Read> Decoder<R> {
             Compression::Gzip => Decoder::Gzip(flate2::read::MultiGzDecoder::new(inner)),
             Compression::Zstd => Decoder::Zstd(zstd::stream::read::Decoder::new(inner)?),
         })
-    }
-
-    /// The compressed reader; bytes the decoder buffered were already read through it.
-    fn into_inner(self) -> R {
-        match self {
-            Decoder::None(r) => r,
-            Decoder::Gzip(d) => d.into_inner(),
-            Decoder::Zstd(d) => d.finish().into_inner(),
-        }
     }
 }
 

@@ -13,6 +13,8 @@ const MAX_EXTENSION: u64 = 1 << 20;
 pub enum TarError {
     #[error("reading layer")]
     Io(#[from] io::Error),
+    #[error("writing file content")]
+    Output(#[source] io::Error),
     #[error("malformed tar header at offset {offset}: {reason}")]
     BadHeader { offset: u64, reason: String },
     #[error("layer tar ends inside an entry")]
@@ -144,7 +146,7 @@ impl<R: Read> TarReader<R> {
             if got == 0 {
                 return Err(TarError::Truncated);
             }
-            out.write_all(&buf[..got])?;
+            out.write_all(&buf[..got]).map_err(TarError::Output)?;
             self.remaining -= got as u64;
             self.offset += got as u64;
         }

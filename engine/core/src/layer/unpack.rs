@@ -202,7 +202,7 @@ impl Unpacker {
                 reader
                     .copy_content(&mut out, &stored_path)
                     .map_err(|err| match err {
-                        TarError::Io(source) => UnpackError::Write {
+                        TarError::Output(source) => UnpackError::Write {
                             path: shown.clone(),
                             source,
                         },
@@ -295,6 +295,14 @@ impl Unpacker {
                         })
                     }
                 }
+                // mknod applies the umask; the layer's mode is what the image says.
+                rfs::chmodat(
+                    &parent,
+                    name.as_slice(),
+                    Mode::from_bits_truncate(e.mode),
+                    AtFlags::empty(),
+                )
+                .map_err(|e| werr(errno_io(e)))?;
                 self.chown_at(&parent, &name, e, &shown)?;
             }
         }

@@ -2,6 +2,7 @@
 //! what they are called. WAL mode, a busy timeout, short `IMMEDIATE` transactions, so
 //! many `berth` processes can use one store at once. Migrations are numbered.
 
+use crate::store::lock::FileLock;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use std::time::Duration;
 pub struct DbError {
     pub path: String,
     #[source]
-    pub source: rusqlite::Error,
+    pub source: Box<dyn std::error::Error + Send + Sync>,
 }
 
 pub type DbResult<T> = Result<T, rusqlite::Error>;
@@ -75,11 +76,17 @@ const MIGRATIONS: &[&str] = &[
     );",
 ];
 
-pub fn open(path: &Path) -> Result<Connection, DbError> {
-    let wrap = |source| DbError {
+/// Opens the database. `init_lock` serialises the setup (WAL switch and migrations)
+/// between processes: SQLite answers "locked" there without waiting for its timeout.
+pub fn open(path: &Path, init_lock: &Path) -> Result<Connection, DbError> {
+    let wrap = |source: rusqlite::Error| DbError {
         path: path.display().to_string(),
-        source,
+        source: Box::new(source),
     };
+    let _init = FileLock::exclusive(init_lock).map_err(|e| DbError {
+        path: init_lock.display().to_string(),
+        source: Box::new(e),
+    })?;
     let conn = Connection::open(path).map_err(wrap)?;
     conn.busy_timeout(Duration::from_secs(60)).map_err(wrap)?;
     conn.pragma_update(None, "journal_mode", "WAL")
@@ -478,7 +485,7 @@ mod tests {
     #[test]
     fn names_move_between_images_and_shared_layers_stay_until_unused() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut conn = open(&dir.path().join("db")).expect("open");
+        let mut conn = open(&dir.path().join("db"), &dir.path().join("db.lock")).expect("open");
         for l in ["l1", "l2", "l3"] {
             insert_layer(&conn, &layer(l)).expect("layer");
         }
@@ -518,8 +525,8 @@ mod tests {
     fn reopening_does_not_rerun_migrations() {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("db");
-        drop(open(&p).expect("first"));
-        let conn = open(&p).expect("second");
+        drop(open(&p, &dir.path().join("l")).expect("first"));
+        let conn = open(&p, &dir.path().join("l")).expect("second");
         let v: usize = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .expect("version");

@@ -29,6 +29,12 @@ impl FileLock {
         Ok(FileLock { _file: file })
     }
 
+    /// Locks an already open file (one this process just created).
+    pub fn exclusive_file(file: File) -> io::Result<FileLock> {
+        flock(&file, FlockOperation::LockExclusive)?;
+        Ok(FileLock { _file: file })
+    }
+
     pub fn shared(path: &Path) -> io::Result<FileLock> {
         let file = open(path)?;
         flock(&file, FlockOperation::LockShared)?;
