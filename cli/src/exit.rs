@@ -58,17 +58,6 @@ fn printable(message: &str) -> String {
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn error_text_is_one_printable_line() {
-        assert_eq!(
-            super::printable("bad\nline\u{1b}[2J\ttab"),
-            "bad\\nline\\u{1b}[2J\\ttab"
-        );
-    }
-}
-
 /// Converts an engine error, keeping its message.
 pub fn engine(e: EngineError) -> anyhow::Error {
     anyhow::Error::new(e)
@@ -80,5 +69,16 @@ pub fn not_found_is_one(e: EngineError) -> anyhow::Error {
         with_code(1, e.message)
     } else {
         engine(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_text_is_one_printable_line() {
+        assert_eq!(
+            super::printable("bad\nline\u{1b}[2J\ttab"),
+            "bad\\nline\\u{1b}[2J\\ttab"
+        );
     }
 }

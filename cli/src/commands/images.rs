@@ -112,12 +112,12 @@ pub fn run(engine: &dyn Engine, a: ImagesArgs) -> anyhow::Result<i32> {
         }
     }
     match a.sort.as_str() {
-        "created" => rows.sort_by(|x, y| y.image.created.cmp(&x.image.created)),
+        "created" => rows.sort_by_key(|r| std::cmp::Reverse(r.image.created)),
         "id" => rows.sort_by(|x, y| x.image.id.cmp(&y.image.id)),
         "repository" => {
             rows.sort_by(|x, y| x.repository.cmp(&y.repository).then(x.tag.cmp(&y.tag)))
         }
-        "size" => rows.sort_by(|x, y| x.image.size.cmp(&y.image.size)),
+        "size" => rows.sort_by_key(|x| x.image.size),
         "tag" => rows.sort_by(|x, y| x.tag.cmp(&y.tag)),
         other => {
             anyhow::bail!("invalid --sort {other:?}: use created, id, repository, size or tag")

@@ -63,11 +63,7 @@ pub fn df(engine: &dyn Engine, a: DfArgs) -> anyhow::Result<i32> {
     let items: Vec<Value> = rows
         .iter()
         .map(|r| {
-            let pct = if r.size == 0 {
-                0
-            } else {
-                r.reclaimable * 100 / r.size
-            };
+            let pct = (r.reclaimable * 100).checked_div(r.size).unwrap_or(0);
             json!({
                 "Type": r.kind,
                 "Total": r.total,

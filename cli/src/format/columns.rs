@@ -44,7 +44,10 @@ pub(super) fn align(text: &str) -> String {
         for (j, cell) in cells.iter().enumerate() {
             out.push_str(cell);
             if let Some(&w) = widths.get(j) {
-                out.extend(std::iter::repeat(' ').take(w.saturating_sub(cell.chars().count())));
+                out.extend(std::iter::repeat_n(
+                    ' ',
+                    w.saturating_sub(cell.chars().count()),
+                ));
             }
         }
     }

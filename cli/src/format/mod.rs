@@ -195,7 +195,7 @@ pub fn render_items(
             for line in pretty.lines() {
                 let body = line.trim_start_matches(' ');
                 let indent = line.len() - body.len();
-                out.extend(std::iter::repeat(' ').take(indent * 2));
+                out.extend(std::iter::repeat_n(' ', indent * 2));
                 out.push_str(body);
                 out.push('\n');
             }
@@ -334,7 +334,7 @@ fn normalize(original: &str, start: usize, table: bool) -> (String, Vec<usize>) 
                 None => c,
             };
             out.push(c);
-            map.extend(std::iter::repeat(offset + i).take(c.len_utf8()));
+            map.extend(std::iter::repeat_n(offset + i, c.len_utf8()));
         }
         offset += seg.len();
     }

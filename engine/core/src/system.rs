@@ -52,7 +52,7 @@ fn uptime() -> String {
 
 fn cgroup_version() -> &'static str {
     match rustix::fs::statfs("/sys/fs/cgroup") {
-        Ok(s) if s.f_type as i64 == 0x6367_7270 => "v2",
+        Ok(s) if s.f_type == 0x6367_7270 => "v2",
         _ => "v1",
     }
 }

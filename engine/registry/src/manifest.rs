@@ -122,7 +122,7 @@ pub struct ImageIndex {
 /// What a manifest request returned.
 #[derive(Debug, Clone)]
 pub enum AnyManifest {
-    Image(ImageManifest),
+    Image(Box<ImageManifest>),
     Index(ImageIndex),
 }
 
@@ -159,7 +159,7 @@ impl AnyManifest {
             OCI_MANIFEST | DOCKER_MANIFEST => {
                 let m: ImageManifest =
                     serde_json::from_slice(bytes).map_err(ManifestError::Malformed)?;
-                Ok((AnyManifest::Image(m), mt))
+                Ok((AnyManifest::Image(Box::new(m)), mt))
             }
             OCI_INDEX | DOCKER_LIST => {
                 let m: ImageIndex =

@@ -421,7 +421,7 @@ fn split_and_validate(s: &str) -> Result<RawParts<'_>, ReferenceError> {
     let last_slash = rest.rfind('/');
     let tag_colon = rest
         .rfind(':')
-        .filter(|&c| last_slash.map_or(true, |sl| c > sl));
+        .filter(|&c| last_slash.is_none_or(|sl| c > sl));
     let (name, tag) = match tag_colon {
         Some(c) => (&rest[..c], Some(&rest[c + 1..])),
         None => (rest, None),

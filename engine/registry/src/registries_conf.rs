@@ -397,7 +397,7 @@ impl RegistriesConf {
         let mut best: Option<&Registry> = None;
         for r in &self.registries {
             if prefix_match_len(reference_name, &r.prefix).is_some()
-                && best.map_or(true, |b| r.prefix.len() > b.prefix.len())
+                && best.is_none_or(|b| r.prefix.len() > b.prefix.len())
             {
                 best = Some(r);
             }

@@ -234,11 +234,11 @@ fn truncate(s: &str, prec: Option<usize>) -> std::borrow::Cow<'_, str> {
 fn pad(out: &mut String, s: &str, spec: &Spec) {
     let fill = spec.width.unwrap_or(0).saturating_sub(s.chars().count());
     if !spec.minus {
-        out.extend(std::iter::repeat(' ').take(fill));
+        out.extend(std::iter::repeat_n(' ', fill));
     }
     out.push_str(s);
     if spec.minus {
-        out.extend(std::iter::repeat(' ').take(fill));
+        out.extend(std::iter::repeat_n(' ', fill));
     }
 }
 

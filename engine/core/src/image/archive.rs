@@ -441,11 +441,7 @@ fn oci_candidates(x: &Extracted) -> Result<Vec<Candidate>> {
         let mut parsed = AnyManifest::parse(&bytes, Some(&d.media_type))
             .map_err(|e| corrupt(format!("manifest {}: {e}", d.digest)))?;
         if let (AnyManifest::Index(inner), _) = &parsed {
-            let chosen = inner
-                .select(&wanted)
-                .map_err(|e| corrupt(e))?
-                .digest
-                .clone();
+            let chosen = inner.select(&wanted).map_err(corrupt)?.digest.clone();
             bytes = read_verified(&chosen)?;
             parsed = AnyManifest::parse(&bytes, None)
                 .map_err(|e| corrupt(format!("manifest {chosen}: {e}")))?;
@@ -456,7 +452,7 @@ fn oci_candidates(x: &Extracted) -> Result<Vec<Candidate>> {
         let config_bytes = read_verified(&m.config.digest)?;
         let mut layers = Vec::new();
         for l in &m.layers {
-            let c = Compression::from_media_type(&l.media_type).map_err(|e| corrupt(e))?;
+            let c = Compression::from_media_type(&l.media_type).map_err(corrupt)?;
             layers.push((blob(&l.digest)?, Some(l.digest.clone()), c));
         }
         let names = name

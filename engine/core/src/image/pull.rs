@@ -256,10 +256,10 @@ async fn pull_one(
     write_blob(ctx, &manifest_digest, &manifest_bytes)?;
     // Pulled by digest: the image is named `repo@digest` (no tag), as Podman names it.
     let stored_name = name.clone().with_default_tag();
-    let stored = Some(match &stored_name.digest {
+    let stored = match &stored_name.digest {
         Some(d) => format!("{}@{}", stored_name.name(), d),
         None => stored_name.to_string(),
-    });
+    };
     let mut repo_digests = vec![format!("{}@{}", name.name(), manifest_digest)];
     if top_digest != manifest_digest {
         repo_digests.push(format!("{}@{}", name.name(), top_digest));
@@ -273,14 +273,11 @@ async fn pull_one(
         ctx,
         repo_digests,
     )?;
-    let names: Vec<String> = stored.iter().cloned().collect();
+    let names = vec![stored.clone()];
     let mut conn = ctx.db();
     db::commit_image(&mut conn, &record, &names, gc::now_nanos())?;
     drop(gc_guard);
-    Ok(Pulled {
-        id,
-        name: stored.unwrap_or_default(),
-    })
+    Ok(Pulled { id, name: stored })
 }
 
 fn write_blob(ctx: &StoreContext, digest: &Digest, bytes: &[u8]) -> Result<(), PullError> {
@@ -346,7 +343,7 @@ async fn fetch_layer(
         media_type: media_type.to_string(),
         location: format!("{}/{}", client.host(), client.repository()),
     };
-    if db::layer_exists(&*ctx.db(), diff_id.as_str())? {
+    if db::layer_exists(&ctx.db(), diff_id.as_str())? {
         db::add_layer_location(&ctx.db(), diff_id.as_str(), &location)?;
         progress.event(ProgressEvent::BlobSkipped {
             kind: BlobKind::Layer,
@@ -413,7 +410,7 @@ async fn fetch_layer(
         .await
         .map_err(|e| PullError::Store(e.to_string()))??;
     db::insert_layer(
-        &*ctx.db(),
+        &ctx.db(),
         &db::LayerRow {
             diff_id: diff_id.to_string(),
             size,

@@ -314,6 +314,8 @@ impl ContentSource for LayerFiles {
 }
 
 /// The decompressor for a layer's media type; gives back the compressed reader at the end.
+// The gzip state is large, but there is one decoder per layer download: boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
 enum Decoder<R: Read> {
     None(R),
     Gzip(flate2::read::MultiGzDecoder<R>),

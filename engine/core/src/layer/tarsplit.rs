@@ -93,9 +93,8 @@ impl<S: ContentSource> SplitReader<S> {
     /// Loads the next record; false at the end.
     fn next_record(&mut self) -> io::Result<bool> {
         let mut tag = [0u8; 1];
-        match self.record.read(&mut tag)? {
-            0 => return Ok(false),
-            _ => {}
+        if self.record.read(&mut tag)? == 0 {
+            return Ok(false);
         }
         match tag[0] {
             RAW => {

@@ -511,8 +511,7 @@ fn normalize_in_root(path: &[u8]) -> Vec<u8> {
 /// Empties a directory without following symlinks.
 pub fn remove_dir_contents(dir: &OwnedFd) -> io::Result<()> {
     let mut names = Vec::new();
-    let mut iter = rfs::Dir::read_from(dir).map_err(errno_io)?;
-    while let Some(entry) = iter.next() {
+    for entry in rfs::Dir::read_from(dir).map_err(errno_io)? {
         let entry = entry.map_err(errno_io)?;
         let name = entry.file_name().to_bytes().to_vec();
         if name != b"." && name != b".." {
