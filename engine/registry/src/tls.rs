@@ -20,6 +20,10 @@ pub enum TlsError {
         path: PathBuf,
         source: reqwest::Error,
     },
+    #[error("{path}: malformed PEM certificate")]
+    Malformed { path: PathBuf },
+    #[error("{path} holds no PEM certificate")]
+    NoCertificate { path: PathBuf },
     #[error("client certificate {path} has no matching key {key}")]
     MissingKey { path: PathBuf, key: PathBuf },
 }
@@ -83,13 +87,20 @@ fn load_dir(dir: &Path, material: &mut TlsMaterial, must_exist: bool) -> Result<
         match path.extension().and_then(|e| e.to_str()) {
             Some("crt") => {
                 let pem = read(&path)?;
-                let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|source| {
-                    TlsError::BadCert {
-                        path: path.clone(),
-                        source,
-                    }
-                })?;
-                material.roots.extend(certs);
+                let ders = pem_certificates(&pem)
+                    .ok_or_else(|| TlsError::Malformed { path: path.clone() })?;
+                if ders.is_empty() {
+                    return Err(TlsError::NoCertificate { path });
+                }
+                for der in ders {
+                    let cert = reqwest::Certificate::from_der(&der).map_err(|source| {
+                        TlsError::BadCert {
+                            path: path.clone(),
+                            source,
+                        }
+                    })?;
+                    material.roots.push(cert);
+                }
             }
             Some("cert") => {
                 let key = path.with_extension("key");
@@ -110,6 +121,51 @@ fn load_dir(dir: &Path, material: &mut TlsMaterial, must_exist: bool) -> Result<
         }
     }
     Ok(())
+}
+
+/// The DER bodies of the PEM `CERTIFICATE` blocks in `pem`; `None` when a block is not
+/// valid base64 or not a DER SEQUENCE of the length it claims.
+fn pem_certificates(pem: &[u8]) -> Option<Vec<Vec<u8>>> {
+    use base64::Engine as _;
+    let text = std::str::from_utf8(pem).ok()?;
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
+        let body_start = start + "-----BEGIN CERTIFICATE-----".len();
+        let end = rest[body_start..].find("-----END CERTIFICATE-----")? + body_start;
+        let b64: String = rest[body_start..end]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+        if !der_sequence_fits(&der) {
+            return None;
+        }
+        out.push(der);
+        rest = &rest[end + "-----END CERTIFICATE-----".len()..];
+    }
+    Some(out)
+}
+
+/// Whether `der` is one DER SEQUENCE whose length field matches its size.
+fn der_sequence_fits(der: &[u8]) -> bool {
+    if der.len() < 2 || der[0] != 0x30 {
+        return false;
+    }
+    let (len, header) = match der[1] {
+        n if n < 0x80 => (n as usize, 2),
+        n => {
+            let count = (n & 0x7f) as usize;
+            if count == 0 || count > 4 || der.len() < 2 + count {
+                return false;
+            }
+            let len = der[2..2 + count]
+                .iter()
+                .fold(0usize, |acc, b| (acc << 8) | *b as usize);
+            (len, 2 + count)
+        }
+    };
+    header + len == der.len()
 }
 
 #[cfg(test)]
