@@ -101,6 +101,22 @@ impl Store {
     }
 
     /// Like `berth`, feeding `stdin` to it.
+    /// `berth login` to `registry` with the harness's CA and test credentials.
+    pub fn login(&self, registry: &str) -> CmdResult {
+        let env = TestEnv::get();
+        let cert_dir = path_str(&env.cert_dir);
+        self.berth([
+            "login",
+            "--cert-dir",
+            cert_dir.as_str(),
+            "-u",
+            env.auth_user.as_str(),
+            "-p",
+            env.auth_pass.as_str(),
+            registry,
+        ])
+    }
+
     pub fn berth_input<I, S>(&self, args: I, stdin: &[u8]) -> CmdResult
     where
         I: IntoIterator<Item = S>,

@@ -18,16 +18,7 @@ fn login_stores_credentials_that_pull_and_push_then_use() {
     let store = Store::new();
     let env = TestEnv::get();
     let (cd, reg) = (cert_dir(), env.registry_auth.clone());
-    let out = store.berth([
-        "login",
-        "--cert-dir",
-        &cd,
-        "-u",
-        &env.auth_user,
-        "-p",
-        &env.auth_pass,
-        &reg,
-    ]);
+    let out = store.login(&reg);
     assert_eq!(out.ok(), "Login Succeeded!\n");
     let file = auth_json(&store);
     let meta = std::fs::metadata(&file).expect("auth.json written");

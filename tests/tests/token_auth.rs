@@ -77,17 +77,8 @@ fn creds_pull_through_a_bearer_token_gives_the_catalogue_ids() {
 fn login_stores_credentials_that_later_pulls_exchange_for_tokens() {
     let store = Store::new();
     let env = TestEnv::get();
-    let (cd, reg) = (cert_dir(), env.registry_token.clone());
-    let out = store.berth([
-        "login",
-        "--cert-dir",
-        &cd,
-        "-u",
-        &env.auth_user,
-        "-p",
-        &env.auth_pass,
-        &reg,
-    ]);
+    let reg = env.registry_token.clone();
+    let out = store.login(&reg);
     assert_eq!(out.ok(), "Login Succeeded!\n");
     let r = env.token_ref("multilayer");
     assert_eq!(
