@@ -22,7 +22,7 @@ packages=(
   docker-registry skopeo busybox-static openssl apache2-utils jq zstd iproute2 procps psmisc
   python3 util-linux
   # the reference engine the benchmarks compare against
-  podman
+  podman golang-github-containers-common
 )
 
 if [ -z "${BERTH_SKIP_APT:-}" ]; then

@@ -11,6 +11,7 @@ use berth_registry::registries_conf::RegistriesConf;
 use berth_types::image::*;
 use berth_types::progress::ProgressSink;
 use berth_types::system::*;
+use berth_types::volume::*;
 use berth_types::{Engine, EngineError, ErrorKind, Result};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
@@ -415,6 +416,30 @@ impl Engine for LocalEngine {
 
     fn logout(&self, registry: Option<&str>, authfile: Option<&Path>) -> Result<bool> {
         crate::image::login::logout(registry, authfile)
+    }
+
+    fn create_volume(&self, req: &VolumeCreateRequest) -> Result<String> {
+        crate::volume::ops::create(self.ctx()?, req)
+    }
+
+    fn list_volumes(&self, filters: &[String]) -> Result<Vec<VolumeInspect>> {
+        crate::volume::ops::list(self.ctx()?, filters)
+    }
+
+    fn inspect_volume(&self, name: &str) -> Result<VolumeInspect> {
+        crate::volume::ops::inspect(self.ctx()?, name)
+    }
+
+    fn volume_exists(&self, name: &str) -> Result<bool> {
+        crate::volume::ops::exists(self.ctx()?, name)
+    }
+
+    fn remove_volumes(&self, req: &VolumeRemoveRequest) -> Result<Vec<String>> {
+        crate::volume::ops::remove(self.ctx()?, req)
+    }
+
+    fn prune_volumes(&self, filters: &[String]) -> Result<Vec<String>> {
+        crate::volume::ops::prune(self.ctx()?, filters)
     }
 }
 

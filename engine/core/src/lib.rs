@@ -7,5 +7,6 @@ pub mod image;
 pub mod layer;
 pub mod store;
 mod system;
+pub mod volume;
 
 pub use engine::{EngineOptions, LocalEngine};

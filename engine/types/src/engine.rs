@@ -5,6 +5,7 @@ use crate::error::Result;
 use crate::image::*;
 use crate::progress::ProgressSink;
 use crate::system::*;
+use crate::volume::*;
 use std::io::{Read, Write};
 
 /// Everything a front end can ask of Berth. Calls block; long ones report progress.
@@ -36,4 +37,13 @@ pub trait Engine: Send + Sync {
     fn login(&self, req: &LoginRequest) -> Result<()>;
     /// Forgets stored credentials; `None` forgets all. Returns whether any were removed.
     fn logout(&self, registry: Option<&str>, authfile: Option<&std::path::Path>) -> Result<bool>;
+
+    fn create_volume(&self, req: &VolumeCreateRequest) -> Result<String>;
+    fn list_volumes(&self, filters: &[String]) -> Result<Vec<VolumeInspect>>;
+    fn inspect_volume(&self, name: &str) -> Result<VolumeInspect>;
+    fn volume_exists(&self, name: &str) -> Result<bool>;
+    /// Removes volumes; returns the names removed.
+    fn remove_volumes(&self, req: &VolumeRemoveRequest) -> Result<Vec<String>>;
+    /// Removes unused volumes; returns the names removed.
+    fn prune_volumes(&self, filters: &[String]) -> Result<Vec<String>>;
 }

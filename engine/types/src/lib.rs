@@ -2,11 +2,13 @@
 //! look like, and the [`Engine`] trait that every front end (CLI, REST API, guest
 //! agent) calls. Nothing here touches the operating system.
 
+pub mod container;
 pub mod engine;
 pub mod error;
 pub mod image;
 pub mod progress;
 pub mod system;
+pub mod volume;
 
 pub use engine::Engine;
 pub use error::{EngineError, ErrorKind, Result};

@@ -74,6 +74,43 @@ const MIGRATIONS: &[&str] = &[
         location TEXT NOT NULL,
         PRIMARY KEY (diff_id, blob_digest, location)
     );",
+    // 3: containers, volumes, and which container mounts which volume where.
+    "CREATE TABLE containers (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        image_id TEXT NOT NULL REFERENCES images(id),
+        image_name TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        config TEXT NOT NULL,
+        runtime TEXT NOT NULL,
+        state TEXT NOT NULL,
+        pid INTEGER NOT NULL DEFAULT 0,
+        pid_start INTEGER NOT NULL DEFAULT 0,
+        monitor_pid INTEGER NOT NULL DEFAULT 0,
+        exit_code INTEGER NOT NULL DEFAULT 0,
+        started_at INTEGER NOT NULL DEFAULT 0,
+        finished_at INTEGER NOT NULL DEFAULT 0,
+        oom_killed INTEGER NOT NULL DEFAULT 0,
+        restart_count INTEGER NOT NULL DEFAULT 0,
+        error TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX containers_image ON containers(image_id);
+    CREATE TABLE volumes (
+        name TEXT PRIMARY KEY,
+        driver TEXT NOT NULL,
+        mountpoint TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        labels TEXT NOT NULL,
+        options TEXT NOT NULL,
+        anonymous INTEGER NOT NULL DEFAULT 0,
+        needs_copy_up INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE container_volumes (
+        container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+        volume TEXT NOT NULL REFERENCES volumes(name),
+        destination TEXT NOT NULL,
+        PRIMARY KEY (container_id, destination)
+    );",
 ];
 
 /// Opens the database. `init_lock` serialises the setup (WAL switch and migrations)

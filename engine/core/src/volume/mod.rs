@@ -1,0 +1,3 @@
+//! Volumes: named directories under the store that containers mount.
+
+pub mod ops;

@@ -1,0 +1,205 @@
+//! Containers as front ends see them: the create request (every `run`/`create` flag,
+//! already parsed), list rows, and Podman's inspect document.
+
+use crate::image::{PullPolicy, RegistryOptions};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What a mount in a create request is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MountKind {
+    /// A host path (`-v /host:/ctr`, `--mount type=bind`).
+    Bind,
+    /// A named or anonymous volume (`-v name:/ctr`, `-v /ctr`, `--mount type=volume`).
+    Volume,
+    /// A tmpfs (`--tmpfs /ctr`, `--mount type=tmpfs`).
+    Tmpfs,
+}
+
+/// One mount of a create request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountSpec {
+    pub kind: MountKind,
+    /// Host path (bind), volume name (volume; `None` for an anonymous one), unused for tmpfs.
+    pub source: Option<String>,
+    pub destination: String,
+    /// Options as given: `ro`, `rw`, `z`, `Z`, `U`, `nosuid`, `size=…`, `mode=…`…
+    pub options: Vec<String>,
+}
+
+/// `--ulimit name=soft[:hard]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ulimit {
+    pub name: String,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+/// Resource limits (`--memory`, `--cpus`, …); `None` means unlimited / the default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Resources {
+    pub memory: Option<i64>,
+    pub memory_swap: Option<i64>,
+    pub cpus: Option<f64>,
+    pub cpu_shares: Option<u64>,
+    pub cpuset_cpus: Option<String>,
+    pub pids_limit: Option<i64>,
+}
+
+/// `--restart`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestartPolicy {
+    /// `no`, `on-failure`, `always`, `unless-stopped`.
+    pub name: String,
+    pub max_retries: u32,
+}
+
+/// `--health-*`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthConfig {
+    /// `["CMD-SHELL", "…"]` or `["CMD", …]`.
+    pub test: Vec<String>,
+    pub interval_secs: u64,
+    pub timeout_secs: u64,
+    pub start_period_secs: u64,
+    pub retries: u32,
+}
+
+/// Everything `create` and `run` were asked for.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContainerCreateRequest {
+    pub image: String,
+    pub name: Option<String>,
+    /// Arguments after the image (replace the image's CMD when not empty).
+    pub command: Vec<String>,
+    /// `--entrypoint` (replaces the image's ENTRYPOINT; an empty list clears it).
+    pub entrypoint: Option<Vec<String>>,
+    /// `KEY=VALUE` pairs, in order (`-e`, `--env-file`, `--env-host` already merged).
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+    pub user: Option<String>,
+    pub group_add: Vec<String>,
+    pub hostname: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub tty: bool,
+    pub interactive: bool,
+    pub remove: bool,
+    pub init: bool,
+    pub read_only: bool,
+    pub read_only_tmpfs: bool,
+    pub privileged: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    /// `--security-opt` values as given.
+    pub security_opt: Vec<String>,
+    /// `--device HOST[:CONTAINER[:PERMS]]`.
+    pub devices: Vec<String>,
+    pub mounts: Vec<MountSpec>,
+    pub resources: Resources,
+    pub ulimits: Vec<Ulimit>,
+    pub restart: RestartPolicy,
+    pub health: Option<HealthConfig>,
+    pub stop_signal: Option<String>,
+    pub stop_timeout: Option<u32>,
+    /// `k8s-file` (default), `json-file` (an alias), `none`.
+    pub log_driver: String,
+    pub log_opts: BTreeMap<String, String>,
+    pub pull: PullPolicy,
+    pub registry: RegistryOptions,
+    /// `none` or `host` (bridge networks arrive with networking).
+    pub network: String,
+    pub sysctls: BTreeMap<String, String>,
+    pub shm_size: Option<u64>,
+    /// `--timeout`: seconds after which the container is killed.
+    pub timeout: Option<u32>,
+    /// OCI runtime name or path (`--runtime`).
+    pub runtime: Option<String>,
+    /// The command line that created it (inspect's `Config.CreateCommand`).
+    pub create_command: Vec<String>,
+}
+
+/// What `ps` shows of a container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerSummary {
+    pub id: String,
+    pub names: Vec<String>,
+    pub image: String,
+    pub image_id: String,
+    pub command: Vec<String>,
+    /// Seconds since the epoch.
+    pub created: i64,
+    pub created_at: String,
+    pub state: String,
+    pub status: String,
+    pub exit_code: i32,
+    pub exited: bool,
+    pub exited_at: i64,
+    pub started_at: i64,
+    pub pid: i64,
+    pub labels: BTreeMap<String, String>,
+    pub mounts: Vec<String>,
+    pub auto_remove: bool,
+    /// Size of the writable layer, when asked for (`ps --size`).
+    pub size: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListContainersRequest {
+    pub all: bool,
+    pub filters: Vec<String>,
+    /// Also measure the writable layer (`--size`).
+    pub size: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoveContainersRequest {
+    pub names: Vec<String>,
+    pub force: bool,
+    pub all: bool,
+    pub volumes: bool,
+    pub ignore_missing: bool,
+    /// Seconds to wait for a graceful stop before killing (with `force`).
+    pub timeout: Option<u32>,
+}
+
+/// Which logs to return.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogsRequest {
+    pub name: String,
+    pub follow: bool,
+    pub tail: Option<usize>,
+    /// Unix nanoseconds bounds.
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub timestamps: bool,
+}
+
+/// One line of a container's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// RFC 3339 with nanoseconds.
+    pub time: String,
+    pub stream: LogStream,
+    /// Without the trailing newline; `partial` when the line had none.
+    pub text: Vec<u8>,
+    pub partial: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogStream {
+    Stdout,
+    Stderr,
+}
+
+/// Where an attached client's bytes go and come from.
+pub struct AttachStreams<'a> {
+    pub stdin: Option<Box<dyn std::io::Read + Send + 'a>>,
+    pub stdout: Box<dyn std::io::Write + Send + 'a>,
+    pub stderr: Box<dyn std::io::Write + Send + 'a>,
+    /// Detach sequence (`ctrl-p,ctrl-q` by default); empty disables detaching.
+    pub detach_keys: Vec<u8>,
+}
