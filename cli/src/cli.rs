@@ -81,12 +81,42 @@ pub enum Command {
     Version(FormatArgs),
     /// Display Berth related system information
     Info(FormatArgs),
+    /// Run a command in a new container
+    Run(crate::commands::create_args::RunArgs),
+    /// Create but do not start a container
+    Create(crate::commands::create_args::CreateArgs),
+    /// Start one or more containers
+    Start(crate::container_cli::StartArgs),
+    /// Stop one or more containers
+    Stop(crate::container_cli::StopArgs),
+    /// Kill one or more running containers with a specific signal
+    Kill(crate::container_cli::KillArgs),
+    /// Remove one or more containers
+    Rm(crate::container_cli::RmArgs),
+    /// List containers
+    Ps(crate::container_cli::PsArgs),
+    /// Fetch the logs of one or more containers
+    Logs(crate::container_cli::LogsArgs),
+    /// Block on one or more containers
+    Wait(crate::container_cli::WaitArgs),
+    /// Attach to a running container
+    Attach(crate::container_cli::AttachArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(crate::container_cli::ContainerCommand),
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
     /// Manage Berth
     #[command(subcommand)]
     System(SystemCommand),
+    #[command(name = "__monitor", hide = true)]
+    Monitor(crate::container_cli::MonitorArgs),
+    #[command(name = "__monitor-launch", hide = true)]
+    MonitorLaunch(crate::container_cli::MonitorArgs),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(crate::commands::volume::VolumeCommand),
 }
 
 #[derive(Subcommand, Debug)]

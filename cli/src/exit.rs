@@ -58,9 +58,14 @@ fn printable(message: &str) -> String {
         .collect()
 }
 
-/// Converts an engine error, keeping its message.
+/// Converts an engine error, keeping its message; a container command that cannot be
+/// found or run exits 127 or 126, as Podman.
 pub fn engine(e: EngineError) -> anyhow::Error {
-    anyhow::Error::new(e)
+    match e.kind {
+        ErrorKind::CommandNotFound => with_code(127, e.message),
+        ErrorKind::CommandNotExecutable => with_code(126, e.message),
+        _ => anyhow::Error::new(e),
+    }
 }
 
 /// Maps "not found" to exit 1 (as `rmi`, `image exists` do), everything else to 125.

@@ -4,16 +4,25 @@
 
 mod cli;
 mod commands;
+mod container_cli;
 mod engine;
 mod exit;
 mod format;
 mod human;
 mod output;
 mod progress;
+#[cfg(unix)]
+mod terminal;
 
 use clap::Parser;
 
 fn main() {
+    // The container monitor stays small: no argument parser, no logging set-up.
+    #[cfg(all(target_os = "linux", feature = "local"))]
+    if let Some(code) = commands::monitor_fast_path() {
+        std::process::exit(code);
+    }
+    restore_sigpipe();
     let cli = cli::Cli::parse();
     init_tracing(cli.global.log_level.as_deref());
     let code = match commands::run(cli) {
@@ -35,3 +44,16 @@ fn init_tracing(level: Option<&str>) {
         .with_target(false)
         .try_init();
 }
+
+/// `berth ps | head` should end quietly, as Unix tools do, instead of failing on EPIPE.
+#[cfg(unix)]
+fn restore_sigpipe() {
+    // SAFETY: called once at start-up, before any thread exists; SIG_DFL is a valid disposition.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn restore_sigpipe() {}

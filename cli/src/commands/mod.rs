@@ -1,18 +1,25 @@
 //! One module per subcommand; `run` dispatches the parsed command line to it.
 
+mod container;
+pub mod create_args;
 mod history;
 mod images;
 mod inspect;
 mod load;
 mod login;
+mod logs;
+mod ps;
 mod pull;
 mod push;
 mod rmi;
+mod run;
 mod save;
 mod system;
 mod tag;
+pub(crate) mod volume;
 
 use crate::cli::{Cli, Command, ImageCommand, SystemCommand};
+use crate::container_cli::ContainerCommand;
 use crate::engine::connect;
 
 /// Runs the command; returns the exit code.
@@ -48,7 +55,43 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Info(a) | Command::System(SystemCommand::Info(a)) => system::info(e, a),
         Command::System(SystemCommand::Df(a)) => system::df(e, a),
         Command::System(SystemCommand::Reset(a)) => system::reset(e, a),
+        Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => run::run(e, a),
+        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => run::create(e, a),
+        Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => {
+            container::start(e, a)
+        }
+        Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => container::stop(e, a),
+        Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => container::kill(e, a),
+        Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => container::rm(e, a),
+        Command::Ps(a) | Command::Container(ContainerCommand::Ls(a)) => ps::run(e, a),
+        Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => logs::run(e, a),
+        Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => container::wait(e, a),
+        Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => {
+            container::attach(e, a)
+        }
+        Command::Container(ContainerCommand::Exists(a)) => container::exists(e, a),
+        Command::Container(ContainerCommand::Inspect(a)) => container::inspect(e, a),
+        Command::Monitor(_) | Command::MonitorLaunch(_) => {
+            anyhow::bail!("the container monitor is started by berth itself")
+        }
+        Command::Volume(c) => volume::run(e, c),
     }
+}
+
+/// `berth __monitor` and `berth __monitor-launch`, handled before anything else runs.
+#[cfg(all(target_os = "linux", feature = "local"))]
+pub fn monitor_fast_path() -> Option<i32> {
+    let mut args = std::env::args().skip(1);
+    let verb = args.next()?;
+    let config = args.next()?;
+    let result = match verb.as_str() {
+        "__monitor" => {
+            berth_engine::container::monitor::run(&config, &berth_engine::container::exit::on_exit)
+        }
+        "__monitor-launch" => berth_engine::container::monitor::launch(&config),
+        _ => return None,
+    };
+    Some(if result.is_ok() { 0 } else { 1 })
 }
 
 /// Pretty JSON with Go's 4-space indentation, as Podman prints lists.

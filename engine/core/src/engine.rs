@@ -8,6 +8,7 @@ use crate::store::db;
 use crate::store::paths::StorePaths;
 use berth_registry::auth::{AuthPaths, Credentials};
 use berth_registry::registries_conf::RegistriesConf;
+use berth_types::container::*;
 use berth_types::image::*;
 use berth_types::progress::ProgressSink;
 use berth_types::system::*;
@@ -66,7 +67,7 @@ pub fn auth_paths(
 }
 
 pub struct LocalEngine {
-    pub(crate) options: EngineOptions,
+    pub options: EngineOptions,
     pub(crate) paths: StorePaths,
     ctx: OnceLock<StoreContext>,
 }
@@ -94,7 +95,7 @@ impl LocalEngine {
     }
 
     /// Opens the store on first use (creating it), so commands that need none stay fast.
-    pub(crate) fn ctx(&self) -> Result<&StoreContext> {
+    pub fn ctx(&self) -> Result<&StoreContext> {
         if let Some(c) = self.ctx.get() {
             return Ok(c);
         }
@@ -416,6 +417,62 @@ impl Engine for LocalEngine {
 
     fn logout(&self, registry: Option<&str>, authfile: Option<&Path>) -> Result<bool> {
         crate::image::login::logout(registry, authfile)
+    }
+
+    fn create_container(
+        &self,
+        req: &ContainerCreateRequest,
+        progress: &dyn ProgressSink,
+    ) -> Result<ContainerCreated> {
+        crate::container::ops::create(self, req, progress)
+    }
+
+    fn start_container(
+        &self,
+        name: &str,
+        attach: Option<AttachStreams<'_>>,
+    ) -> Result<Option<AttachEnd>> {
+        crate::container::ops::start(self, name, attach)
+    }
+
+    fn attach_container(&self, name: &str, attach: AttachStreams<'_>) -> Result<AttachEnd> {
+        crate::container::ops::attach(self, name, attach)
+    }
+
+    fn stop_container(&self, name: &str, timeout: Option<u32>) -> Result<String> {
+        crate::container::ops::stop(self, name, timeout)
+    }
+
+    fn kill_container(&self, name: &str, signal: &str) -> Result<String> {
+        crate::container::ops::kill(self, name, signal)
+    }
+
+    fn remove_containers(&self, req: &RemoveContainersRequest) -> Result<Vec<Result<String>>> {
+        crate::container::ops::remove(self, req)
+    }
+
+    fn list_containers(&self, req: &ListContainersRequest) -> Result<Vec<ContainerSummary>> {
+        crate::container::view::list(self.ctx()?, req)
+    }
+
+    fn inspect_container(&self, name: &str) -> Result<serde_json::Value> {
+        crate::container::view::inspect(self.ctx()?, name)
+    }
+
+    fn container_exists(&self, name: &str) -> Result<bool> {
+        crate::container::ops::exists(self, name)
+    }
+
+    fn wait_container(&self, name: &str, condition: &str) -> Result<i32> {
+        crate::container::ops::wait(self, name, condition)
+    }
+
+    fn container_logs(
+        &self,
+        req: &LogsRequest,
+        sink: &mut dyn FnMut(&LogLine) -> bool,
+    ) -> Result<()> {
+        crate::container::logs::logs(self.ctx()?, req, sink)
     }
 
     fn create_volume(&self, req: &VolumeCreateRequest) -> Result<String> {

@@ -2,6 +2,10 @@
 //! SQLite metadata), registry pulls and pushes, archives, and the [`LocalEngine`] that
 //! implements `berth_types::Engine` on top of them.
 
+// Podman-shaped inspect documents are large json! literals.
+#![recursion_limit = "256"]
+
+pub mod container;
 pub mod engine;
 pub mod image;
 pub mod layer;

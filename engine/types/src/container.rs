@@ -197,9 +197,68 @@ pub enum LogStream {
 
 /// Where an attached client's bytes go and come from.
 pub struct AttachStreams<'a> {
-    pub stdin: Option<Box<dyn std::io::Read + Send + 'a>>,
+    /// Read on a detached thread (a terminal read cannot be interrupted), hence `'static`.
+    pub stdin: Option<Box<dyn std::io::Read + Send + 'static>>,
     pub stdout: Box<dyn std::io::Write + Send + 'a>,
     pub stderr: Box<dyn std::io::Write + Send + 'a>,
     /// Detach sequence (`ctrl-p,ctrl-q` by default); empty disables detaching.
     pub detach_keys: Vec<u8>,
+    /// Terminal size changes (rows, columns) to pass on, for a TTY.
+    pub resize: Option<std::sync::mpsc::Receiver<(u16, u16)>>,
+}
+
+/// How an attached session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AttachEnd {
+    /// The container exited with this code.
+    Exited(i32),
+    /// The user pressed the detach keys; the container runs on.
+    Detached,
+}
+
+/// `create`'s answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerCreated {
+    pub id: String,
+    pub warnings: Vec<String>,
+}
+
+/// Parses Podman's `--detach-keys` (`ctrl-p,ctrl-q`, `a`, `ctrl-[`…) into bytes.
+pub fn parse_detach_keys(spec: &str) -> Result<Vec<u8>, String> {
+    if spec.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for key in spec.split(',') {
+        let b = if let Some(c) = key.strip_prefix("ctrl-") {
+            match c {
+                "@" => 0,
+                "[" => 27,
+                "\\" => 28,
+                "]" => 29,
+                "^" => 30,
+                "_" => 31,
+                c if c.len() == 1 && c.as_bytes()[0].is_ascii_lowercase() => {
+                    c.as_bytes()[0] - b'a' + 1
+                }
+                _ => return Err(format!("invalid detach keys {spec:?}: unknown key {key:?}")),
+            }
+        } else if key.len() == 1 && key.is_ascii() {
+            key.as_bytes()[0]
+        } else {
+            return Err(format!("invalid detach keys {spec:?}: unknown key {key:?}"));
+        };
+        out.push(b);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn podman_key_names_become_control_bytes() {
+        assert_eq!(super::parse_detach_keys("ctrl-p,ctrl-q"), Ok(vec![16, 17]));
+        assert_eq!(super::parse_detach_keys(""), Ok(vec![]));
+        assert!(super::parse_detach_keys("ctrl-7").is_err());
+    }
 }

@@ -1,6 +1,7 @@
 //! The `Engine` trait: the one interface behind every front end. The local engine
 //! (berth-engine) implements it on Linux; the API client implements it remotely.
 
+use crate::container::*;
 use crate::error::Result;
 use crate::image::*;
 use crate::progress::ProgressSink;
@@ -46,4 +47,35 @@ pub trait Engine: Send + Sync {
     fn remove_volumes(&self, req: &VolumeRemoveRequest) -> Result<Vec<String>>;
     /// Removes unused volumes; returns the names removed.
     fn prune_volumes(&self, filters: &[String]) -> Result<Vec<String>>;
+
+    fn create_container(
+        &self,
+        req: &ContainerCreateRequest,
+        progress: &dyn ProgressSink,
+    ) -> Result<ContainerCreated>;
+    /// Starts a container; with `attach`, relays its stdio until it exits or the user detaches.
+    fn start_container(
+        &self,
+        name: &str,
+        attach: Option<AttachStreams<'_>>,
+    ) -> Result<Option<AttachEnd>>;
+    /// Attaches to a running container.
+    fn attach_container(&self, name: &str, attach: AttachStreams<'_>) -> Result<AttachEnd>;
+    /// Stops a container (stop signal, then SIGKILL after `timeout` seconds); returns its ID.
+    fn stop_container(&self, name: &str, timeout: Option<u32>) -> Result<String>;
+    fn kill_container(&self, name: &str, signal: &str) -> Result<String>;
+    /// Removes containers; each name gets its ID or its error.
+    fn remove_containers(&self, req: &RemoveContainersRequest) -> Result<Vec<Result<String>>>;
+    fn list_containers(&self, req: &ListContainersRequest) -> Result<Vec<ContainerSummary>>;
+    /// Podman's inspect document.
+    fn inspect_container(&self, name: &str) -> Result<serde_json::Value>;
+    fn container_exists(&self, name: &str) -> Result<bool>;
+    /// Waits until the container reaches `condition` (`stopped`, `exited`, `running`…); returns its exit code.
+    fn wait_container(&self, name: &str, condition: &str) -> Result<i32>;
+    /// Calls `sink` for each log line; follows the log while `follow` and the container runs.
+    fn container_logs(
+        &self,
+        req: &LogsRequest,
+        sink: &mut dyn FnMut(&LogLine) -> bool,
+    ) -> Result<()>;
 }

@@ -24,6 +24,13 @@ pub enum ErrorKind {
     Interrupted,
     /// The request asks for something this build of Berth does not do.
     Unsupported,
+    /// The container's command does not exist (exit 127, as Podman).
+    CommandNotFound,
+    /// The container's command exists but cannot be run (exit 126, as Podman).
+    CommandNotExecutable,
+    /// The object is in a state that does not allow the operation (a running
+    /// container removed without force: exit 2 for `rm`, as Podman).
+    BadState,
 }
 
 /// An engine failure: its kind, plus a one-line message naming what failed.

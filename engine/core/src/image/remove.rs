@@ -47,6 +47,21 @@ pub fn remove(engine: &LocalEngine, req: &RemoveImagesRequest) -> Result<RemoveI
                 report.untagged.push(name);
                 continue;
             }
+            let users = crate::container::store::using_image(&conn, &row.id).map_err(storage)?;
+            if !users.is_empty() {
+                if !req.force {
+                    return Err(EngineError::new(
+                        ErrorKind::BadState,
+                        format!(
+                            "image used by {}: image is in use by a container: consider listing external containers and force-removing image",
+                            users[0]
+                        ),
+                    ));
+                }
+                for c in &users {
+                    crate::container::ops::remove_one(ctx, c, true, false, Some(0))?;
+                }
+            }
             if row.names.len() > 1 && !req.force && !req.all {
                 return Err(EngineError::conflict(format!(
                     "unable to delete image {:.12} by ID with more than one tag ({}): please force removal",

@@ -486,6 +486,129 @@ pub fn layer_stats(conn: &Connection) -> DbResult<(u64, u64)> {
     )
 }
 
+// ---- Volumes (schema 3): `volumes` and `container_volumes`. ----
+
+/// A volume row. `labels` and `options` are JSON objects of strings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeRow {
+    pub name: String,
+    pub driver: String,
+    /// The host directory containers mount (`<root>/volumes/<name>/_data`).
+    pub mountpoint: String,
+    /// Nanoseconds since the epoch.
+    pub created: i64,
+    pub labels: String,
+    pub options: String,
+    pub anonymous: bool,
+    pub needs_copy_up: bool,
+}
+
+const VOLUME_COLUMNS: &str =
+    "name, driver, mountpoint, created, labels, options, anonymous, needs_copy_up";
+
+fn volume_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<VolumeRow> {
+    Ok(VolumeRow {
+        name: r.get(0)?,
+        driver: r.get(1)?,
+        mountpoint: r.get(2)?,
+        created: r.get(3)?,
+        labels: r.get(4)?,
+        options: r.get(5)?,
+        anonymous: r.get::<_, i64>(6)? != 0,
+        needs_copy_up: r.get::<_, i64>(7)? != 0,
+    })
+}
+
+/// Inserts a volume; fails with a constraint violation when the name is taken.
+pub fn insert_volume(conn: &Connection, v: &VolumeRow) -> DbResult<()> {
+    conn.execute(
+        &format!("INSERT INTO volumes ({VOLUME_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+        params![
+            v.name,
+            v.driver,
+            v.mountpoint,
+            v.created,
+            v.labels,
+            v.options,
+            v.anonymous as i64,
+            v.needs_copy_up as i64
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn get_volume(conn: &Connection, name: &str) -> DbResult<Option<VolumeRow>> {
+    conn.query_row(
+        &format!("SELECT {VOLUME_COLUMNS} FROM volumes WHERE name = ?1"),
+        [name],
+        volume_from_row,
+    )
+    .optional()
+}
+
+/// Every volume, by name.
+pub fn list_volumes(conn: &Connection) -> DbResult<Vec<VolumeRow>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {VOLUME_COLUMNS} FROM volumes ORDER BY name"
+    ))?;
+    let rows = stmt.query_map([], volume_from_row)?;
+    rows.collect()
+}
+
+/// Deletes a volume row; returns whether there was one.
+pub fn delete_volume(conn: &Connection, name: &str) -> DbResult<bool> {
+    Ok(conn.execute("DELETE FROM volumes WHERE name = ?1", [name])? > 0)
+}
+
+pub fn set_volume_needs_copy_up(conn: &Connection, name: &str, needs: bool) -> DbResult<()> {
+    conn.execute(
+        "UPDATE volumes SET needs_copy_up = ?2 WHERE name = ?1",
+        params![name, needs as i64],
+    )?;
+    Ok(())
+}
+
+/// IDs of the containers that mount the volume.
+pub fn volume_users(conn: &Connection, name: &str) -> DbResult<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT DISTINCT container_id FROM container_volumes WHERE volume = ?1 ORDER BY container_id",
+    )?;
+    let rows = stmt.query_map([name], |r| r.get::<_, String>(0))?;
+    rows.collect()
+}
+
+/// Names of the volumes some container mounts.
+pub fn used_volumes(conn: &Connection) -> DbResult<std::collections::HashSet<String>> {
+    let mut stmt = conn.prepare("SELECT DISTINCT volume FROM container_volumes")?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    rows.collect()
+}
+
+/// Records that a container mounts `volume` at `destination`.
+pub fn add_container_volume(
+    conn: &Connection,
+    container_id: &str,
+    volume: &str,
+    destination: &str,
+) -> DbResult<()> {
+    conn.execute(
+        "INSERT INTO container_volumes (container_id, volume, destination) VALUES (?1, ?2, ?3)
+         ON CONFLICT(container_id, destination) DO UPDATE SET volume = excluded.volume",
+        params![container_id, volume, destination],
+    )?;
+    Ok(())
+}
+
+/// The anonymous volumes a container mounts, by name.
+pub fn anonymous_volumes_of(conn: &Connection, container_id: &str) -> DbResult<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT DISTINCT v.name FROM container_volumes cv JOIN volumes v ON v.name = cv.volume
+         WHERE cv.container_id = ?1 AND v.anonymous = 1 ORDER BY v.name",
+    )?;
+    let rows = stmt.query_map([container_id], |r| r.get::<_, String>(0))?;
+    rows.collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,6 +49,10 @@ impl StorePaths {
     pub fn tmp(&self) -> PathBuf {
         self.root.join("tmp")
     }
+    /// Named volumes, each at `volumes/<name>/_data` (Podman's layout).
+    pub fn volumes(&self) -> PathBuf {
+        self.root.join("volumes")
+    }
     pub fn locks(&self) -> PathBuf {
         self.runroot.join("locks")
     }
@@ -68,7 +72,13 @@ impl StorePaths {
                 .mode(0o700)
                 .create(dir)?;
         }
-        for dir in [self.blobs(), self.layers(), self.tmp(), self.locks()] {
+        for dir in [
+            self.blobs(),
+            self.layers(),
+            self.tmp(),
+            self.volumes(),
+            self.locks(),
+        ] {
             std::fs::DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)

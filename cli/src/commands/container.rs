@@ -1,0 +1,200 @@
+//! `start`, `stop`, `kill`, `rm`, `wait`, `attach`, `container exists` and
+//! `container inspect`: small commands over the engine's lifecycle calls, printing
+//! what Podman prints (the name or ID as given, one per line).
+
+use crate::container_cli::*;
+use crate::exit;
+use berth_types::container::{
+    AttachEnd, AttachStreams, ListContainersRequest, RemoveContainersRequest,
+};
+use berth_types::{Engine, ErrorKind};
+
+/// The names to act on: those given, or every container matching `all`.
+fn targets(
+    engine: &dyn Engine,
+    names: &[String],
+    all: bool,
+    running_only: bool,
+) -> anyhow::Result<Vec<String>> {
+    if !all {
+        if names.is_empty() {
+            anyhow::bail!("you must provide at least one container name or ID");
+        }
+        return Ok(names.to_vec());
+    }
+    let list = engine
+        .list_containers(&ListContainersRequest {
+            all: true,
+            ..Default::default()
+        })
+        .map_err(exit::engine)?;
+    Ok(list
+        .into_iter()
+        .filter(|c| !running_only || c.state == "running")
+        .map(|c| c.id)
+        .collect())
+}
+
+/// Runs `op` for each name; prints what it returns; reports every failure and exits with
+/// the first failure's code (as Podman does for multi-container commands).
+fn each(
+    names: &[String],
+    mut op: impl FnMut(&str) -> anyhow::Result<Option<String>>,
+) -> anyhow::Result<i32> {
+    let mut first_err: Option<anyhow::Error> = None;
+    for n in names {
+        match op(n) {
+            Ok(Some(out)) => println!("{out}"),
+            Ok(None) => {}
+            Err(e) => {
+                if let Some(prev) = first_err.replace(e) {
+                    exit::report(&prev);
+                }
+            }
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(0),
+    }
+}
+
+/// `--detach-keys`, defaulting to Podman's ctrl-p,ctrl-q.
+pub fn default_detach_keys(spec: Option<&str>) -> anyhow::Result<Vec<u8>> {
+    berth_types::container::parse_detach_keys(spec.unwrap_or("ctrl-p,ctrl-q"))
+        .map_err(|e| anyhow::anyhow!(e))
+}
+
+/// Streams for an attached session on this terminal.
+pub fn local_streams(stdin: bool, tty: bool, detach_keys: Vec<u8>) -> AttachStreams<'static> {
+    AttachStreams {
+        stdin: stdin.then(|| Box::new(std::io::stdin()) as Box<dyn std::io::Read + Send>),
+        stdout: Box::new(std::io::stdout()),
+        stderr: Box::new(std::io::stderr()),
+        detach_keys,
+        resize: if tty {
+            crate::terminal::resize_events()
+        } else {
+            None
+        },
+    }
+}
+
+pub fn start(engine: &dyn Engine, a: StartArgs) -> anyhow::Result<i32> {
+    let names = targets(engine, &a.names, a.all, false)?;
+    if a.attach {
+        if names.len() != 1 {
+            anyhow::bail!("you cannot start and attach multiple containers at once");
+        }
+        let doc = engine.inspect_container(&names[0]).map_err(exit::engine)?;
+        let tty = doc["Config"]["Tty"].as_bool().unwrap_or(false);
+        let keys = default_detach_keys(a.detach_keys.as_deref())?;
+        let _raw = tty.then(crate::terminal::RawMode::enable);
+        let end = engine
+            .start_container(&names[0], Some(local_streams(a.interactive, tty, keys)))
+            .map_err(exit::engine)?;
+        return Ok(match end {
+            Some(AttachEnd::Exited(code)) => code,
+            _ => 0,
+        });
+    }
+    each(&names, |n| {
+        engine.start_container(n, None).map_err(exit::engine)?;
+        Ok(Some(n.to_string()))
+    })
+}
+
+pub fn stop(engine: &dyn Engine, a: StopArgs) -> anyhow::Result<i32> {
+    let names = targets(engine, &a.names, a.all, true)?;
+    each(&names, |n| match engine.stop_container(n, a.time) {
+        Ok(_) => Ok(Some(n.to_string())),
+        Err(e) if a.ignore && e.kind == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(exit::engine(e)),
+    })
+}
+
+pub fn kill(engine: &dyn Engine, a: KillArgs) -> anyhow::Result<i32> {
+    let names = targets(engine, &a.names, a.all, true)?;
+    each(&names, |n| {
+        engine.kill_container(n, &a.signal).map_err(exit::engine)?;
+        Ok(Some(n.to_string()))
+    })
+}
+
+pub fn rm(engine: &dyn Engine, a: RmArgs) -> anyhow::Result<i32> {
+    if a.names.is_empty() && !a.all {
+        anyhow::bail!("you must provide at least one container name or ID");
+    }
+    let req = RemoveContainersRequest {
+        names: a.names.clone(),
+        force: a.force,
+        all: a.all,
+        volumes: a.volumes,
+        ignore_missing: a.ignore,
+        timeout: a.time,
+    };
+    let results = engine.remove_containers(&req).map_err(exit::engine)?;
+    let mut code = 0;
+    for r in results {
+        match r {
+            Ok(id) => println!("{id}"),
+            Err(e) => {
+                let c = match e.kind {
+                    ErrorKind::NotFound => 1,
+                    ErrorKind::BadState => 2,
+                    _ => exit::ENGINE,
+                };
+                if code == 0 {
+                    code = c;
+                }
+                exit::report(&anyhow::Error::new(e));
+            }
+        }
+    }
+    Ok(code)
+}
+
+pub fn wait(engine: &dyn Engine, a: WaitArgs) -> anyhow::Result<i32> {
+    let condition = a
+        .condition
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "stopped".into());
+    each(&a.names, |n| match engine.wait_container(n, &condition) {
+        Ok(code) => Ok(Some(code.to_string())),
+        Err(e) if a.ignore && e.kind == ErrorKind::NotFound => Ok(Some("-1".into())),
+        Err(e) => Err(exit::engine(e)),
+    })
+}
+
+pub fn attach(engine: &dyn Engine, a: AttachArgs) -> anyhow::Result<i32> {
+    let doc = engine.inspect_container(&a.name).map_err(exit::engine)?;
+    let tty = doc["Config"]["Tty"].as_bool().unwrap_or(false);
+    let stdin = !a.no_stdin && doc["Config"]["OpenStdin"].as_bool().unwrap_or(false);
+    let keys = default_detach_keys(a.detach_keys.as_deref())?;
+    let _raw = tty.then(crate::terminal::RawMode::enable);
+    match engine
+        .attach_container(&a.name, local_streams(stdin, tty, keys))
+        .map_err(exit::engine)?
+    {
+        AttachEnd::Exited(code) => Ok(code),
+        AttachEnd::Detached => Ok(0),
+    }
+}
+
+pub fn exists(engine: &dyn Engine, a: ExistsArgs) -> anyhow::Result<i32> {
+    Ok(if engine.container_exists(&a.name).map_err(exit::engine)? {
+        0
+    } else {
+        1
+    })
+}
+
+pub fn inspect(engine: &dyn Engine, a: ContainerInspectArgs) -> anyhow::Result<i32> {
+    let mut docs = Vec::new();
+    for n in &a.names {
+        docs.push(engine.inspect_container(n).map_err(exit::engine)?);
+    }
+    crate::output::print_documents(a.format.as_deref(), &docs)?;
+    Ok(0)
+}

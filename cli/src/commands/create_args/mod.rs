@@ -1,0 +1,259 @@
+//! `create` / `run` flags, with Podman's spellings and rules, and their pure
+//! conversion into the engine's `ContainerCreateRequest` plus the client's own options.
+
+mod args;
+mod env;
+mod host;
+mod lifecycle;
+mod logging;
+mod mount_flag;
+mod mounts;
+mod resources;
+mod security;
+mod units;
+
+#[cfg(test)]
+mod tests;
+
+pub use args::{CreateArgs, RunArgs};
+pub use host::{Host, SystemHost};
+
+use berth_types::container::{parse_detach_keys, ContainerCreateRequest};
+use berth_types::image::{PlatformSpec, RegistryOptions};
+use std::io;
+use std::path::PathBuf;
+
+/// The network a container gets when `--network` is not given. Podman's default
+/// (a private namespace with pasta or a bridge) arrives with networking.
+pub const DEFAULT_NETWORK: &str = "none";
+
+/// The default `--detach-keys`: ctrl-p, ctrl-q.
+pub const DEFAULT_DETACH_KEYS: [u8; 2] = [0x10, 0x11];
+
+/// What the client does around the engine calls (the engine never sees these).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// `-d`: print the ID and return instead of attaching (`run` only).
+    pub detach: bool,
+    /// `--detach-keys` as bytes; empty disables detaching (`run` only).
+    pub detach_keys: Vec<u8>,
+    /// `--sig-proxy`: forward the client's signals to the container (`run` only).
+    pub sig_proxy: bool,
+    /// `--cidfile`: write the container ID here (refuse if it exists).
+    pub cidfile: Option<PathBuf>,
+    /// `--pidfile`: write the container's PID here once started.
+    pub pidfile: Option<PathBuf>,
+    /// `-q`: no pull progress.
+    pub quiet: bool,
+    /// `--platform` / `--os` / `--arch` / `--variant` for choosing the image.
+    pub platform: PlatformSpec,
+}
+
+/// A flag value Berth cannot use; each message names the flag and the value.
+#[derive(Debug, thiserror::Error)]
+pub enum ArgError {
+    /// `invalid argument "12x" for "-m, --memory" flag: invalid size: '12x'`.
+    #[error("invalid argument {value:?} for \"{flag}\" flag: {reason}")]
+    Invalid {
+        flag: &'static str,
+        value: String,
+        reason: String,
+    },
+    /// Flags that cannot be used together.
+    #[error("{0}")]
+    Conflict(String),
+    /// A flag clap let through as the image (an unknown flag before IMAGE).
+    #[error("unknown flag: {0}")]
+    UnknownFlag(String),
+    #[error("duplicate mount destination {0}")]
+    DuplicateMountDestination(String),
+    /// Valid for Podman, not (yet) for Berth.
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("cannot read {flag} {}", path.display())]
+    ReadFile {
+        flag: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{flag} {}: {reason}", path.display())]
+    FileContent {
+        flag: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+}
+
+pub(crate) fn invalid(flag: &'static str, value: &str, reason: impl Into<String>) -> ArgError {
+    ArgError::Invalid {
+        flag,
+        value: value.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Podman's rule for container and volume names.
+pub(crate) const NAME_RULE: &str = "[a-zA-Z0-9][a-zA-Z0-9_.-]*";
+
+pub(crate) fn is_valid_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+}
+
+impl CreateArgs {
+    /// The engine's request and the client's options. `create_command` is the
+    /// command line as typed (inspect's `Config.CreateCommand`). Reads nothing but
+    /// what `host` gives it; the global `--runtime` is the caller's to fill in.
+    pub fn to_request(
+        &self,
+        host: &dyn Host,
+        create_command: Vec<String>,
+    ) -> Result<(ContainerCreateRequest, ClientOptions), ArgError> {
+        if self.image().starts_with('-') {
+            return Err(ArgError::UnknownFlag(self.image().to_string()));
+        }
+        let network = network_mode(self.network.as_deref())?;
+        let restart = lifecycle::restart_policy(self.restart.as_deref(), self.rm)?;
+        let request = ContainerCreateRequest {
+            image: self.image().to_string(),
+            name: self.name.as_deref().map(container_name).transpose()?,
+            command: self.command().to_vec(),
+            entrypoint: self.entrypoint.as_deref().map(lifecycle::entrypoint),
+            env: env::environment(self.env_host, &self.env_file, &self.env, host)?,
+            workdir: self.workdir.as_deref().map(workdir).transpose()?,
+            user: self.user.clone(),
+            group_add: self.group_add.clone(),
+            hostname: self.hostname.clone(),
+            labels: env::labels(&self.label_file, &self.label, host)?,
+            annotations: env::annotations(&self.annotation)?,
+            tty: self.tty,
+            interactive: self.interactive,
+            remove: self.rm,
+            init: self.init,
+            read_only: self.read_only,
+            read_only_tmpfs: self.read_only && self.read_only_tmpfs,
+            privileged: self.privileged,
+            cap_add: security::capabilities("--cap-add", &self.cap_add)?,
+            cap_drop: security::capabilities("--cap-drop", &self.cap_drop)?,
+            security_opt: security::security_opts(&self.security_opt)?,
+            devices: security::devices(&self.device)?,
+            mounts: mounts::mounts(&self.volume, &self.mount, &self.tmpfs, host)?,
+            resources: resources::resources(self)?,
+            ulimits: resources::ulimits(&self.ulimit)?,
+            restart,
+            health: lifecycle::health(self)?,
+            stop_signal: self
+                .stop_signal
+                .as_deref()
+                .map(lifecycle::stop_signal)
+                .transpose()?,
+            stop_timeout: self.stop_timeout,
+            log_driver: logging::log_driver(self.log_driver.as_deref())?,
+            log_opts: logging::log_opts(&self.log_opt)?,
+            pull: super::pull::policy(&self.pull).map_err(|_| {
+                invalid("--pull", &self.pull, "use always, missing, never or newer")
+            })?,
+            registry: self.registry()?,
+            sysctls: security::sysctls(&self.sysctl, &network)?,
+            network,
+            shm_size: resources::shm_size(self.shm_size.as_deref())?,
+            timeout: self.timeout.filter(|t| *t > 0),
+            runtime: None,
+            create_command,
+        };
+        let client = ClientOptions {
+            detach: false,
+            detach_keys: DEFAULT_DETACH_KEYS.to_vec(),
+            sig_proxy: true,
+            cidfile: self.cidfile.clone(),
+            pidfile: self.pidfile.clone(),
+            quiet: self.quiet,
+            platform: self.platform()?,
+        };
+        Ok((request, client))
+    }
+
+    fn registry(&self) -> Result<RegistryOptions, ArgError> {
+        let credentials = super::parse_creds(self.creds.as_deref()).map_err(|_| {
+            ArgError::Conflict("invalid --creds: the username is empty".to_string())
+        })?;
+        Ok(RegistryOptions {
+            tls_verify: self.tls_verify,
+            cert_dir: self.cert_dir.clone(),
+            credentials,
+            authfile: self.authfile.clone(),
+        })
+    }
+
+    fn platform(&self) -> Result<PlatformSpec, ArgError> {
+        let mut spec = PlatformSpec {
+            os: self.os.clone(),
+            architecture: self.arch.clone(),
+            variant: self.variant.clone(),
+        };
+        if let Some(p) = &self.platform {
+            let parts: Vec<&str> = p.split('/').collect();
+            if !(2..=3).contains(&parts.len()) || parts.iter().any(|s| s.is_empty()) {
+                return Err(invalid("--platform", p, "expected OS/ARCH[/VARIANT]"));
+            }
+            spec.os = Some(parts[0].to_string());
+            spec.architecture = Some(parts[1].to_string());
+            spec.variant = parts.get(2).map(|v| v.to_string());
+        }
+        Ok(spec)
+    }
+}
+
+impl RunArgs {
+    /// As [`CreateArgs::to_request`], with `run`'s session flags in the client options.
+    pub fn to_request(
+        &self,
+        host: &dyn Host,
+        create_command: Vec<String>,
+    ) -> Result<(ContainerCreateRequest, ClientOptions), ArgError> {
+        let (request, mut client) = self.create.to_request(host, create_command)?;
+        client.detach = self.detach;
+        client.sig_proxy = self.sig_proxy;
+        if let Some(keys) = &self.detach_keys {
+            client.detach_keys = parse_detach_keys(keys).map_err(|_| {
+                invalid(
+                    "--detach-keys",
+                    keys,
+                    "use single characters or ctrl-<key> (a-z, @, [, \\, ], ^, _), comma-separated",
+                )
+            })?;
+        }
+        Ok((request, client))
+    }
+}
+
+fn network_mode(value: Option<&str>) -> Result<String, ArgError> {
+    match value.unwrap_or(DEFAULT_NETWORK) {
+        mode @ ("none" | "host") => Ok(mode.to_string()),
+        other => Err(ArgError::Unsupported(format!(
+            "network mode {other:?} is not supported yet; use none or host"
+        ))),
+    }
+}
+
+fn container_name(name: &str) -> Result<String, ArgError> {
+    if is_valid_name(name) {
+        Ok(name.to_string())
+    } else {
+        Err(invalid(
+            "--name",
+            name,
+            format!("names must match {NAME_RULE}"),
+        ))
+    }
+}
+
+fn workdir(dir: &str) -> Result<String, ArgError> {
+    if dir.starts_with('/') {
+        Ok(dir.to_string())
+    } else {
+        Err(invalid("-w, --workdir", dir, "must be an absolute path"))
+    }
+}

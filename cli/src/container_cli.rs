@@ -1,0 +1,204 @@
+//! The command-line grammar of the container commands other than `run`/`create`
+//! (whose large flag set lives in commands/create_args).
+
+use clap::{Args, Subcommand};
+
+#[derive(Args, Debug)]
+pub struct StartArgs {
+    /// Attach the container's STDOUT and STDERR
+    #[arg(short, long)]
+    pub attach: bool,
+    /// Keep STDIN open even if not attached
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", value_name = "KEYS")]
+    pub detach_keys: Option<String>,
+    /// Start all containers regardless of their state
+    #[arg(long)]
+    pub all: bool,
+    #[arg(value_name = "CONTAINER")]
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct StopArgs {
+    /// Seconds to wait for stop before killing the container
+    #[arg(
+        short = 't',
+        long = "time",
+        visible_alias = "timeout",
+        value_name = "SECONDS"
+    )]
+    pub time: Option<u32>,
+    /// Stop all running containers
+    #[arg(short, long)]
+    pub all: bool,
+    /// Ignore errors when a specified container is missing
+    #[arg(short, long)]
+    pub ignore: bool,
+    #[arg(value_name = "CONTAINER")]
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct KillArgs {
+    /// Signal to send to the container
+    #[arg(short, long, default_value = "KILL", value_name = "SIGNAL")]
+    pub signal: String,
+    /// Signal all running containers
+    #[arg(short, long)]
+    pub all: bool,
+    #[arg(value_name = "CONTAINER")]
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RmArgs {
+    /// Remove all containers
+    #[arg(short, long)]
+    pub all: bool,
+    /// Force removal of a running or unusable container
+    #[arg(short, long)]
+    pub force: bool,
+    /// Ignore errors when a specified container is missing
+    #[arg(short, long)]
+    pub ignore: bool,
+    /// Remove anonymous volumes associated with the container
+    #[arg(short, long)]
+    pub volumes: bool,
+    /// Seconds to wait for stop before killing the container
+    #[arg(short = 't', long = "time", value_name = "SECONDS")]
+    pub time: Option<u32>,
+    #[arg(value_name = "CONTAINER")]
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PsArgs {
+    /// Show all the containers, default is only running containers
+    #[arg(short, long)]
+    pub all: bool,
+    /// Filter output based on conditions given
+    #[arg(short, long, value_name = "FILTER")]
+    pub filter: Vec<String>,
+    /// Pretty-print containers to JSON or using a Go template
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Print the n last created containers (all states)
+    #[arg(short = 'n', long, value_name = "N")]
+    pub last: Option<usize>,
+    /// Act on the latest container
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Do not truncate the output
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// Print the numeric IDs of the containers only
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Display the total file sizes
+    #[arg(short, long)]
+    pub size: bool,
+    /// Sort output by: command, created, id, image, names, runningfor, size, status
+    #[arg(long, default_value = "created", value_name = "KEY")]
+    pub sort: String,
+    /// Do not print headers
+    #[arg(long)]
+    pub noheading: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct LogsArgs {
+    /// Follow log output
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Output the specified number of LINES at the end of the logs (-1 for all)
+    #[arg(short = 'n', long, value_name = "LINES", allow_negative_numbers = true)]
+    pub tail: Option<i64>,
+    /// Show logs since TIMESTAMP (RFC 3339, Unix seconds, or a duration like 10m)
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub since: Option<String>,
+    /// Show logs until TIMESTAMP
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub until: Option<String>,
+    /// Output the timestamps in the log
+    #[arg(short, long)]
+    pub timestamps: bool,
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct WaitArgs {
+    /// Condition to wait on (created, running, paused, stopped, exited)
+    #[arg(long, default_value = "stopped", value_name = "CONDITION")]
+    pub condition: Vec<String>,
+    /// Ignore errors when a specified container is missing
+    #[arg(short, long)]
+    pub ignore: bool,
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AttachArgs {
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", value_name = "KEYS")]
+    pub detach_keys: Option<String>,
+    /// Do not attach STDIN
+    #[arg(long = "no-stdin")]
+    pub no_stdin: bool,
+    #[arg(value_name = "CONTAINER")]
+    pub name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ExistsArgs {
+    #[arg(value_name = "CONTAINER")]
+    pub name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ContainerInspectArgs {
+    /// Format the output using the given Go template
+    #[arg(short, long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub names: Vec<String>,
+}
+
+/// Hidden: the per-container monitor, run by berth itself.
+#[derive(Args, Debug)]
+pub struct MonitorArgs {
+    pub config: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ContainerCommand {
+    /// Run a command in a new container
+    Run(crate::commands::create_args::RunArgs),
+    /// Create but do not start a container
+    Create(crate::commands::create_args::CreateArgs),
+    /// Start one or more containers
+    Start(StartArgs),
+    /// Stop one or more containers
+    Stop(StopArgs),
+    /// Kill one or more running containers with a specific signal
+    Kill(KillArgs),
+    /// Remove one or more containers
+    Rm(RmArgs),
+    /// List containers
+    #[command(alias = "ps", alias = "list")]
+    Ls(PsArgs),
+    /// Fetch the logs of one or more containers
+    Logs(LogsArgs),
+    /// Block on one or more containers
+    Wait(WaitArgs),
+    /// Attach to a running container
+    Attach(AttachArgs),
+    /// Check if a container exists in local storage
+    Exists(ExistsArgs),
+    /// Display the configuration of a container
+    Inspect(ContainerInspectArgs),
+}

@@ -1,0 +1,246 @@
+//! The attach protocol between a container's monitor and its clients, over the unix
+//! socket `RUNROOT/containers/<id>/attach` (mode 0600): length-prefixed frames. The
+//! monitor sends output and, at the end, the exit code; clients send stdin, stdin
+//! close and terminal resizes. The client side here also handles detach keys.
+
+use std::io::{self, Read, Write};
+use std::os::unix::net::UnixStream;
+
+pub const STDOUT: u8 = 1;
+pub const STDERR: u8 = 2;
+pub const EXIT: u8 = 3;
+pub const STDIN: u8 = 10;
+pub const STDIN_CLOSE: u8 = 11;
+pub const RESIZE: u8 = 12;
+
+/// Largest payload accepted in one frame.
+pub const MAX_FRAME: usize = 1 << 20;
+
+pub fn write_frame(w: &mut impl Write, kind: u8, payload: &[u8]) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(payload.len() + 5);
+    buf.push(kind);
+    buf.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    buf.extend_from_slice(payload);
+    w.write_all(&buf)
+}
+
+/// Reads one frame; `None` at a clean end of stream.
+pub fn read_frame(r: &mut impl Read) -> io::Result<Option<(u8, Vec<u8>)>> {
+    let mut head = [0u8; 5];
+    match r.read_exact(&mut head) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+    if len > MAX_FRAME {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "attach frame too large",
+        ));
+    }
+    let mut payload = vec![0u8; len];
+    r.read_exact(&mut payload)?;
+    Ok(Some((head[0], payload)))
+}
+
+/// A frame announcing more than [`MAX_FRAME`] bytes: the peer is not speaking the protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("attach frame too large")]
+pub struct BadFrame;
+
+/// Incremental frame parser for a non-blocking reader (the monitor side).
+#[derive(Default)]
+pub struct FrameBuffer {
+    buf: Vec<u8>,
+}
+
+impl FrameBuffer {
+    pub fn push(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+
+    /// The next complete frame, if any; `Err` when the peer sent garbage.
+    pub fn next_frame(&mut self) -> Result<Option<(u8, Vec<u8>)>, BadFrame> {
+        if self.buf.len() < 5 {
+            return Ok(None);
+        }
+        let len = u32::from_be_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]]) as usize;
+        if len > MAX_FRAME {
+            return Err(BadFrame);
+        }
+        if self.buf.len() < 5 + len {
+            return Ok(None);
+        }
+        let kind = self.buf[0];
+        let payload = self.buf[5..5 + len].to_vec();
+        self.buf.drain(..5 + len);
+        Ok(Some((kind, payload)))
+    }
+}
+
+/// Watches stdin bytes for the detach sequence; returns what to forward, and whether
+/// the sequence completed.
+pub struct DetachMatcher {
+    keys: Vec<u8>,
+    matched: usize,
+}
+
+impl DetachMatcher {
+    pub fn new(keys: Vec<u8>) -> Self {
+        DetachMatcher { keys, matched: 0 }
+    }
+
+    pub fn feed(&mut self, data: &[u8]) -> (Vec<u8>, bool) {
+        if self.keys.is_empty() {
+            return (data.to_vec(), false);
+        }
+        let mut out = Vec::with_capacity(data.len());
+        for &b in data {
+            if b == self.keys[self.matched] {
+                self.matched += 1;
+                if self.matched == self.keys.len() {
+                    return (out, true);
+                }
+            } else {
+                out.extend_from_slice(&self.keys[..self.matched]);
+                self.matched = 0;
+                if b == self.keys[0] {
+                    self.matched = 1;
+                } else {
+                    out.push(b);
+                }
+            }
+        }
+        (out, false)
+    }
+}
+
+/// Connects to a monitor's attach socket.
+pub fn connect(path: &std::path::Path) -> io::Result<UnixStream> {
+    UnixStream::connect(path)
+}
+
+/// Runs an attached session over a connected socket until the container exits or the
+/// user types the detach keys. Stdin and resizes are forwarded from helper threads.
+pub fn client_session(
+    stream: UnixStream,
+    streams: berth_types::container::AttachStreams<'_>,
+) -> io::Result<berth_types::container::AttachEnd> {
+    use berth_types::container::AttachEnd;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let writer = Arc::new(Mutex::new(stream.try_clone()?));
+    let detached = Arc::new(AtomicBool::new(false));
+    let berth_types::container::AttachStreams {
+        stdin,
+        mut stdout,
+        mut stderr,
+        detach_keys,
+        resize,
+    } = streams;
+    {
+        if let Some(mut input) = stdin {
+            let writer = writer.clone();
+            let detached = detached.clone();
+            let shutdown = stream.try_clone()?;
+            std::thread::spawn(move || {
+                let mut matcher = DetachMatcher::new(detach_keys);
+                let mut buf = [0u8; 8192];
+                loop {
+                    let n = match input.read(&mut buf) {
+                        Ok(0) | Err(_) => {
+                            let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
+                            let _ = write_frame(&mut *w, STDIN_CLOSE, &[]);
+                            return;
+                        }
+                        Ok(n) => n,
+                    };
+                    let (data, detach) = matcher.feed(&buf[..n]);
+                    let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
+                    if !data.is_empty() && write_frame(&mut *w, STDIN, &data).is_err() {
+                        return;
+                    }
+                    if detach {
+                        detached.store(true, Ordering::SeqCst);
+                        let _ = shutdown.shutdown(std::net::Shutdown::Both);
+                        return;
+                    }
+                }
+            });
+        }
+        if let Some(rx) = resize {
+            let writer = writer.clone();
+            std::thread::spawn(move || {
+                while let Ok((rows, cols)) = rx.recv() {
+                    let mut payload = rows.to_be_bytes().to_vec();
+                    payload.extend_from_slice(&cols.to_be_bytes());
+                    let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
+                    if write_frame(&mut *w, RESIZE, &payload).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        let mut reader = io::BufReader::new(&stream);
+        let end = loop {
+            match read_frame(&mut reader) {
+                Ok(Some((STDOUT, data))) => {
+                    stdout.write_all(&data)?;
+                    stdout.flush()?;
+                }
+                Ok(Some((STDERR, data))) => {
+                    stderr.write_all(&data)?;
+                    stderr.flush()?;
+                }
+                Ok(Some((EXIT, data))) if data.len() == 4 => {
+                    break AttachEnd::Exited(i32::from_be_bytes([
+                        data[0], data[1], data[2], data[3],
+                    ]));
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) if detached.load(Ordering::SeqCst) => break AttachEnd::Detached,
+                Ok(None) => return Err(io::Error::other("the container monitor went away")),
+                Err(e) => return Err(e),
+            }
+        };
+        // The stdin thread ends when its next write fails or the process exits.
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+        Ok(end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_and_split_reads_reassemble() {
+        let mut wire = Vec::new();
+        write_frame(&mut wire, STDOUT, b"hello").expect("write");
+        write_frame(&mut wire, EXIT, &7i32.to_be_bytes()).expect("write");
+        let mut fb = FrameBuffer::default();
+        fb.push(&wire[..3]);
+        assert_eq!(fb.next_frame(), Ok(None));
+        fb.push(&wire[3..]);
+        assert_eq!(fb.next_frame(), Ok(Some((STDOUT, b"hello".to_vec()))));
+        assert_eq!(
+            fb.next_frame(),
+            Ok(Some((EXIT, 7i32.to_be_bytes().to_vec())))
+        );
+        let mut r = &wire[..];
+        assert_eq!(
+            read_frame(&mut r).expect("read"),
+            Some((STDOUT, b"hello".to_vec()))
+        );
+    }
+
+    #[test]
+    fn detach_keys_match_across_reads() {
+        let mut m = DetachMatcher::new(vec![16, 17]);
+        assert_eq!(m.feed(b"ab\x10"), (b"ab".to_vec(), false));
+        assert_eq!(m.feed(b"x"), (b"\x10x".to_vec(), false));
+        assert_eq!(m.feed(b"\x10"), (Vec::new(), false));
+        assert_eq!(m.feed(b"\x11rest"), (Vec::new(), true));
+    }
+}

@@ -1,0 +1,21 @@
+//! Containers: the create request turned into what the OCI runtime runs (runtime
+//! spec, user, seccomp filter), the root filesystem and bundle, the per-container
+//! monitor, the runtime driver, and the lifecycle operations on top of them.
+
+pub mod attach;
+pub mod exit;
+pub mod logfile;
+pub mod logs;
+pub mod monitor;
+pub mod names;
+pub mod ops;
+pub mod paths;
+pub mod prepare;
+pub mod reconcile;
+pub mod rootfs;
+pub mod runtime;
+pub mod seccomp;
+pub mod spec;
+pub mod store;
+pub mod user;
+pub mod view;

@@ -1,0 +1,524 @@
+//! Container lifecycle operations: create, start (prepare the root and bundle, start
+//! the monitor, start the process, optionally attach), stop, kill, remove and wait.
+//! Each operation on one container holds that container's lock, so parallel `berth`
+//! processes never interleave a start with a removal.
+
+use super::names;
+use super::paths::{runtime_root, ContainerPaths};
+use super::reconcile::{self, refreshed};
+use super::runtime::{self, Runtime};
+use super::store::{self, ContainerRow, State};
+use super::{monitor, prepare, rootfs};
+use crate::engine::{storage, LocalEngine, StoreContext};
+use crate::image::names as image_names;
+use crate::store::lock::FileLock;
+use berth_types::container::*;
+use berth_types::image::PullRequest;
+use berth_types::progress::ProgressSink;
+use berth_types::{Engine, EngineError, ErrorKind, Result};
+use std::time::{Duration, Instant};
+
+/// The lock that serialises lifecycle changes of one container.
+pub fn lock(ctx: &StoreContext, id: &str) -> Result<FileLock> {
+    FileLock::exclusive(&ctx.paths.locks().join(format!("ctr-{id}.lock")))
+        .map_err(|e| EngineError::new(ErrorKind::Storage, format!("locking container {id}: {e}")))
+}
+
+/// Finds a container by name, ID or unique ID prefix (state reconciled with reality).
+pub fn lookup(ctx: &StoreContext, name: &str) -> Result<ContainerRow> {
+    let found = store::find(&ctx.db(), name).map_err(storage)?;
+    match found {
+        Ok(Some(row)) => Ok(refreshed(ctx, row)),
+        Ok(None) => Err(EngineError::not_found(format!(
+            "no container with name or ID \"{name}\" found: no such container"
+        ))),
+        Err(n) => Err(EngineError::invalid(format!(
+            "more than one result for container {name:?} ({n} containers): use a longer ID"
+        ))),
+    }
+}
+
+pub fn now_nanos() -> i64 {
+    crate::image::gc::now_nanos()
+}
+
+fn runtime_for(ctx: &StoreContext, name: &str) -> Result<Runtime> {
+    runtime::select(Some(name), |n| runtime_root(&ctx.paths, n))
+        .map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))
+}
+
+pub fn create(
+    engine: &LocalEngine,
+    req: &ContainerCreateRequest,
+    progress: &dyn ProgressSink,
+) -> Result<ContainerCreated> {
+    let ctx = engine.ctx()?;
+    let mut warnings = Vec::new();
+    if let Some(n) = &req.name {
+        if !names::valid_name(n) {
+            return Err(EngineError::invalid(format!(
+                "container name {n:?} is invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"
+            )));
+        }
+    }
+    let runtime = runtime::select(
+        req.runtime.as_deref().or(engine.options.runtime.as_deref()),
+        |n| runtime_root(&ctx.paths, n),
+    )
+    .map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))?;
+    let pulled = engine.pull_image(
+        &PullRequest {
+            reference: req.image.clone(),
+            platform: Default::default(),
+            registry: req.registry.clone(),
+            policy: req.pull,
+        },
+        progress,
+    )?;
+    let image_name = {
+        let conn = ctx.db();
+        match image_names::find_name(&conn, &ctx.registries, &req.image) {
+            Ok(Some((_, stored))) => stored,
+            _ => pulled.name.clone(),
+        }
+    };
+    if req
+        .resources
+        .memory
+        .is_some_and(|m| m > 0 && m < 6 * 1024 * 1024)
+    {
+        return Err(EngineError::invalid("minimum memory limit allowed is 6MB"));
+    }
+    let id = names::new_id();
+    let name = req.name.clone().unwrap_or_else(names::generated_name);
+    let row = ContainerRow {
+        id: id.clone(),
+        name: name.clone(),
+        image_id: pulled.id.clone(),
+        image_name,
+        created: now_nanos(),
+        config: req.clone(),
+        runtime: runtime.name.clone(),
+        state: State::Created,
+        pid: 0,
+        pid_start: 0,
+        monitor_pid: 0,
+        exit_code: 0,
+        started_at: 0,
+        finished_at: 0,
+        oom_killed: false,
+        restart_count: 0,
+        error: String::new(),
+    };
+    let paths = ContainerPaths::new(&ctx.paths, &id);
+    std::fs::create_dir_all(paths.bundle()).map_err(|e| {
+        EngineError::new(
+            ErrorKind::Storage,
+            format!("creating {}: {e}", paths.dir.display()),
+        )
+    })?;
+    let inserted = store::insert(&ctx.db(), &row);
+    if let Err(e) = inserted {
+        let _ = std::fs::remove_dir_all(&paths.dir);
+        if let rusqlite::Error::SqliteFailure(f, _) = &e {
+            if f.code == rusqlite::ErrorCode::ConstraintViolation {
+                let holder = store::id_of_name(&ctx.db(), &name)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                return Err(EngineError::conflict(format!(
+                    "creating container storage: the container name \"{name}\" is already in use by {holder}. You have to remove that container to be able to reuse that name: that name is already in use"
+                )));
+            }
+        }
+        return Err(storage(e));
+    }
+    if req.runtime.is_none()
+        && engine.options.runtime.is_none()
+        && runtime.name == "runc"
+        && runtime::crun_blocker().is_some()
+    {
+        tracing::info!("crun cannot run containers on this host (hybrid cgroups); using runc");
+    }
+    if req.resources.memory_swap.is_some() && req.resources.memory.is_none() {
+        warnings.push("--memory-swap has no effect without --memory".into());
+    }
+    Ok(ContainerCreated { id, warnings })
+}
+
+/// Starts `name`. With `attach`, connects before the process runs and relays until it ends.
+pub fn start(
+    engine: &LocalEngine,
+    name: &str,
+    attach: Option<AttachStreams<'_>>,
+) -> Result<Option<AttachEnd>> {
+    let ctx = engine.ctx()?;
+    let row = lookup(ctx, name)?;
+    let _lock = lock(ctx, &row.id)?;
+    let row = lookup(ctx, &row.id)?;
+    match row.state {
+        State::Running => {
+            return match attach {
+                Some(a) => attach_running(ctx, &row, a).map(Some),
+                None => Ok(None),
+            }
+        }
+        State::Paused => return Err(bad_state(&row, "it is paused; unpause it instead")),
+        State::Removing => return Err(bad_state(&row, "it is being removed")),
+        _ => {}
+    }
+    let runtime = runtime_for(ctx, &row.runtime)?;
+    let paths = ContainerPaths::new(&ctx.paths, &row.id);
+    prepare::prepare(ctx, &row, &runtime)?;
+    let cfg = monitor::MonitorConfig {
+        id: row.id.clone(),
+        root: ctx.paths.root.clone(),
+        runroot: ctx.paths.runroot.clone(),
+        runtime_name: runtime.name.clone(),
+        runtime_path: runtime.path.clone(),
+        runtime_root: runtime.root.clone(),
+        tty: row.config.tty,
+        stdin: row.config.interactive,
+        log_path: (row.config.log_driver != "none").then(|| paths.log()),
+        log_max_size: row
+            .config
+            .log_opts
+            .get("max-size")
+            .and_then(|s| parse_size(s)),
+        log_max_files: row
+            .config
+            .log_opts
+            .get("max-file")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1),
+        sync_fd: -1,
+    };
+    let created = match monitor::spawn(cfg) {
+        Ok(c) => c,
+        Err(e) => {
+            let msg = e.to_string();
+            let _ = store::record_error(&ctx.db(), &row.id, &msg);
+            let _ = rootfs::unmount_rootfs(&paths);
+            return Err(start_error(&row, &msg));
+        }
+    };
+    let ticks = monitor::process_start_ticks(created.pid).unwrap_or(0);
+    store::record_started(
+        &ctx.db(),
+        &row.id,
+        created.pid,
+        ticks,
+        created.monitor_pid,
+        now_nanos(),
+    )
+    .map_err(storage)?;
+    let session = match attach {
+        Some(a) => Some((attach_connect(&paths)?, a)),
+        None => None,
+    };
+    if let Err(e) = runtime.start(&row.id) {
+        let _ = runtime.delete(&row.id, true);
+        return Err(start_error(&row, &e.to_string()));
+    }
+    match session {
+        Some((stream, a)) => super::attach::client_session(stream, a)
+            .map(Some)
+            .map_err(|e| {
+                EngineError::new(
+                    ErrorKind::Storage,
+                    format!("attaching to container {}: {e}", row.id),
+                )
+            }),
+        None => Ok(None),
+    }
+}
+
+fn attach_connect(paths: &ContainerPaths) -> Result<std::os::unix::net::UnixStream> {
+    super::attach::connect(&paths.attach_socket()).map_err(|e| {
+        EngineError::new(
+            ErrorKind::Storage,
+            format!("connecting to {}: {e}", paths.attach_socket().display()),
+        )
+    })
+}
+
+fn attach_running(
+    ctx: &StoreContext,
+    row: &ContainerRow,
+    a: AttachStreams<'_>,
+) -> Result<AttachEnd> {
+    let paths = ContainerPaths::new(&ctx.paths, &row.id);
+    let stream = attach_connect(&paths)?;
+    super::attach::client_session(stream, a).map_err(|e| {
+        EngineError::new(
+            ErrorKind::Storage,
+            format!("attaching to container {}: {e}", row.id),
+        )
+    })
+}
+
+pub fn attach(engine: &LocalEngine, name: &str, a: AttachStreams<'_>) -> Result<AttachEnd> {
+    let ctx = engine.ctx()?;
+    let row = lookup(ctx, name)?;
+    if row.state != State::Running {
+        return Err(bad_state(&row, "you can only attach to running containers"));
+    }
+    attach_running(ctx, &row, a)
+}
+
+fn bad_state(row: &ContainerRow, why: &str) -> EngineError {
+    EngineError::new(
+        ErrorKind::BadState,
+        format!("container {} is {}: {why}", row.id, row.state.as_str()),
+    )
+}
+
+/// A start failure with Podman's exit-code kind: 127 command not found, 126 not runnable.
+fn start_error(row: &ContainerRow, msg: &str) -> EngineError {
+    let lower = msg.to_ascii_lowercase();
+    let kind = if lower.contains("not found") || lower.contains("no such file or directory") {
+        ErrorKind::CommandNotFound
+    } else if lower.contains("permission denied") || lower.contains("is a directory") {
+        ErrorKind::CommandNotExecutable
+    } else {
+        ErrorKind::Storage
+    };
+    EngineError::new(kind, format!("starting container {}: {msg}", row.id))
+}
+
+fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim().to_ascii_lowercase();
+    let (num, mul) = match s.chars().last()? {
+        'k' => (&s[..s.len() - 1], 1024),
+        'm' => (&s[..s.len() - 1], 1024 * 1024),
+        'g' => (&s[..s.len() - 1], 1024 * 1024 * 1024),
+        'b' => (&s[..s.len() - 1], 1),
+        _ => (&s[..], 1),
+    };
+    num.parse::<u64>().ok().map(|n| n * mul)
+}
+
+/// Waits until the container is no longer running, up to `limit`.
+fn wait_stopped(ctx: &StoreContext, id: &str, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        match lookup(ctx, id) {
+            Ok(r) if matches!(r.state, State::Running | State::Paused | State::Stopping) => {}
+            _ => return true,
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The signal `stop` sends first: the container's, else the image's, else SIGTERM.
+fn stop_signal(ctx: &StoreContext, row: &ContainerRow) -> String {
+    if let Some(s) = &row.config.stop_signal {
+        return s.clone();
+    }
+    prepare::image_config(ctx, row)
+        .ok()
+        .and_then(|c| c.config.and_then(|r| r.stop_signal))
+        .unwrap_or_else(|| "SIGTERM".into())
+}
+
+pub fn stop(engine: &LocalEngine, name: &str, timeout: Option<u32>) -> Result<String> {
+    let ctx = engine.ctx()?;
+    let row = lookup(ctx, name)?;
+    let _lock = lock(ctx, &row.id)?;
+    stop_locked(ctx, &row.id, timeout)?;
+    Ok(row.id)
+}
+
+pub fn stop_locked(ctx: &StoreContext, id: &str, timeout: Option<u32>) -> Result<()> {
+    let row = lookup(ctx, id)?;
+    if !matches!(row.state, State::Running | State::Paused | State::Stopping) {
+        return Ok(());
+    }
+    let runtime = runtime_for(ctx, &row.runtime)?;
+    let timeout = timeout.or(row.config.stop_timeout).unwrap_or(10);
+    if row.state == State::Paused {
+        let _ = runtime.resume(&row.id);
+    }
+    if timeout > 0 {
+        let _ = runtime.kill(&row.id, &stop_signal(ctx, &row), false);
+        if wait_stopped(ctx, &row.id, Duration::from_secs(timeout as u64)) {
+            return Ok(());
+        }
+        tracing::info!(container = %row.id, "stop timeout elapsed; sending SIGKILL");
+    }
+    let _ = runtime.kill(&row.id, "KILL", true);
+    if wait_stopped(ctx, &row.id, Duration::from_secs(10)) {
+        return Ok(());
+    }
+    Err(EngineError::new(
+        ErrorKind::Storage,
+        format!("container {} did not stop after SIGKILL", row.id),
+    ))
+}
+
+pub fn kill(engine: &LocalEngine, name: &str, signal: &str) -> Result<String> {
+    let ctx = engine.ctx()?;
+    let row = lookup(ctx, name)?;
+    if !matches!(row.state, State::Running | State::Paused | State::Stopping) {
+        return Err(bad_state(&row, "can only kill running containers"));
+    }
+    let runtime = runtime_for(ctx, &row.runtime)?;
+    runtime
+        .kill(&row.id, signal.trim_start_matches("SIG"), false)
+        .map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))?;
+    Ok(row.id)
+}
+
+/// Removes one container (stopping it first with `force`); returns its ID.
+pub fn remove_one(
+    ctx: &StoreContext,
+    name: &str,
+    force: bool,
+    volumes: bool,
+    timeout: Option<u32>,
+) -> Result<String> {
+    let row = lookup(ctx, name)?;
+    let _lock = lock(ctx, &row.id)?;
+    let row = lookup(ctx, &row.id)?;
+    if matches!(row.state, State::Running | State::Paused | State::Stopping) {
+        if !force {
+            return Err(EngineError::new(
+                ErrorKind::BadState,
+                format!(
+                    "cannot remove container {} as it is {} - running or paused containers cannot be removed without force: container state improper",
+                    row.id,
+                    row.state.as_str()
+                ),
+            ));
+        }
+        stop_locked(ctx, &row.id, timeout)?;
+    }
+    reconcile::wait_monitor_gone(&row, Duration::from_secs(5));
+    destroy(ctx, &row, volumes)?;
+    Ok(row.id)
+}
+
+/// Deletes everything of a stopped container: runtime state, mount, files, row.
+pub fn destroy(ctx: &StoreContext, row: &ContainerRow, volumes: bool) -> Result<()> {
+    let paths = ContainerPaths::new(&ctx.paths, &row.id);
+    if let Ok(rt) = runtime_for(ctx, &row.runtime) {
+        let _ = rt.delete(&row.id, true);
+    }
+    let mut errors = Vec::new();
+    if let Err(e) = rootfs::unmount_rootfs(&paths) {
+        errors.push(e.to_string());
+    }
+    let anonymous = crate::volume::mount::anonymous_volumes_of(&ctx.db(), &row.id);
+    store::delete(&ctx.db(), &row.id).map_err(storage)?;
+    for dir in [&paths.dir, &paths.run] {
+        if let Err(e) = std::fs::remove_dir_all(dir) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                errors.push(format!("removing {}: {e}", dir.display()));
+            }
+        }
+    }
+    if volumes && !anonymous.is_empty() {
+        let req = berth_types::volume::VolumeRemoveRequest {
+            names: anonymous,
+            force: false,
+            all: false,
+        };
+        if let Err(e) = crate::volume::ops::remove(ctx, &req) {
+            errors.push(e.message);
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(EngineError::new(
+            ErrorKind::Storage,
+            format!("removing container {}: {}", row.id, errors.join("; ")),
+        ))
+    }
+}
+
+pub fn remove(engine: &LocalEngine, req: &RemoveContainersRequest) -> Result<Vec<Result<String>>> {
+    let ctx = engine.ctx()?;
+    let names: Vec<String> = if req.all {
+        store::list(&ctx.db())
+            .map_err(storage)?
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
+    } else {
+        req.names.clone()
+    };
+    Ok(names
+        .iter()
+        .filter_map(
+            |n| match remove_one(ctx, n, req.force, req.volumes, req.timeout) {
+                Err(e) if e.kind == ErrorKind::NotFound && req.ignore_missing => None,
+                other => Some(other),
+            },
+        )
+        .collect())
+}
+
+/// Waits for `condition` (`stopped`/`exited` by default, or `running`); returns the exit code.
+pub fn wait(engine: &LocalEngine, name: &str, condition: &str) -> Result<i32> {
+    let ctx = engine.ctx()?;
+    let id = lookup(ctx, name)?.id;
+    loop {
+        let row = match lookup(ctx, &id) {
+            Ok(r) => r,
+            // Removed while we waited (--rm): its exit code is in the exit file it left, if any.
+            Err(e) if e.kind == ErrorKind::NotFound => {
+                return Ok(reconcile::exit_file_code(ctx, &id).unwrap_or(0))
+            }
+            Err(e) => return Err(e),
+        };
+        let done = match condition {
+            "running" => row.state == State::Running,
+            "created" => row.state == State::Created,
+            "paused" => row.state == State::Paused,
+            "stopped" | "exited" | "" => {
+                matches!(row.state, State::Exited | State::Created) && row.started_at > 0
+                    || row.state == State::Exited
+            }
+            other => {
+                return Err(EngineError::invalid(format!(
+                    "invalid condition {other:?}: use created, running, paused, stopped or exited"
+                )))
+            }
+        };
+        if done {
+            return Ok(row.exit_code);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Removes a container after its process ended, when it was created with `--rm`.
+pub fn auto_remove(engine: &LocalEngine, id: &str) {
+    if let Ok(ctx) = engine.ctx() {
+        let row = store::get(&ctx.db(), id);
+        if let Ok(Some(row)) = row {
+            if row.config.remove {
+                if let Err(e) = destroy(ctx, &row, true) {
+                    tracing::warn!(container = %id, error = %e, "removing container");
+                }
+            }
+        }
+    }
+}
+
+pub fn exists(engine: &LocalEngine, name: &str) -> Result<bool> {
+    let ctx = engine.ctx()?;
+    Ok(matches!(
+        store::find(&ctx.db(), name).map_err(storage)?,
+        Ok(Some(_)) | Err(_)
+    ))
+}
+
+/// Helper for the Engine impl: the ID a name resolves to.
+pub fn id_of(engine: &LocalEngine, name: &str) -> Result<String> {
+    Ok(lookup(engine.ctx()?, name)?.id)
+}

@@ -1,0 +1,248 @@
+//! Everything a container needs on disk before the runtime sees it: the overlay root
+//! mounted, volumes resolved (created and copied up on first use), the user resolved
+//! inside the image, the seccomp profile loaded, and the OCI spec written as the
+//! bundle's config.json (temp file, fsync, rename).
+
+use super::paths::ContainerPaths;
+use super::rootfs;
+use super::runtime::Runtime;
+use super::spec::{self, MountType, ResolvedMount, SpecInput};
+use super::store::ContainerRow;
+use crate::engine::{storage, StoreContext};
+use crate::store::db;
+use berth_registry::manifest::ImageConfig;
+use berth_types::container::MountKind;
+use berth_types::{EngineError, ErrorKind, Result};
+use std::path::{Path, PathBuf};
+
+fn fail(what: impl std::fmt::Display) -> EngineError {
+    EngineError::new(ErrorKind::Storage, what.to_string())
+}
+
+/// The image config of the container's image.
+pub fn image_config(ctx: &StoreContext, row: &ContainerRow) -> Result<ImageConfig> {
+    let bytes = std::fs::read(ctx.paths.blob(&row.image_id))
+        .map_err(|e| fail(format!("reading config of image {}: {e}", row.image_id)))?;
+    ImageConfig::parse(&bytes).map_err(|e| fail(format!("image {}: {e}", row.image_id)))
+}
+
+/// The image's layer directories, topmost first (overlay's lowerdir order).
+fn lower_dirs(ctx: &StoreContext, row: &ContainerRow) -> Result<Vec<PathBuf>> {
+    let image = db::get_image(&ctx.db(), &row.image_id)
+        .map_err(storage)?
+        .ok_or_else(|| {
+            fail(format!(
+                "image {} of container {} is gone",
+                row.image_id, row.id
+            ))
+        })?;
+    Ok(image
+        .layers
+        .iter()
+        .rev()
+        .map(|d| {
+            ctx.paths
+                .layer_dir(d.trim_start_matches("sha256:"))
+                .join("diff")
+        })
+        .collect())
+}
+
+/// A path inside the container root, never leaving it (lexically; the kernel resolves the rest).
+fn inside(root: &Path, container_path: &str) -> PathBuf {
+    let mut p = root.to_path_buf();
+    for c in container_path.split('/') {
+        match c {
+            "" | "." | ".." => {}
+            c => p.push(c),
+        }
+    }
+    p
+}
+
+/// Mounts, volumes and bind sources resolved to host paths.
+fn resolve_mounts(
+    ctx: &StoreContext,
+    row: &ContainerRow,
+    image: &ImageConfig,
+    merged: &Path,
+) -> Result<Vec<ResolvedMount>> {
+    let mut out = Vec::new();
+    let mut destinations: Vec<String> = Vec::new();
+    for m in &row.config.mounts {
+        destinations.push(m.destination.clone());
+        match m.kind {
+            MountKind::Bind => {
+                let source = m.source.clone().unwrap_or_default();
+                if std::fs::metadata(&source).is_err() {
+                    return Err(EngineError::invalid(format!(
+                        "statfs {source}: no such file or directory"
+                    )));
+                }
+                out.push(ResolvedMount {
+                    source: PathBuf::from(source),
+                    destination: m.destination.clone(),
+                    kind: MountType::Bind,
+                    options: m.options.clone(),
+                });
+            }
+            MountKind::Volume => {
+                let (name, data) = crate::volume::mount::ensure_volume(ctx, m.source.as_deref())?;
+                crate::volume::mount::record_use(&ctx.db(), &row.id, &name, &m.destination);
+                let in_image = inside(merged, &m.destination);
+                if in_image.is_dir() && !m.options.iter().any(|o| o == "nocopy") {
+                    crate::volume::mount::copy_up(ctx, &name, &in_image)?;
+                }
+                out.push(ResolvedMount {
+                    source: data,
+                    destination: m.destination.clone(),
+                    kind: MountType::Bind,
+                    options: m.options.clone(),
+                });
+            }
+            MountKind::Tmpfs => {
+                out.push(ResolvedMount {
+                    source: PathBuf::from("tmpfs"),
+                    destination: m.destination.clone(),
+                    kind: MountType::Tmpfs,
+                    options: m.options.clone(),
+                });
+            }
+        }
+    }
+    // Image VOLUMEs without a mount of their own get anonymous volumes, as in Podman.
+    let image_volumes = image
+        .config
+        .as_ref()
+        .and_then(|c| c.volumes.clone())
+        .unwrap_or_default();
+    for dest in image_volumes.keys() {
+        if destinations
+            .iter()
+            .any(|d| d.trim_end_matches('/') == dest.trim_end_matches('/'))
+        {
+            continue;
+        }
+        let (name, data) = crate::volume::mount::ensure_volume(ctx, None)?;
+        crate::volume::mount::record_use(&ctx.db(), &row.id, &name, dest);
+        let in_image = inside(merged, dest);
+        if in_image.is_dir() {
+            crate::volume::mount::copy_up(ctx, &name, &in_image)?;
+        }
+        out.push(ResolvedMount {
+            source: data,
+            destination: dest.clone(),
+            kind: MountType::Bind,
+            options: Vec::new(),
+        });
+    }
+    Ok(out)
+}
+
+fn host_rlimits() -> Vec<(String, u64)> {
+    use rustix::process::{getrlimit, Resource};
+    [
+        ("RLIMIT_NOFILE", Resource::Nofile),
+        ("RLIMIT_NPROC", Resource::Nproc),
+    ]
+    .into_iter()
+    .filter_map(|(name, r)| getrlimit(r).maximum.map(|max| (name.to_string(), max)))
+    .collect()
+}
+
+/// The seccomp profile for this container, or `None` when it runs unconfined.
+fn seccomp(row: &ContainerRow) -> Result<Option<(serde_json::Value, Option<PathBuf>)>> {
+    if row.config.privileged {
+        return Ok(None);
+    }
+    let mut path = None;
+    for opt in &row.config.security_opt {
+        if let Some(v) = opt
+            .strip_prefix("seccomp=")
+            .or_else(|| opt.strip_prefix("seccomp:"))
+        {
+            if v == "unconfined" {
+                return Ok(None);
+            }
+            path = Some(PathBuf::from(v));
+        }
+    }
+    match super::seccomp::load_profile(path.as_deref()).map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))? {
+        Some(p) => Ok(Some((p, path))),
+        None => Err(EngineError::invalid(
+            "no default seccomp profile found (/usr/share/containers/seccomp.json): install golang-github-containers-common (or containers-common), or run with --security-opt seccomp=unconfined",
+        )),
+    }
+}
+
+/// Mounts the root, resolves everything, and writes config.json. Idempotent.
+pub fn prepare(ctx: &StoreContext, row: &ContainerRow, _runtime: &Runtime) -> Result<()> {
+    let paths = ContainerPaths::new(&ctx.paths, &row.id);
+    std::fs::create_dir_all(paths.bundle())
+        .map_err(|e| fail(format!("creating {}: {e}", paths.bundle().display())))?;
+    std::fs::create_dir_all(&paths.run)
+        .map_err(|e| fail(format!("creating {}: {e}", paths.run.display())))?;
+    let image = image_config(ctx, row)?;
+    rootfs::mount_rootfs(&paths, &lower_dirs(ctx, row)?)
+        .map_err(|e| fail(format!("container {}: {e}", row.id)))?;
+    let result = (|| {
+        let merged = paths.merged();
+        let hostname = row
+            .config
+            .hostname
+            .clone()
+            .unwrap_or_else(|| row.id[..12].to_string());
+        let etc_files =
+            rootfs::write_etc_files(&paths, &row.id, &row.name, &hostname, &row.config.network)
+                .map_err(|e| fail(format!("container {}: writing /etc files: {e}", row.id)))?;
+        let mounts = resolve_mounts(ctx, row, &image, &merged)?;
+        let user_spec = row.config.user.clone().or_else(|| {
+            image
+                .config
+                .as_ref()
+                .and_then(|c| c.user.clone())
+                .filter(|u| !u.is_empty())
+        });
+        let user = super::user::resolve_user(&merged, user_spec.as_deref(), &row.config.group_add)
+            .map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))?;
+        let seccomp = seccomp(row)?;
+        let init_binary = row.config.init.then(find_init).transpose()?;
+        let input = SpecInput {
+            req: &row.config,
+            image: &image,
+            rootfs: &merged,
+            hostname,
+            etc_files,
+            mounts,
+            user,
+            cgroups_path: format!("/berth/berth-{}", row.id),
+            host_rlimits: host_rlimits(),
+            seccomp: seccomp.map(|(p, _)| p),
+            init_binary,
+            devices: Vec::new(),
+        };
+        let spec = spec::build_spec(&input)
+            .map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))?;
+        let bytes = serde_json::to_vec(&spec).map_err(fail)?;
+        crate::store::fsutil::write_atomic(&paths.config_json(), &bytes, 0o600)
+            .map_err(|e| fail(format!("writing {}: {e}", paths.config_json().display())))
+    })();
+    if result.is_err() {
+        let _ = rootfs::unmount_rootfs(&paths);
+    }
+    result
+}
+
+/// The init binary for `--init` (catatonit, as Podman; tini otherwise).
+fn find_init() -> Result<PathBuf> {
+    [
+        "/usr/libexec/podman/catatonit",
+        "/usr/bin/catatonit",
+        "/usr/bin/tini-static",
+        "/usr/bin/tini",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.is_file())
+    .ok_or_else(|| EngineError::invalid("--init needs catatonit or tini installed"))
+}

@@ -1,0 +1,58 @@
+//! The truth about a container on every read: a row that says "running" is checked
+//! against the process table (pid and start time, so a reused pid does not fool us).
+//! If the process is gone and its monitor did not record the exit (it was killed too),
+//! the exit is recorded here from the exit file, and the root filesystem unmounted.
+
+use super::monitor::process_alive;
+use super::paths::ContainerPaths;
+use super::rootfs;
+use super::store::{self, ContainerRow, State};
+use crate::engine::StoreContext;
+use std::time::{Duration, Instant};
+
+/// The exit code the monitor left in the exit file, if it did.
+pub fn exit_file_code(ctx: &StoreContext, id: &str) -> Option<i32> {
+    let paths = ContainerPaths::new(&ctx.paths, id);
+    std::fs::read_to_string(paths.exit_file())
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// `row` with its state brought up to date.
+pub fn refreshed(ctx: &StoreContext, row: ContainerRow) -> ContainerRow {
+    if !matches!(row.state, State::Running | State::Paused | State::Stopping)
+        || process_alive(row.pid, row.pid_start)
+    {
+        return row;
+    }
+    let monitor_alive = process_alive(row.monitor_pid, 0);
+    // A live monitor is about to record the exit itself: give it a moment.
+    if monitor_alive {
+        let deadline = Instant::now() + Duration::from_millis(500);
+        while Instant::now() < deadline {
+            if let Ok(Some(r)) = store::get(&ctx.db(), &row.id) {
+                if r.state == State::Exited {
+                    return r;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    let code = exit_file_code(ctx, &row.id).unwrap_or(-1);
+    let now = super::ops::now_nanos();
+    let _ = store::record_exited(&ctx.db(), &row.id, code, now, false);
+    if !process_alive(row.monitor_pid, 0) {
+        let _ = rootfs::unmount_rootfs(&ContainerPaths::new(&ctx.paths, &row.id));
+    }
+    store::get(&ctx.db(), &row.id).ok().flatten().unwrap_or(row)
+}
+
+/// Waits (bounded) until the container's monitor has finished its cleanup.
+pub fn wait_monitor_gone(row: &ContainerRow, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while process_alive(row.monitor_pid, 0) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}

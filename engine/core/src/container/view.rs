@@ -1,0 +1,280 @@
+//! What front ends print about containers: `ps` summaries (with Podman's status
+//! strings) and the `inspect` document in Podman's shape.
+
+use super::ops::lookup;
+use super::paths::ContainerPaths;
+use super::reconcile::refreshed;
+use super::store::{self, ContainerRow, State};
+use crate::engine::{storage, StoreContext};
+use berth_types::container::*;
+use berth_types::{EngineError, Result};
+use serde_json::{json, Value};
+
+fn secs(nanos: i64) -> i64 {
+    nanos / 1_000_000_000
+}
+
+pub fn rfc3339(nanos: i64) -> String {
+    if nanos == 0 {
+        return "0001-01-01T00:00:00Z".into();
+    }
+    chrono::DateTime::from_timestamp(secs(nanos), (nanos % 1_000_000_000) as u32)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true))
+        .unwrap_or_default()
+}
+
+/// The command a container runs, for `ps` and inspect (entrypoint + cmd, as resolved).
+fn command(ctx: &StoreContext, row: &ContainerRow) -> Vec<String> {
+    let image = super::prepare::image_config(ctx, row)
+        .ok()
+        .and_then(|c| c.config)
+        .unwrap_or_default();
+    let entrypoint = row
+        .config
+        .entrypoint
+        .clone()
+        .unwrap_or_else(|| image.entrypoint.clone().unwrap_or_default());
+    let cmd = if !row.config.command.is_empty() {
+        row.config.command.clone()
+    } else if row.config.entrypoint.is_some() {
+        Vec::new()
+    } else {
+        image.cmd.clone().unwrap_or_default()
+    };
+    entrypoint.into_iter().chain(cmd).collect()
+}
+
+pub fn summary(ctx: &StoreContext, row: &ContainerRow) -> ContainerSummary {
+    let status = match row.state {
+        State::Running => "running",
+        State::Paused => "paused",
+        State::Exited => "exited",
+        State::Created => "created",
+        State::Stopping => "stopping",
+        State::Removing => "removing",
+    };
+    ContainerSummary {
+        id: row.id.clone(),
+        names: vec![row.name.clone()],
+        image: row.image_name.clone(),
+        image_id: row.image_id.clone(),
+        command: command(ctx, row),
+        created: secs(row.created),
+        created_at: rfc3339(row.created),
+        state: status.into(),
+        status: status.into(),
+        exit_code: row.exit_code,
+        exited: row.state == State::Exited,
+        exited_at: secs(row.finished_at),
+        started_at: secs(row.started_at),
+        pid: row.pid,
+        labels: row.config.labels.clone(),
+        mounts: row
+            .config
+            .mounts
+            .iter()
+            .map(|m| m.destination.clone())
+            .collect(),
+        auto_remove: row.config.remove,
+        size: None,
+    }
+}
+
+/// Bytes used by the container's writable layer.
+pub fn upper_size(ctx: &StoreContext, id: &str) -> u64 {
+    fn walk(p: &std::path::Path) -> u64 {
+        let Ok(entries) = std::fs::read_dir(p) else {
+            return 0;
+        };
+        entries
+            .flatten()
+            .map(|e| match e.file_type() {
+                Ok(t) if t.is_dir() => walk(&e.path()),
+                Ok(_) => e.metadata().map(|m| m.len()).unwrap_or(0),
+                Err(_) => 0,
+            })
+            .sum()
+    }
+    walk(&ContainerPaths::new(&ctx.paths, id).upper())
+}
+
+pub fn list(ctx: &StoreContext, req: &ListContainersRequest) -> Result<Vec<ContainerSummary>> {
+    let rows = store::list(&ctx.db()).map_err(storage)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let row = refreshed(ctx, row);
+        if !req.all
+            && row.state != State::Running
+            && row.state != State::Paused
+            && req.filters.is_empty()
+        {
+            continue;
+        }
+        let mut s = summary(ctx, &row);
+        if !filters_match(&s, &req.filters)? {
+            continue;
+        }
+        if req.size {
+            s.size = Some(upper_size(ctx, &row.id));
+        }
+        out.push(s);
+    }
+    Ok(out)
+}
+
+fn filters_match(s: &ContainerSummary, filters: &[String]) -> Result<bool> {
+    for f in filters {
+        let (k, v) = f.split_once('=').ok_or_else(|| {
+            EngineError::invalid(format!("invalid filter {f:?}: expected key=value"))
+        })?;
+        let ok = match k {
+            "id" => s.id.starts_with(v),
+            "name" => s.names.iter().any(|n| n.contains(v)),
+            "status" => s.state == v || (v == "stopped" && s.state == "exited"),
+            "exited" => s.exited && v.parse::<i32>().ok() == Some(s.exit_code),
+            "label" => match v.split_once('=') {
+                Some((lk, lv)) => s.labels.get(lk).is_some_and(|x| x == lv),
+                None => s.labels.contains_key(v),
+            },
+            "ancestor" => s.image == v || s.image_id.starts_with(v) || s.image.ends_with(&format!("/{v}")) || s.image.contains(&format!("/{v}:")),
+            other => {
+                return Err(EngineError::invalid(format!(
+                    "invalid filter {other:?}: supported filters are id, name, status, exited, label, ancestor"
+                )))
+            }
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+pub fn inspect(ctx: &StoreContext, name: &str) -> Result<Value> {
+    let row = lookup(ctx, name)?;
+    let paths = ContainerPaths::new(&ctx.paths, &row.id);
+    let image = super::prepare::image_config(ctx, &row)
+        .ok()
+        .and_then(|c| c.config)
+        .unwrap_or_default();
+    let cmd = command(ctx, &row);
+    let c = &row.config;
+    let running = row.state == State::Running;
+    let mounts: Vec<Value> = c
+        .mounts
+        .iter()
+        .map(|m| {
+            json!({
+                "Type": match m.kind { MountKind::Bind => "bind", MountKind::Volume => "volume", MountKind::Tmpfs => "tmpfs" },
+                "Name": if m.kind == MountKind::Volume { m.source.clone().unwrap_or_default() } else { String::new() },
+                "Source": m.source.clone().unwrap_or_default(),
+                "Destination": m.destination,
+                "Options": m.options,
+                "RW": !m.options.iter().any(|o| o == "ro"),
+            })
+        })
+        .collect();
+    let mut env: Vec<String> = image.env.clone().unwrap_or_default();
+    env.extend(c.env.iter().cloned());
+    Ok(json!({
+        "Id": row.id,
+        "Created": rfc3339(row.created),
+        "Path": cmd.first().cloned().unwrap_or_default(),
+        "Args": cmd.iter().skip(1).cloned().collect::<Vec<_>>(),
+        "State": {
+            "OciVersion": "1.0.2",
+            "Status": row.state.as_str(),
+            "Running": running,
+            "Paused": row.state == State::Paused,
+            "Restarting": false,
+            "OOMKilled": row.oom_killed,
+            "Dead": false,
+            "Pid": if running { row.pid } else { 0 },
+            "ConmonPid": if running { row.monitor_pid } else { 0 },
+            "ExitCode": row.exit_code,
+            "Error": row.error,
+            "StartedAt": rfc3339(row.started_at),
+            "FinishedAt": rfc3339(row.finished_at),
+        },
+        "Image": row.image_id,
+        "ImageName": row.image_name,
+        "Rootfs": "",
+        "Pod": "",
+        "ResolvConfPath": paths.bundle().join("resolv.conf"),
+        "HostnamePath": paths.bundle().join("hostname"),
+        "HostsPath": paths.bundle().join("hosts"),
+        "StaticDir": paths.bundle(),
+        "OCIConfigPath": paths.config_json(),
+        "OCIRuntime": row.runtime,
+        "ConmonPidFile": paths.run.join("monitor.pid"),
+        "PidFile": paths.pid_file(),
+        "Name": row.name,
+        "RestartCount": row.restart_count,
+        "Driver": "overlay",
+        "MountLabel": "",
+        "ProcessLabel": "",
+        "AppArmorProfile": "",
+        "GraphDriver": { "Name": "overlay", "Data": {
+            "UpperDir": paths.upper(), "WorkDir": paths.work(), "MergedDir": paths.merged(),
+        }},
+        "Mounts": mounts,
+        "Dependencies": [],
+        "NetworkSettings": { "Bridge": "", "SandboxID": "", "HairpinMode": false, "Ports": {}, "SandboxKey": "" },
+        "Namespace": "",
+        "IsInfra": false,
+        "Config": {
+            "Hostname": c.hostname.clone().unwrap_or_else(|| row.id[..12].to_string()),
+            "Domainname": "",
+            "User": c.user.clone().or(image.user.clone()).unwrap_or_default(),
+            "AttachStdin": c.interactive,
+            "AttachStdout": false,
+            "AttachStderr": false,
+            "Tty": c.tty,
+            "OpenStdin": c.interactive,
+            "StdinOnce": false,
+            "Env": env,
+            "Cmd": if c.command.is_empty() { image.cmd.clone().unwrap_or_default() } else { c.command.clone() },
+            "Image": row.image_name,
+            "Volumes": null,
+            "WorkingDir": c.workdir.clone().or(image.working_dir.clone()).unwrap_or_else(|| "/".into()),
+            "Entrypoint": c.entrypoint.clone().unwrap_or_else(|| image.entrypoint.clone().unwrap_or_default()),
+            "OnBuild": null,
+            "Labels": c.labels,
+            "Annotations": c.annotations,
+            "StopSignal": c.stop_signal.clone().or(image.stop_signal.clone()).unwrap_or_else(|| "SIGTERM".into()),
+            "CreateCommand": c.create_command,
+            "Umask": "0022",
+            "Timeout": c.timeout.unwrap_or(0),
+            "StopTimeout": c.stop_timeout.unwrap_or(10),
+        },
+        "HostConfig": {
+            "Binds": c.mounts.iter().filter(|m| m.kind != MountKind::Tmpfs).map(|m| {
+                let mut s = format!("{}:{}", m.source.clone().unwrap_or_default(), m.destination);
+                if !m.options.is_empty() { s.push(':'); s.push_str(&m.options.join(",")); }
+                s
+            }).collect::<Vec<_>>(),
+            "CgroupManager": "cgroupfs",
+            "LogConfig": { "Type": if c.log_driver.is_empty() { "k8s-file" } else { c.log_driver.as_str() }, "Config": c.log_opts, "Path": paths.log() },
+            "NetworkMode": c.network,
+            "RestartPolicy": { "Name": if c.restart.name.is_empty() { "no" } else { c.restart.name.as_str() }, "MaximumRetryCount": c.restart.max_retries },
+            "AutoRemove": c.remove,
+            "CapAdd": c.cap_add,
+            "CapDrop": c.cap_drop,
+            "GroupAdd": c.group_add,
+            "Privileged": c.privileged,
+            "ReadonlyRootfs": c.read_only,
+            "SecurityOpt": c.security_opt,
+            "Runtime": "oci",
+            "Memory": c.resources.memory.unwrap_or(0),
+            "MemorySwap": c.resources.memory_swap.unwrap_or(0),
+            "NanoCpus": c.resources.cpus.map(|x| (x * 1e9) as i64).unwrap_or(0),
+            "CpuShares": c.resources.cpu_shares.unwrap_or(0),
+            "CpusetCpus": c.resources.cpuset_cpus.clone().unwrap_or_default(),
+            "PidsLimit": c.resources.pids_limit.unwrap_or(0),
+            "Ulimits": c.ulimits.iter().map(|u| json!({"Name": u.name, "Soft": u.soft, "Hard": u.hard})).collect::<Vec<_>>(),
+            "Sysctls": c.sysctls,
+            "ShmSize": c.shm_size.unwrap_or(65536000),
+            "Init": c.init,
+        },
+    }))
+}
