@@ -101,6 +101,16 @@ pub enum Command {
     Wait(crate::container_cli::WaitArgs),
     /// Attach to a running container
     Attach(crate::container_cli::AttachArgs),
+    /// Run a process in a running container
+    Exec(crate::container_cli::ExecArgs),
+    /// Restart one or more containers
+    Restart(crate::container_cli::RestartArgs),
+    /// Pause all the processes in one or more containers
+    Pause(crate::container_cli::NamesArgs),
+    /// Unpause the processes in one or more containers
+    Unpause(crate::container_cli::NamesArgs),
+    /// Rename an existing container
+    Rename(crate::container_cli::RenameArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(crate::container_cli::ContainerCommand),

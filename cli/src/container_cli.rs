@@ -168,6 +168,75 @@ pub struct ContainerInspectArgs {
     pub names: Vec<String>,
 }
 
+#[derive(Args, Debug)]
+#[command(trailing_var_arg = true)]
+pub struct ExecArgs {
+    /// Run the command in the background
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Override the key sequence for detaching
+    #[arg(long = "detach-keys", value_name = "KEYS")]
+    pub detach_keys: Option<String>,
+    /// Set environment variables
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Keep STDIN open even if not attached
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Give the process extended privileges
+    #[arg(long)]
+    pub privileged: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Run as this user (name|uid[:group|gid])
+    #[arg(short, long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Working directory inside the container
+    #[arg(short, long, value_name = "DIR")]
+    pub workdir: Option<String>,
+    #[arg(value_name = "CONTAINER")]
+    pub name: String,
+    #[arg(required = true, value_name = "COMMAND", allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RestartArgs {
+    /// Seconds to wait for stop before killing the container
+    #[arg(short = 't', long = "time", value_name = "SECONDS")]
+    pub time: Option<u32>,
+    /// Restart all non-running containers too
+    #[arg(short, long)]
+    pub all: bool,
+    #[arg(value_name = "CONTAINER")]
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct NamesArgs {
+    /// Act on all containers
+    #[arg(short, long)]
+    pub all: bool,
+    #[arg(value_name = "CONTAINER")]
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RenameArgs {
+    #[arg(value_name = "CONTAINER")]
+    pub name: String,
+    #[arg(value_name = "NAME")]
+    pub new_name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct PruneArgs {
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+}
+
 /// Hidden: the per-container monitor, run by berth itself.
 #[derive(Args, Debug)]
 pub struct MonitorArgs {
@@ -201,4 +270,16 @@ pub enum ContainerCommand {
     Exists(ExistsArgs),
     /// Display the configuration of a container
     Inspect(ContainerInspectArgs),
+    /// Run a process in a running container
+    Exec(ExecArgs),
+    /// Restart one or more containers
+    Restart(RestartArgs),
+    /// Pause all the processes in one or more containers
+    Pause(NamesArgs),
+    /// Unpause the processes in one or more containers
+    Unpause(NamesArgs),
+    /// Rename an existing container
+    Rename(RenameArgs),
+    /// Remove all non-running containers
+    Prune(PruneArgs),
 }

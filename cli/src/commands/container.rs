@@ -198,3 +198,66 @@ pub fn inspect(engine: &dyn Engine, a: ContainerInspectArgs) -> anyhow::Result<i
     crate::output::print_documents(a.format.as_deref(), &docs)?;
     Ok(0)
 }
+
+pub fn exec(engine: &dyn Engine, a: ExecArgs) -> anyhow::Result<i32> {
+    let req = berth_types::container::ExecRequest {
+        command: a.command.clone(),
+        env: a.env.clone(),
+        user: a.user.clone(),
+        workdir: a.workdir.clone(),
+        tty: a.tty,
+        interactive: a.interactive,
+        privileged: a.privileged,
+        detach: a.detach,
+    };
+    let keys = default_detach_keys(a.detach_keys.as_deref())?;
+    let _raw = (a.tty && !a.detach).then(crate::terminal::RawMode::enable);
+    engine
+        .exec_container(&a.name, &req, local_streams(a.interactive, false, keys))
+        .map_err(exit::engine)
+}
+
+pub fn restart(engine: &dyn Engine, a: RestartArgs) -> anyhow::Result<i32> {
+    let names = targets(engine, &a.names, a.all, false)?;
+    each(&names, |n| {
+        engine.restart_container(n, a.time).map_err(exit::engine)?;
+        Ok(Some(n.to_string()))
+    })
+}
+
+pub fn pause(engine: &dyn Engine, a: NamesArgs, resume: bool) -> anyhow::Result<i32> {
+    let names = targets(engine, &a.names, a.all, !resume)?;
+    each(&names, |n| {
+        if resume {
+            engine.unpause_container(n)
+        } else {
+            engine.pause_container(n)
+        }
+        .map_err(exit::engine)?;
+        Ok(Some(n.to_string()))
+    })
+}
+
+pub fn rename(engine: &dyn Engine, a: RenameArgs) -> anyhow::Result<i32> {
+    engine
+        .rename_container(&a.name, &a.new_name)
+        .map_err(exit::engine)?;
+    Ok(0)
+}
+
+pub fn prune(engine: &dyn Engine, a: PruneArgs) -> anyhow::Result<i32> {
+    if !a.force {
+        use std::io::{BufRead, Write};
+        print!("WARNING! This will remove all non running containers.\nAre you sure you want to continue? [y/N] ");
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Ok(0);
+        }
+    }
+    for id in engine.prune_containers().map_err(exit::engine)? {
+        println!("{id}");
+    }
+    Ok(0)
+}

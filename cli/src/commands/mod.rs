@@ -71,6 +71,20 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Container(ContainerCommand::Exists(a)) => container::exists(e, a),
         Command::Container(ContainerCommand::Inspect(a)) => container::inspect(e, a),
+        Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => container::exec(e, a),
+        Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => {
+            container::restart(e, a)
+        }
+        Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => {
+            container::pause(e, a, false)
+        }
+        Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => {
+            container::pause(e, a, true)
+        }
+        Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => {
+            container::rename(e, a)
+        }
+        Command::Container(ContainerCommand::Prune(a)) => container::prune(e, a),
         Command::Monitor(_) | Command::MonitorLaunch(_) => {
             anyhow::bail!("the container monitor is started by berth itself")
         }

@@ -475,6 +475,30 @@ impl Engine for LocalEngine {
         crate::container::logs::logs(self.ctx()?, req, sink)
     }
 
+    fn exec_container(&self, name: &str, req: &ExecRequest, io: AttachStreams<'_>) -> Result<i32> {
+        crate::container::exec::exec(self, name, req, io)
+    }
+
+    fn restart_container(&self, name: &str, timeout: Option<u32>) -> Result<String> {
+        crate::container::ops::restart(self, name, timeout)
+    }
+
+    fn pause_container(&self, name: &str) -> Result<String> {
+        crate::container::ops::pause(self, name, false)
+    }
+
+    fn unpause_container(&self, name: &str) -> Result<String> {
+        crate::container::ops::pause(self, name, true)
+    }
+
+    fn rename_container(&self, name: &str, new_name: &str) -> Result<()> {
+        crate::container::ops::rename(self, name, new_name)
+    }
+
+    fn prune_containers(&self) -> Result<Vec<String>> {
+        crate::container::ops::prune(self)
+    }
+
     fn create_volume(&self, req: &VolumeCreateRequest) -> Result<String> {
         crate::volume::ops::create(self.ctx()?, req)
     }

@@ -207,6 +207,21 @@ pub struct AttachStreams<'a> {
     pub resize: Option<std::sync::mpsc::Receiver<(u16, u16)>>,
 }
 
+/// `exec`: a command to run in a running container.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecRequest {
+    pub command: Vec<String>,
+    /// `KEY=VALUE`, added to the container's environment.
+    pub env: Vec<String>,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    pub tty: bool,
+    pub interactive: bool,
+    pub privileged: bool,
+    /// Start it and return at once (`-d`).
+    pub detach: bool,
+}
+
 /// How an attached session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AttachEnd {

@@ -78,4 +78,13 @@ pub trait Engine: Send + Sync {
         req: &LogsRequest,
         sink: &mut dyn FnMut(&LogLine) -> bool,
     ) -> Result<()>;
+    /// Runs a command in a running container; returns its exit code (0 when detached).
+    fn exec_container(&self, name: &str, req: &ExecRequest, io: AttachStreams<'_>) -> Result<i32>;
+    /// Stops (if running) and starts again; returns the ID.
+    fn restart_container(&self, name: &str, timeout: Option<u32>) -> Result<String>;
+    fn pause_container(&self, name: &str) -> Result<String>;
+    fn unpause_container(&self, name: &str) -> Result<String>;
+    fn rename_container(&self, name: &str, new_name: &str) -> Result<()>;
+    /// Removes every stopped container; returns their IDs.
+    fn prune_containers(&self) -> Result<Vec<String>>;
 }

@@ -522,3 +522,77 @@ pub fn exists(engine: &LocalEngine, name: &str) -> Result<bool> {
 pub fn id_of(engine: &LocalEngine, name: &str) -> Result<String> {
     Ok(lookup(engine.ctx()?, name)?.id)
 }
+
+pub fn restart(engine: &LocalEngine, name: &str, timeout: Option<u32>) -> Result<String> {
+    let ctx = engine.ctx()?;
+    let row = lookup(ctx, name)?;
+    {
+        let _lock = lock(ctx, &row.id)?;
+        stop_locked(ctx, &row.id, timeout)?;
+        reconcile::wait_monitor_gone(&lookup(ctx, &row.id)?, Duration::from_secs(5));
+    }
+    start(engine, &row.id, None)?;
+    Ok(row.id)
+}
+
+pub fn pause(engine: &LocalEngine, name: &str, resume: bool) -> Result<String> {
+    let ctx = engine.ctx()?;
+    let row = lookup(ctx, name)?;
+    let _lock = lock(ctx, &row.id)?;
+    let (want, next) = if resume {
+        (State::Paused, State::Running)
+    } else {
+        (State::Running, State::Paused)
+    };
+    if row.state != want {
+        return Err(bad_state(
+            &row,
+            if resume {
+                "it is not paused"
+            } else {
+                "it is not running"
+            },
+        ));
+    }
+    let runtime = runtime_for(ctx, &row.runtime)?;
+    let result = if resume {
+        runtime.resume(&row.id)
+    } else {
+        runtime.pause(&row.id)
+    };
+    result.map_err(|e| EngineError::from_chain(ErrorKind::Storage, &e))?;
+    store::set_state(&ctx.db(), &row.id, next).map_err(storage)?;
+    Ok(row.id)
+}
+
+pub fn rename(engine: &LocalEngine, name: &str, new_name: &str) -> Result<()> {
+    let ctx = engine.ctx()?;
+    if !names::valid_name(new_name) {
+        return Err(EngineError::invalid(format!(
+            "container name {new_name:?} is invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"
+        )));
+    }
+    let row = lookup(ctx, name)?;
+    let renamed = store::rename(&ctx.db(), &row.id, new_name);
+    match renamed {
+        Ok(()) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+            Err(EngineError::conflict(format!("renaming container {}: the name \"{new_name}\" is already in use: that name is already in use", row.id)))
+        }
+        Err(e) => Err(storage(e)),
+    }
+}
+
+/// Removes every container that is not running; returns their IDs.
+pub fn prune(engine: &LocalEngine) -> Result<Vec<String>> {
+    let ctx = engine.ctx()?;
+    let rows = store::list(&ctx.db()).map_err(storage)?;
+    let mut removed = Vec::new();
+    for row in rows {
+        let row = refreshed(ctx, row);
+        if matches!(row.state, State::Exited | State::Created) {
+            removed.push(remove_one(ctx, &row.id, false, false, None)?);
+        }
+    }
+    Ok(removed)
+}

@@ -1,0 +1,188 @@
+//! `exec`: a new process in a running container, through the runtime's `exec` with a
+//! process document derived from the container's own (its namespaces, caps, rlimits,
+//! seccomp), with the command, user, environment and directory asked for.
+
+use super::ops::{lookup, now_nanos};
+use super::paths::{runtime_root, ContainerPaths};
+use super::store::State;
+use crate::engine::{LocalEngine, StoreContext};
+use berth_types::container::{AttachStreams, ExecRequest};
+use berth_types::{EngineError, ErrorKind, Result};
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::process::Stdio;
+
+fn fail(msg: impl std::fmt::Display) -> EngineError {
+    EngineError::new(ErrorKind::Storage, msg.to_string())
+}
+
+/// The process document for the exec, from the container's config.json.
+fn process_doc(ctx: &StoreContext, id: &str, req: &ExecRequest) -> Result<Value> {
+    let paths = ContainerPaths::new(&ctx.paths, id);
+    let bytes = std::fs::read(paths.config_json())
+        .map_err(|e| fail(format!("reading the spec of container {id}: {e}")))?;
+    let spec: Value = serde_json::from_slice(&bytes).map_err(fail)?;
+    let mut process = spec
+        .get("process")
+        .cloned()
+        .unwrap_or_else(|| Value::Object(Default::default()));
+    if req.command.is_empty() {
+        return Err(EngineError::invalid("exec requires a command"));
+    }
+    process["args"] = Value::from(req.command.clone());
+    process["terminal"] = Value::Bool(req.tty);
+    if let Some(w) = &req.workdir {
+        process["cwd"] = Value::from(w.clone());
+    }
+    let mut env: Vec<String> = process["env"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    for kv in &req.env {
+        let key = kv.split('=').next().unwrap_or(kv);
+        env.retain(|e| e.split('=').next() != Some(key));
+        env.push(kv.clone());
+    }
+    process["env"] = Value::from(env);
+    if let Some(u) = &req.user {
+        let user = super::user::resolve_user(&paths.merged(), Some(u), &[])
+            .map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))?;
+        process["user"] = serde_json::json!({ "uid": user.uid, "gid": user.gid, "additionalGids": user.additional_gids });
+    }
+    if req.privileged {
+        let all = super::spec::host_bounding_caps().unwrap_or_default();
+        for set in ["bounding", "effective", "permitted"] {
+            process["capabilities"][set] = Value::from(all.clone());
+        }
+    }
+    if let Some(map) = process.as_object_mut() {
+        map.remove("consoleSize");
+    }
+    Ok(process)
+}
+
+pub fn exec(
+    engine: &LocalEngine,
+    name: &str,
+    req: &ExecRequest,
+    io: AttachStreams<'_>,
+) -> Result<i32> {
+    let ctx = engine.ctx()?;
+    let row = lookup(ctx, name)?;
+    if row.state != State::Running {
+        return Err(EngineError::new(
+            ErrorKind::BadState,
+            "can only create exec sessions on running containers: container state improper",
+        ));
+    }
+    let process = process_doc(ctx, &row.id, req)?;
+    let paths = ContainerPaths::new(&ctx.paths, &row.id);
+    let exec_id = format!("exec-{}", now_nanos());
+    let process_file = paths.run.join(format!("{exec_id}.json"));
+    let log_file = paths.run.join(format!("{exec_id}.log"));
+    crate::store::fsutil::write_atomic(
+        &process_file,
+        &serde_json::to_vec(&process).map_err(fail)?,
+        0o600,
+    )
+    .map_err(fail)?;
+    let runtime = super::runtime::select(Some(&row.runtime), |n| runtime_root(&ctx.paths, n))
+        .map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))?;
+    let mut cmd = runtime.command();
+    cmd.arg("--log")
+        .arg(&log_file)
+        .arg("--log-format")
+        .arg("json")
+        .arg("exec")
+        .arg("--process")
+        .arg(&process_file);
+    if req.tty {
+        cmd.arg("--tty");
+    }
+    if req.detach {
+        cmd.arg("--detach");
+    }
+    cmd.arg(&row.id);
+    cmd.stdin(if req.interactive && !req.detach {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    cmd.stdout(if req.detach {
+        Stdio::null()
+    } else {
+        Stdio::piped()
+    });
+    cmd.stderr(if req.detach {
+        Stdio::null()
+    } else {
+        Stdio::piped()
+    });
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| fail(format!("running {} exec: {e}", runtime.name)))?;
+    let AttachStreams {
+        stdin,
+        mut stdout,
+        mut stderr,
+        ..
+    } = io;
+    if let (Some(mut input), Some(mut to_child)) = (stdin, child.stdin.take()) {
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut input, &mut to_child);
+        });
+    }
+    let status = std::thread::scope(|scope| {
+        if let Some(mut err) = child.stderr.take() {
+            scope.spawn(move || {
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = err.read(&mut buf) {
+                    if n == 0
+                        || stderr
+                            .write_all(&buf[..n])
+                            .and_then(|_| stderr.flush())
+                            .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+        }
+        if let Some(mut out) = child.stdout.take() {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0
+                    || stdout
+                        .write_all(&buf[..n])
+                        .and_then(|_| stdout.flush())
+                        .is_err()
+                {
+                    break;
+                }
+            }
+        }
+        child.wait()
+    })
+    .map_err(|e| fail(format!("waiting for {} exec: {e}", runtime.name)))?;
+    let log = std::fs::read(&log_file).unwrap_or_default();
+    let _ = std::fs::remove_file(&process_file);
+    let _ = std::fs::remove_file(&log_file);
+    let code = status.code().unwrap_or(255);
+    if code == 255 && !log.is_empty() {
+        let msg = super::runtime::runtime_message(&log);
+        let lower = msg.to_ascii_lowercase();
+        let kind = if lower.contains("not found") || lower.contains("no such file") {
+            ErrorKind::CommandNotFound
+        } else if lower.contains("permission denied") {
+            ErrorKind::CommandNotExecutable
+        } else {
+            ErrorKind::Storage
+        };
+        return Err(EngineError::new(kind, msg));
+    }
+    Ok(if req.detach { 0 } else { code })
+}
