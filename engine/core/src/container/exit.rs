@@ -46,8 +46,48 @@ pub fn on_exit(cfg: &MonitorConfig, code: i32) {
     };
     let Ok(ctx) = engine.ctx() else { return };
     let _ = rootfs::unmount_rootfs(&ContainerPaths::new(&ctx.paths, &cfg.id));
-    if let Err(e) = store::record_exited(&ctx.db(), &cfg.id, code, ops::now_nanos(), oom) {
+    let before = store::get(&ctx.db(), &cfg.id).ok().flatten();
+    let recorded = store::record_exited(&ctx.db(), &cfg.id, code, ops::now_nanos(), oom);
+    if let Err(e) = &recorded {
         tracing::error!(container = %cfg.id, error = %e, "recording the exit");
     }
+    if let Some(row) = before {
+        // A stop asked for by the user leaves the row "stopping": never restart then.
+        if row.state != store::State::Stopping && should_restart(&row, code) {
+            restart_after_backoff(&engine, &row);
+            return;
+        }
+    }
     ops::auto_remove(&engine, &cfg.id);
+}
+
+/// Whether the restart policy asks for another run after this exit.
+fn should_restart(row: &store::ContainerRow, code: i32) -> bool {
+    let policy = &row.config.restart;
+    match policy.name.as_str() {
+        "always" | "unless-stopped" => true,
+        "on-failure" => {
+            code != 0 && (policy.max_retries == 0 || row.restart_count < policy.max_retries as i64)
+        }
+        _ => false,
+    }
+}
+
+/// Waits 100 ms doubling per restart (at most a minute), then starts the container again.
+fn restart_after_backoff(engine: &LocalEngine, row: &store::ContainerRow) {
+    let delay = 100u64
+        .saturating_mul(1u64 << row.restart_count.clamp(0, 10))
+        .min(60_000);
+    std::thread::sleep(std::time::Duration::from_millis(delay));
+    let Ok(ctx) = engine.ctx() else { return };
+    // The user may have stopped or removed it meanwhile.
+    match store::get(&ctx.db(), &row.id) {
+        Ok(Some(now)) if now.state == store::State::Exited => {}
+        _ => return,
+    }
+    let _ = store::increment_restarts(&ctx.db(), &row.id);
+    if let Err(e) = ops::start(engine, &row.id, None) {
+        tracing::error!(container = %row.id, error = %e, "restarting");
+        let _ = store::record_error(&ctx.db(), &row.id, &e.message);
+    }
 }

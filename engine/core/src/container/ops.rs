@@ -338,6 +338,8 @@ pub fn stop_locked(ctx: &StoreContext, id: &str, timeout: Option<u32>) -> Result
         return Ok(());
     }
     let runtime = runtime_for(ctx, &row.runtime)?;
+    // "stopping" tells the monitor this exit was asked for: no restart policy applies.
+    store::set_state(&ctx.db(), &row.id, State::Stopping).map_err(storage)?;
     let timeout = timeout.or(row.config.stop_timeout).unwrap_or(10);
     if row.state == State::Paused {
         let _ = runtime.resume(&row.id);
