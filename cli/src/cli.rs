@@ -111,6 +111,14 @@ pub enum Command {
     Unpause(crate::container_cli::NamesArgs),
     /// Rename an existing container
     Rename(crate::container_cli::RenameArgs),
+    /// Inspect changes to the container's file systems
+    Diff(crate::container_cli::DiffArgs),
+    /// Export a container's filesystem contents as a tar archive
+    Export(crate::container_cli::ExportArgs),
+    /// Create new image based on the changed container
+    Commit(crate::container_cli::CommitArgs),
+    /// Import a tarball to create a filesystem image
+    Import(crate::container_cli::ImportArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(crate::container_cli::ContainerCommand),

@@ -237,6 +237,65 @@ pub struct PruneArgs {
     pub force: bool,
 }
 
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// Change the output format (json)
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    #[arg(value_name = "CONTAINER")]
+    pub name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Write to a specified file (default: stdout, which must be redirected)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    #[arg(value_name = "CONTAINER")]
+    pub name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct CommitArgs {
+    /// Apply the following possible instructions to the created image: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR
+    #[arg(short, long, value_name = "CHANGE")]
+    pub change: Vec<String>,
+    /// Set commit message for the imported image
+    #[arg(short, long, value_name = "MESSAGE")]
+    pub message: Option<String>,
+    /// Set the author for the image committed
+    #[arg(short, long, value_name = "AUTHOR")]
+    pub author: Option<String>,
+    /// Suppress output
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Pause container during commit (accepted; changes are read from the upper layer)
+    #[arg(short, long)]
+    pub pause: bool,
+    #[arg(value_name = "CONTAINER")]
+    pub name: String,
+    #[arg(value_name = "IMAGE")]
+    pub image: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// Apply the following possible instructions to the created image
+    #[arg(short, long, value_name = "CHANGE")]
+    pub change: Vec<String>,
+    /// Set commit message for the imported image
+    #[arg(short, long, value_name = "MESSAGE")]
+    pub message: Option<String>,
+    /// Suppress output
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// A tarball path, or - for stdin
+    #[arg(value_name = "PATH")]
+    pub path: String,
+    #[arg(value_name = "REFERENCE")]
+    pub image: Option<String>,
+}
+
 /// Hidden: the per-container monitor, run by berth itself.
 #[derive(Args, Debug)]
 pub struct MonitorArgs {
@@ -282,4 +341,10 @@ pub enum ContainerCommand {
     Rename(RenameArgs),
     /// Remove all non-running containers
     Prune(PruneArgs),
+    /// Inspect changes to the container's file systems
+    Diff(DiffArgs),
+    /// Export a container's filesystem contents as a tar archive
+    Export(ExportArgs),
+    /// Create new image based on the changed container
+    Commit(CommitArgs),
 }

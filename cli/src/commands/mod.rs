@@ -1,5 +1,6 @@
 //! One module per subcommand; `run` dispatches the parsed command line to it.
 
+mod changes;
 mod container;
 pub mod create_args;
 mod history;
@@ -85,6 +86,14 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             container::rename(e, a)
         }
         Command::Container(ContainerCommand::Prune(a)) => container::prune(e, a),
+        Command::Diff(a) | Command::Container(ContainerCommand::Diff(a)) => changes::diff(e, a),
+        Command::Export(a) | Command::Container(ContainerCommand::Export(a)) => {
+            changes::export(e, a)
+        }
+        Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => {
+            changes::commit(e, a)
+        }
+        Command::Import(a) => changes::import(e, a),
         Command::Monitor(_) | Command::MonitorLaunch(_) => {
             anyhow::bail!("the container monitor is started by berth itself")
         }

@@ -499,6 +499,26 @@ impl Engine for LocalEngine {
         crate::container::ops::prune(self)
     }
 
+    fn container_diff(&self, name: &str) -> Result<Vec<Change>> {
+        let changes = crate::container::changes::diff(self, name)?;
+        Ok(changes
+            .into_iter()
+            .map(|(kind, path)| Change { kind, path })
+            .collect())
+    }
+
+    fn export_container(&self, name: &str, out: &mut dyn std::io::Write) -> Result<()> {
+        crate::container::changes::export(self, name, out)
+    }
+
+    fn commit_container(&self, req: &CommitRequest) -> Result<String> {
+        crate::container::changes::commit(self, req)
+    }
+
+    fn import_image(&self, req: &ImportRequest, input: &mut dyn std::io::Read) -> Result<String> {
+        crate::container::changes::import(self, req, input)
+    }
+
     fn create_volume(&self, req: &VolumeCreateRequest) -> Result<String> {
         crate::volume::ops::create(self.ctx()?, req)
     }

@@ -222,6 +222,33 @@ pub struct ExecRequest {
     pub detach: bool,
 }
 
+/// One change of a container's filesystem (`diff`): kind `A`, `C` or `D`, and the path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub kind: char,
+    pub path: String,
+}
+
+/// `commit`: a new image from a container's changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitRequest {
+    pub container: String,
+    /// The new image's name (none: a dangling image).
+    pub image: Option<String>,
+    /// Dockerfile-style instructions (`CMD ["sh"]`, `ENV A=b`…).
+    pub changes: Vec<String>,
+    pub message: Option<String>,
+    pub author: Option<String>,
+}
+
+/// `import`: an image from a root filesystem tarball.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportRequest {
+    pub image: Option<String>,
+    pub changes: Vec<String>,
+    pub message: Option<String>,
+}
+
 /// How an attached session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AttachEnd {

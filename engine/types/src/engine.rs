@@ -87,4 +87,10 @@ pub trait Engine: Send + Sync {
     fn rename_container(&self, name: &str, new_name: &str) -> Result<()>;
     /// Removes every stopped container; returns their IDs.
     fn prune_containers(&self) -> Result<Vec<String>>;
+    fn container_diff(&self, name: &str) -> Result<Vec<Change>>;
+    fn export_container(&self, name: &str, out: &mut dyn Write) -> Result<()>;
+    /// Returns the new image's ID.
+    fn commit_container(&self, req: &CommitRequest) -> Result<String>;
+    /// Returns the new image's ID.
+    fn import_image(&self, req: &ImportRequest, input: &mut dyn Read) -> Result<String>;
 }

@@ -3,6 +3,7 @@
 //! monitor, the runtime driver, and the lifecycle operations on top of them.
 
 pub mod attach;
+pub mod changes;
 pub mod exec;
 pub mod exit;
 pub mod logfile;

@@ -2,6 +2,7 @@
 //! inspect, history), removal and garbage collection, push, and archives.
 
 pub mod archive;
+pub mod build;
 pub mod gc;
 pub mod login;
 pub mod names;
