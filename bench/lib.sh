@@ -20,7 +20,7 @@ now_ns() { date +%s%N; }
 time_ms() {
   local start end
   start=$(now_ns)
-  "$@" >/dev/null 2>&1 || { echo "benchmark command failed: $*" >&2; return 1; }
+  "$@" >/dev/null 2>"$work/last.err" || { echo "benchmark command failed: $*: $(tail -n 3 "$work/last.err")" >&2; return 1; }
   end=$(now_ns)
   echo $(( (end - start) / 1000000 ))
 }

@@ -13,7 +13,7 @@ runtime=${BENCH_RUNTIME:-}
 if [ -z "$runtime" ]; then
   if [ -n "$(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null)" ]; then runtime=runc; else runtime=crun; fi
 fi
-hard_nofile=$(ulimit -Hn); hard_nproc=$(ulimit -Hu)
+hard_nofile=$(ulimit -Hn); hard_nproc=32768  # MACHINE-FACTS: Podman fails above this here
 # Podman asks for rlimits above this machine's hard limits unless told otherwise.
 podman_run_flags=(--network none --runtime "$runtime" --ulimit "nofile=$hard_nofile:$hard_nofile" --ulimit "nproc=$hard_nproc:$hard_nproc")
 berth_run_flags=(--network none)

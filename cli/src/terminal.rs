@@ -19,9 +19,8 @@ impl RawMode {
             return RawMode { saved: None };
         };
         let mut raw = saved.clone();
+        // Fully raw: the container's terminal already turns "\n" into "\r\n".
         raw.make_raw();
-        // Keep output post-processing so "\n" still returns the carriage.
-        raw.output_modes.insert(rustix::termios::OutputModes::OPOST);
         let _ = rustix::termios::tcsetattr(&stdin, rustix::termios::OptionalActions::Now, &raw);
         RawMode { saved: Some(saved) }
     }

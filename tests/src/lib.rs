@@ -13,6 +13,7 @@
 //! ```
 
 pub mod cmd;
+pub mod containers;
 pub mod env;
 pub mod fault;
 pub mod images;

@@ -118,7 +118,8 @@ impl DetachMatcher {
 
 /// Connects to a monitor's attach socket.
 pub fn connect(path: &std::path::Path) -> io::Result<UnixStream> {
-    UnixStream::connect(path)
+    let (_dir, short) = super::paths::socket_path(path)?;
+    UnixStream::connect(short)
 }
 
 /// Runs an attached session over a connected socket until the container exits or the

@@ -52,16 +52,17 @@ pub fn spawn(mut cfg: MonitorConfig) -> io::Result<Created> {
     rustix::io::fcntl_setfd(&writer, rustix::io::FdFlags::empty())?;
     cfg.sync_fd = writer.as_raw_fd();
     let arg = serde_json::to_string(&cfg).map_err(io::Error::other)?;
-    let exe = std::env::current_exe()?;
-    let mut launcher = Command::new(exe)
-        .arg("__monitor-launch")
+    // The monitor is our child only until we exit; it never waits for us, and setsid
+    // detaches it from our terminal. (A long-lived caller reaps it with SIGCHLD ignored.)
+    let child = Command::new(std::env::current_exe()?)
+        .arg("__monitor")
         .arg(&arg)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()?;
     drop(writer);
-    launcher.wait()?;
+    drop(child);
     let mut text = String::new();
     std::fs::File::from(reader).read_to_string(&mut text)?;
     let text = text.trim();
@@ -184,12 +185,16 @@ fn create_and_relay(
         stdin: None,
         master: None,
     };
+    let mut console_dir: Option<OwnedFd> = None;
     let console = if cfg.tty {
         let sock = paths.console_socket();
         let _ = std::fs::remove_file(&sock);
-        let listener = UnixListener::bind(&sock)?;
+        let (dir, short) = super::paths::inheritable_socket_path(&sock)?;
+        let listener = UnixListener::bind(&short)?;
         listener.set_nonblocking(true)?;
-        cmd.arg("--console-socket").arg(&sock);
+        // The runtime inherits the directory handle, so the short path means the same to it.
+        cmd.arg("--console-socket").arg(&short);
+        console_dir = dir;
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -236,9 +241,11 @@ fn create_and_relay(
         .parse()
         .map_err(|_| io::Error::other("the runtime wrote no container pid"))?;
     let _ = std::fs::remove_file(paths.console_socket());
+    drop(console_dir);
     let sock_path = paths.attach_socket();
     let _ = std::fs::remove_file(&sock_path);
-    let listener = UnixListener::bind(&sock_path)?;
+    let (_dir, short) = super::paths::socket_path(&sock_path)?;
+    let listener = UnixListener::bind(&short)?;
     std::fs::set_permissions(
         &sock_path,
         std::os::unix::fs::PermissionsExt::from_mode(0o600),

@@ -117,7 +117,19 @@ pub fn create(
             format!("creating {}: {e}", paths.dir.display()),
         )
     })?;
-    let inserted = store::insert(&ctx.db(), &row);
+    let mut row = row;
+    let mut inserted = store::insert(&ctx.db(), &row);
+    // A generated name may already be taken: draw another, as Podman does.
+    for _ in 0..20 {
+        match &inserted {
+            Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation && req.name.is_none() => {
+                row.name = names::generated_name();
+                inserted = store::insert(&ctx.db(), &row);
+            }
+            _ => break,
+        }
+    }
+    let name = row.name.clone();
     if let Err(e) = inserted {
         let _ = std::fs::remove_dir_all(&paths.dir);
         if let rusqlite::Error::SqliteFailure(f, _) = &e {
@@ -407,7 +419,10 @@ pub fn remove_one(
 pub fn destroy(ctx: &StoreContext, row: &ContainerRow, volumes: bool) -> Result<()> {
     let paths = ContainerPaths::new(&ctx.paths, &row.id);
     if let Ok(rt) = runtime_for(ctx, &row.runtime) {
-        let _ = rt.delete(&row.id, true);
+        // The monitor usually deleted it already; only ask the runtime when it still knows it.
+        if rt.root.join(&row.id).exists() {
+            let _ = rt.delete(&row.id, true);
+        }
     }
     let mut errors = Vec::new();
     if let Err(e) = rootfs::unmount_rootfs(&paths) {

@@ -224,7 +224,7 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, _runtime: &Runtime) -> Re
         let spec = spec::build_spec(&input)
             .map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))?;
         let bytes = serde_json::to_vec(&spec).map_err(fail)?;
-        crate::store::fsutil::write_atomic(&paths.config_json(), &bytes, 0o600)
+        crate::store::fsutil::write_replace(&paths.config_json(), &bytes, 0o600)
             .map_err(|e| fail(format!("writing {}: {e}", paths.config_json().display())))
     })();
     if result.is_err() {

@@ -103,7 +103,7 @@ pub fn write_etc_files(
     std::fs::create_dir_all(&dir)?;
     let write = |file: &str, content: String| -> io::Result<PathBuf> {
         let p = dir.join(file);
-        crate::store::fsutil::write_atomic(&p, content.as_bytes(), 0o644)?;
+        crate::store::fsutil::write_replace(&p, content.as_bytes(), 0o644)?;
         Ok(p)
     };
     let hostname_file = write("hostname", format!("{hostname}\n"))?;
