@@ -119,6 +119,8 @@ pub enum Command {
     Commit(crate::container_cli::CommitArgs),
     /// Import a tarball to create a filesystem image
     Import(crate::container_cli::ImportArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(crate::container_cli::CpArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(crate::container_cli::ContainerCommand),

@@ -296,6 +296,19 @@ pub struct ImportArgs {
     pub image: Option<String>,
 }
 
+#[derive(Args, Debug)]
+pub struct CpArgs {
+    /// Copy archive mode: keep ownership (the default for tar streams; accepted)
+    #[arg(short, long)]
+    pub archive: bool,
+    /// CONTAINER:PATH, a host path, or - for a tar stream on stdin
+    #[arg(value_name = "SRC")]
+    pub source: String,
+    /// CONTAINER:PATH, a host path, or - for a tar stream on stdout
+    #[arg(value_name = "DEST")]
+    pub destination: String,
+}
+
 /// Hidden: the per-container monitor, run by berth itself.
 #[derive(Args, Debug)]
 pub struct MonitorArgs {
@@ -347,4 +360,6 @@ pub enum ContainerCommand {
     Export(ExportArgs),
     /// Create new image based on the changed container
     Commit(CommitArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(CpArgs),
 }

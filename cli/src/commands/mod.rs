@@ -2,6 +2,7 @@
 
 mod changes;
 mod container;
+mod cp;
 pub mod create_args;
 mod history;
 mod images;
@@ -94,6 +95,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             changes::commit(e, a)
         }
         Command::Import(a) => changes::import(e, a),
+        Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => cp::run(e, a),
         Command::Monitor(_) | Command::MonitorLaunch(_) => {
             anyhow::bail!("the container monitor is started by berth itself")
         }

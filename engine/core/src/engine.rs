@@ -519,6 +519,28 @@ impl Engine for LocalEngine {
         crate::container::changes::import(self, req, input)
     }
 
+    fn copy_from_container(
+        &self,
+        name: &str,
+        path: &str,
+        out: &mut dyn std::io::Write,
+    ) -> Result<()> {
+        crate::container::copy::copy_from(self, name, path, out)
+    }
+
+    fn copy_to_container(
+        &self,
+        name: &str,
+        path: &str,
+        input: &mut dyn std::io::Read,
+    ) -> Result<()> {
+        crate::container::copy::copy_to(self, name, path, input)
+    }
+
+    fn container_path_kind(&self, name: &str, path: &str) -> Result<Option<bool>> {
+        crate::container::copy::path_kind(self, name, path)
+    }
+
     fn create_volume(&self, req: &VolumeCreateRequest) -> Result<String> {
         crate::volume::ops::create(self.ctx()?, req)
     }

@@ -93,4 +93,10 @@ pub trait Engine: Send + Sync {
     fn commit_container(&self, req: &CommitRequest) -> Result<String>;
     /// Returns the new image's ID.
     fn import_image(&self, req: &ImportRequest, input: &mut dyn Read) -> Result<String>;
+    /// Writes `path` of the container (file or tree) to `out` as a tar stream.
+    fn copy_from_container(&self, name: &str, path: &str, out: &mut dyn Write) -> Result<()>;
+    /// Unpacks the tar stream `input` into directory `path` of the container.
+    fn copy_to_container(&self, name: &str, path: &str, input: &mut dyn Read) -> Result<()>;
+    /// Whether `path` exists in the container, and whether it is a directory.
+    fn container_path_kind(&self, name: &str, path: &str) -> Result<Option<bool>>;
 }

@@ -26,6 +26,11 @@ fn is_opaque(path: &Path) -> bool {
     matches!(rustix::fs::lgetxattr(path, super::super::layer::unpack::OPAQUE_XATTR, &mut buf), Ok(1) if buf[0] == b'y')
 }
 
+/// The image's layer roots (bottom first), for other modules.
+pub fn lower_roots_for(ctx: &StoreContext, image_id: &str) -> Result<Vec<PathBuf>> {
+    lower_roots(ctx, image_id)
+}
+
 /// The image's layer roots (bottom first) for "was this path there before?".
 fn lower_roots(ctx: &StoreContext, image_id: &str) -> Result<Vec<PathBuf>> {
     let image = db::get_image(&ctx.db(), image_id)

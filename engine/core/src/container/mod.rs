@@ -4,6 +4,7 @@
 
 pub mod attach;
 pub mod changes;
+pub mod copy;
 pub mod exec;
 pub mod exit;
 pub mod logfile;

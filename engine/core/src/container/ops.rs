@@ -122,7 +122,9 @@ pub fn create(
     // A generated name may already be taken: draw another, as Podman does.
     for _ in 0..20 {
         match &inserted {
-            Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation && req.name.is_none() => {
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::ConstraintViolation && req.name.is_none() =>
+            {
                 row.name = names::generated_name();
                 inserted = store::insert(&ctx.db(), &row);
             }

@@ -42,6 +42,8 @@ pub struct UnpackOptions {
     pub chown: bool,
     /// Skip device nodes that cannot be created (as Podman does in a user namespace).
     pub skip_devices_on_eperm: bool,
+    /// Treat `.wh.` entries as whiteouts (layers); `cp` copies them as ordinary files.
+    pub whiteouts: bool,
 }
 
 impl UnpackOptions {
@@ -50,6 +52,7 @@ impl UnpackOptions {
         UnpackOptions {
             chown: root,
             skip_devices_on_eperm: !root,
+            whiteouts: true,
         }
     }
 }
@@ -138,17 +141,20 @@ impl Unpacker {
         };
         let parent = self.parent(&parent_path).map_err(werr)?;
 
-        if name == OPAQUE_MARKER {
+        if self.opts.whiteouts && name == OPAQUE_MARKER {
             let dir = in_root(&self.root, &parent_path, OFlags::RDONLY | OFlags::DIRECTORY)
                 .map_err(|e| werr(errno_io(e)))?;
             rfs::fsetxattr(&dir, OPAQUE_XATTR, b"y", XattrFlags::empty())
                 .map_err(|e| werr(errno_io(e)))?;
             return Ok(());
         }
-        if name.starts_with(b".wh..wh.") {
+        if self.opts.whiteouts && name.starts_with(b".wh..wh.") {
             return Ok(()); // other AUFS metadata: nothing to create
         }
-        if let Some(hidden) = name.strip_prefix(WHITEOUT_PREFIX) {
+        if let Some(hidden) = name
+            .strip_prefix(WHITEOUT_PREFIX)
+            .filter(|_| self.opts.whiteouts)
+        {
             self.remove_existing(&parent, hidden).map_err(werr)?;
             rfs::mknodat(
                 &parent,

@@ -1,0 +1,160 @@
+//! `cp`: tar streams into and out of a container's root filesystem. Paths are resolved
+//! by the kernel inside the container root (`RESOLVE_IN_ROOT`), so a symlink in the
+//! container — to `/etc`, to `../../` — can never make a copy read or write a host path;
+//! inside a copied tree symlinks are copied as symlinks, never followed.
+
+use super::changes::lower_roots_for;
+use super::ops::{lock, lookup};
+use super::paths::ContainerPaths;
+use super::rootfs;
+use super::store::State;
+use crate::engine::{LocalEngine, StoreContext};
+use crate::layer::tar_reader::TarReader;
+use crate::layer::tarsplit::SplitWriter;
+use crate::layer::unpack::{self, UnpackOptions};
+use berth_types::{EngineError, ErrorKind, Result};
+use rustix::fs::{self as rfs, Mode, OFlags, ResolveFlags};
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+fn fail(msg: impl std::fmt::Display) -> EngineError {
+    EngineError::new(ErrorKind::Storage, msg.to_string())
+}
+
+/// Runs `f` with the container's root mounted (mounting it for the occasion when stopped).
+fn with_root<T>(ctx: &StoreContext, name: &str, f: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
+    let row = lookup(ctx, name)?;
+    let _lock = lock(ctx, &row.id)?;
+    let paths = ContainerPaths::new(&ctx.paths, &row.id);
+    let was_mounted = rootfs::is_mounted(&paths.merged());
+    if !was_mounted {
+        let lowers: Vec<PathBuf> = lower_roots_for(ctx, &row.image_id)?
+            .into_iter()
+            .rev()
+            .collect();
+        rootfs::mount_rootfs(&paths, &lowers).map_err(fail)?;
+    }
+    let result = f(&paths.merged());
+    if !was_mounted && row.state != State::Running {
+        let _ = rootfs::unmount_rootfs(&paths);
+    }
+    result
+}
+
+fn open_root(root: &Path) -> Result<OwnedFd> {
+    rfs::open(
+        root,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| fail(format!("opening {}: {e}", root.display())))
+}
+
+/// The path inside the container, without a leading slash ("." for the root).
+fn relative(path: &str) -> String {
+    let p = path.trim_start_matches('/');
+    if p.is_empty() {
+        ".".into()
+    } else {
+        p.to_string()
+    }
+}
+
+fn not_found(name: &str, path: &str) -> EngineError {
+    EngineError::not_found(format!(
+        "\"{path}\" could not be found on container {name}: no such file or directory"
+    ))
+}
+
+/// Writes `path` of the container (a file or a whole tree) as a tar stream.
+pub fn copy_from(engine: &LocalEngine, name: &str, path: &str, out: &mut dyn Write) -> Result<()> {
+    let ctx = engine.ctx()?;
+    with_root(ctx, name, |root| {
+        let root_fd = open_root(root)?;
+        let rel = relative(path);
+        let fd = rfs::openat2(
+            &root_fd,
+            rel.as_str(),
+            OFlags::PATH | OFlags::CLOEXEC,
+            Mode::empty(),
+            ResolveFlags::IN_ROOT,
+        )
+        .map_err(|_| not_found(name, path))?;
+        // Read through the resolved handle: /proc/self/fd/N names exactly that object.
+        use std::os::fd::AsRawFd;
+        let resolved = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+        let meta = std::fs::metadata(&resolved).map_err(|_| not_found(name, path))?;
+        let base = Path::new(path.trim_end_matches('/'))
+            .file_name()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let mut b = tar::Builder::new(out);
+        b.follow_symlinks(false);
+        let r = if meta.is_dir() {
+            let real = std::fs::read_link(&resolved).map_err(fail)?;
+            b.append_dir_all(&base, real)
+        } else {
+            let mut f = std::fs::File::open(&resolved).map_err(fail)?;
+            b.append_file(&base, &mut f)
+        };
+        r.and_then(|_| b.finish())
+            .map_err(|e| fail(format!("copying {path} from container {name}: {e}")))
+    })
+}
+
+/// Unpacks a tar stream into directory `path` of the container.
+pub fn copy_to(engine: &LocalEngine, name: &str, path: &str, input: &mut dyn Read) -> Result<()> {
+    let ctx = engine.ctx()?;
+    with_root(ctx, name, |root| {
+        let root_fd = open_root(root)?;
+        let rel = relative(path);
+        let dest = rfs::openat2(
+            &root_fd,
+            rel.as_str(),
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+            ResolveFlags::IN_ROOT,
+        )
+        .map_err(|e| match e {
+            rustix::io::Errno::NOTDIR => EngineError::invalid(format!(
+                "destination \"{path}\" in container {name} is not a directory"
+            )),
+            _ => not_found(name, path),
+        })?;
+        let sink = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/null")
+            .map_err(fail)?;
+        let split = SplitWriter::create(sink).map_err(fail)?;
+        let mut reader = TarReader::new(input, split);
+        let opts = UnpackOptions {
+            whiteouts: false,
+            ..UnpackOptions::for_current_user()
+        };
+        unpack::unpack(&mut reader, dest, opts)
+            .map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))
+    })
+}
+
+/// Whether `path` exists in the container (resolved inside its root), and is a directory.
+pub fn path_kind(engine: &LocalEngine, name: &str, path: &str) -> Result<Option<bool>> {
+    let ctx = engine.ctx()?;
+    with_root(ctx, name, |root| {
+        let root_fd = open_root(root)?;
+        match rfs::openat2(
+            &root_fd,
+            relative(path).as_str(),
+            OFlags::PATH | OFlags::CLOEXEC,
+            Mode::empty(),
+            ResolveFlags::IN_ROOT,
+        ) {
+            Ok(fd) => Ok(Some(
+                rfs::fstat(&fd)
+                    .map(|st| rfs::FileType::from_raw_mode(st.st_mode) == rfs::FileType::Directory)
+                    .unwrap_or(false),
+            )),
+            Err(_) => Ok(None),
+        }
+    })
+}
