@@ -121,6 +121,8 @@ pub enum Command {
     Import(crate::container_cli::ImportArgs),
     /// Copy files/folders between a container and the local filesystem
     Cp(crate::container_cli::CpArgs),
+    /// Display the running processes of a container
+    Top(crate::container_cli::TopArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(crate::container_cli::ContainerCommand),

@@ -309,6 +309,15 @@ pub struct CpArgs {
     pub destination: String,
 }
 
+#[derive(Args, Debug)]
+pub struct TopArgs {
+    #[arg(value_name = "CONTAINER")]
+    pub name: String,
+    /// ps descriptors (user, pid, ppid, pcpu, etime, tty, time, args, comm, uid, gid, group, nice, rss, vsz, state)
+    #[arg(value_name = "DESCRIPTORS")]
+    pub descriptors: Vec<String>,
+}
+
 /// Hidden: the per-container monitor, run by berth itself.
 #[derive(Args, Debug)]
 pub struct MonitorArgs {
@@ -362,4 +371,6 @@ pub enum ContainerCommand {
     Commit(CommitArgs),
     /// Copy files/folders between a container and the local filesystem
     Cp(CpArgs),
+    /// Display the running processes of a container
+    Top(TopArgs),
 }

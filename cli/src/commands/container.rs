@@ -261,3 +261,12 @@ pub fn prune(engine: &dyn Engine, a: PruneArgs) -> anyhow::Result<i32> {
     }
     Ok(0)
 }
+
+pub fn top(engine: &dyn Engine, a: TopArgs) -> anyhow::Result<i32> {
+    let table = engine
+        .top_container(&a.name, &a.descriptors)
+        .map_err(exit::engine)?;
+    let text: String = table.iter().map(|row| row.join("\t") + "\n").collect();
+    print!("{}", crate::format::columns::align(&text));
+    Ok(0)
+}

@@ -96,6 +96,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Import(a) => changes::import(e, a),
         Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => cp::run(e, a),
+        Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => container::top(e, a),
         Command::Monitor(_) | Command::MonitorLaunch(_) => {
             anyhow::bail!("the container monitor is started by berth itself")
         }

@@ -10,7 +10,7 @@ const MIN_WIDTH: usize = 12;
 const PADDING: usize = 2;
 
 /// Aligns tab-separated cells of `text` into space-padded columns.
-pub(super) fn align(text: &str) -> String {
+pub(crate) fn align(text: &str) -> String {
     let lines: Vec<Vec<&str>> = text.split('\n').map(|l| l.split('\t').collect()).collect();
     let mut widths: Vec<Vec<usize>> = lines.iter().map(|cells| vec![0; cells.len() - 1]).collect();
     // Lines that still have a tab-terminated cell in the current column, in order.

@@ -7,7 +7,7 @@
 //! missing trailing newline is added; unlike Podman, these rewrites apply only to text
 //! outside `{{ }}`, so string literals inside actions keep their exact meaning.
 
-mod columns;
+pub(crate) mod columns;
 mod template;
 
 use serde_json::Value;

@@ -541,6 +541,10 @@ impl Engine for LocalEngine {
         crate::container::copy::path_kind(self, name, path)
     }
 
+    fn top_container(&self, name: &str, descriptors: &[String]) -> Result<Vec<Vec<String>>> {
+        crate::container::top::top(self, name, descriptors)
+    }
+
     fn create_volume(&self, req: &VolumeCreateRequest) -> Result<String> {
         crate::volume::ops::create(self.ctx()?, req)
     }

@@ -99,4 +99,6 @@ pub trait Engine: Send + Sync {
     fn copy_to_container(&self, name: &str, path: &str, input: &mut dyn Read) -> Result<()>;
     /// Whether `path` exists in the container, and whether it is a directory.
     fn container_path_kind(&self, name: &str, path: &str) -> Result<Option<bool>>;
+    /// `top`: a header row, then one row per process, for the ps-style descriptors.
+    fn top_container(&self, name: &str, descriptors: &[String]) -> Result<Vec<Vec<String>>>;
 }

@@ -20,5 +20,6 @@ pub mod runtime;
 pub mod seccomp;
 pub mod spec;
 pub mod store;
+pub mod top;
 pub mod user;
 pub mod view;
