@@ -48,18 +48,6 @@ fn lower_dirs(ctx: &StoreContext, row: &ContainerRow) -> Result<Vec<PathBuf>> {
         .collect())
 }
 
-/// A path inside the container root, never leaving it (lexically; the kernel resolves the rest).
-fn inside(root: &Path, container_path: &str) -> PathBuf {
-    let mut p = root.to_path_buf();
-    for c in container_path.split('/') {
-        match c {
-            "" | "." | ".." => {}
-            c => p.push(c),
-        }
-    }
-    p
-}
-
 /// Mounts, volumes and bind sources resolved to host paths.
 fn resolve_mounts(
     ctx: &StoreContext,
@@ -89,9 +77,12 @@ fn resolve_mounts(
             MountKind::Volume => {
                 let (name, data) = crate::volume::mount::ensure_volume(ctx, m.source.as_deref())?;
                 crate::volume::mount::record_use(&ctx.db(), &row.id, &name, &m.destination);
-                let in_image = inside(merged, &m.destination);
-                if in_image.is_dir() && !m.options.iter().any(|o| o == "nocopy") {
-                    crate::volume::mount::copy_up(ctx, &name, &in_image)?;
+                if !m.options.iter().any(|o| o == "nocopy") {
+                    let source = crate::volume::copy::Source {
+                        root: merged,
+                        path: &m.destination,
+                    };
+                    crate::volume::mount::copy_up(ctx, &name, &source)?;
                 }
                 out.push(ResolvedMount {
                     source: data,
@@ -125,10 +116,11 @@ fn resolve_mounts(
         }
         let (name, data) = crate::volume::mount::ensure_volume(ctx, None)?;
         crate::volume::mount::record_use(&ctx.db(), &row.id, &name, dest);
-        let in_image = inside(merged, dest);
-        if in_image.is_dir() {
-            crate::volume::mount::copy_up(ctx, &name, &in_image)?;
-        }
+        let source = crate::volume::copy::Source {
+            root: merged,
+            path: dest,
+        };
+        crate::volume::mount::copy_up(ctx, &name, &source)?;
         out.push(ResolvedMount {
             source: data,
             destination: dest.clone(),
@@ -152,7 +144,13 @@ fn host_rlimits() -> Vec<(String, u64)> {
 
 /// The seccomp profile for this container, or `None` when it runs unconfined.
 fn seccomp(row: &ContainerRow) -> Result<Option<(serde_json::Value, Option<PathBuf>)>> {
-    if row.config.privileged {
+    let explicit = row.config.security_opt.iter().any(|o| {
+        o.strip_prefix("seccomp=")
+            .or_else(|| o.strip_prefix("seccomp:"))
+            .is_some_and(|v| v != "unconfined")
+    });
+    // --privileged drops the default profile, but not one the user named (as Podman).
+    if row.config.privileged && !explicit {
         return Ok(None);
     }
     let mut path = None;
@@ -219,7 +217,7 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, _runtime: &Runtime) -> Re
             host_rlimits: host_rlimits(),
             seccomp: seccomp.map(|(p, _)| p),
             init_binary,
-            devices: Vec::new(),
+            devices: devices(row)?,
         };
         let spec = spec::build_spec(&input)
             .map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))?;
@@ -231,6 +229,58 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, _runtime: &Runtime) -> Re
         let _ = rootfs::unmount_rootfs(&paths);
     }
     result
+}
+
+/// `--device`s, stat'ed on the host; with `--privileged`, every host device (as Podman).
+fn devices(row: &ContainerRow) -> Result<Vec<spec::ResolvedDevice>> {
+    let mut out = Vec::new();
+    let invalid = |e: spec::SpecError| EngineError::from_chain(ErrorKind::InvalidArgument, &e);
+    if row.config.privileged {
+        for path in host_device_nodes(Path::new("/dev")) {
+            let p = path.display().to_string();
+            let req = spec::DeviceRequest {
+                host: p.clone(),
+                container: p,
+                permissions: "rwm".into(),
+            };
+            if let Ok(d) = spec::stat_device(&req) {
+                out.push(d);
+            }
+        }
+    }
+    for arg in &row.config.devices {
+        let req = spec::parse_device(arg).map_err(invalid)?;
+        let dev = spec::stat_device(&req).map_err(invalid)?;
+        out.retain(|d: &spec::ResolvedDevice| d.path != dev.path);
+        out.push(dev);
+    }
+    Ok(out)
+}
+
+/// Character and block devices under `dir`, skipping the kernel's per-namespace ones.
+fn host_device_nodes(dir: &Path) -> Vec<PathBuf> {
+    use std::os::unix::fs::FileTypeExt;
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() {
+            if !matches!(
+                e.file_name().to_str(),
+                Some("pts" | "shm" | "mqueue" | "hugepages")
+            ) {
+                out.extend(host_device_nodes(&path));
+            }
+        } else if ft.is_char_device() || ft.is_block_device() {
+            if e.file_name() != "console" && e.file_name() != "ptmx" {
+                out.push(path);
+            }
+        }
+    }
+    out
 }
 
 /// The init binary for `--init` (catatonit, as Podman; tini otherwise).

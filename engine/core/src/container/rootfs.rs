@@ -67,7 +67,7 @@ pub fn mount_rootfs(paths: &ContainerPaths, lowers: &[PathBuf]) -> io::Result<()
         "overlay",
         &merged,
         "overlay",
-        MountFlags::NODEV,
+        MountFlags::empty(),
         Some(data.as_c_str()),
     )
     .map_err(|e| io::Error::other(format!("mounting overlay at {}: {e}", merged.display())))

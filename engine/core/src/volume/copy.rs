@@ -56,7 +56,41 @@ pub enum CopyOutcome {
 /// empty. With `take_owner`, `_data` also takes `source`'s own mode, owner and times.
 /// On one filesystem the copy is assembled beside `_data` and renamed over it, so a
 /// crash leaves `_data` empty or complete, never half-filled.
-pub fn populate(volume_dir: &Path, source: &Path, take_owner: bool) -> io::Result<CopyOutcome> {
+/// Where copy-up reads from: a directory resolved inside a container root.
+pub struct Source<'a> {
+    /// The mounted container root.
+    pub root: &'a Path,
+    /// The directory inside it (a container path such as `/var/lib/data`).
+    pub path: &'a str,
+}
+
+impl Source<'_> {
+    /// Opens the directory with every component resolved by the kernel inside the root,
+    /// so an image's (or a container's) symlink to `/etc` or `../..` reads the
+    /// container's own files, never the host's.
+    fn open(&self) -> Result<OwnedFd, Errno> {
+        let root = rfs::open(
+            self.root,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        let rel = self.path.trim_start_matches('/');
+        let rel = if rel.is_empty() { "." } else { rel };
+        rfs::openat2(
+            &root,
+            rel,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+            rfs::ResolveFlags::IN_ROOT,
+        )
+    }
+}
+
+pub fn populate(
+    volume_dir: &Path,
+    source: &Source<'_>,
+    take_owner: bool,
+) -> io::Result<CopyOutcome> {
     let vol = rfs::open(
         volume_dir,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
@@ -67,11 +101,7 @@ pub fn populate(volume_dir: &Path, source: &Path, take_owner: bool) -> io::Resul
     if !entries(&data)?.is_empty() {
         return Ok(CopyOutcome::NotEmpty);
     }
-    let src = match rfs::open(
-        source,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) {
+    let src = match source.open() {
         Ok(fd) => fd,
         Err(Errno::NOENT | Errno::NOTDIR | Errno::LOOP) => return Ok(CopyOutcome::NoSource),
         Err(e) => return Err(errno_io(e)),

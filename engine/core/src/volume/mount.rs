@@ -15,7 +15,7 @@ use crate::store::lock::FileLock;
 use berth_types::volume::VolumeCreateRequest;
 use berth_types::EngineError;
 use rusqlite::Connection;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The named volume (created when missing), or a new anonymous one for `None`.
 /// Returns its name and the host directory to mount (`.../volumes/<name>/_data`).
@@ -69,7 +69,11 @@ pub fn anonymous_volumes_of(conn: &Connection, container_id: &str) -> Vec<String
 /// created with `nocopy` or `copy=false` is never filled. Without an owner given at
 /// creation (`uid`/`gid`), `_data` takes the source directory's mode and owner, as
 /// Podman does for a new volume. Serialised per volume by a lock in the run root.
-pub fn copy_up(ctx: &StoreContext, volume: &str, source_dir: &Path) -> Result<(), EngineError> {
+pub fn copy_up(
+    ctx: &StoreContext,
+    volume: &str,
+    source_dir: &super::copy::Source<'_>,
+) -> Result<(), EngineError> {
     let _span = tracing::debug_span!("volume_copy_up", volume).entered();
     let needs = |ctx: &StoreContext| -> Result<Option<db::VolumeRow>, VolumeError> {
         let row = db::get_volume(&ctx.db(), volume)?
@@ -93,7 +97,7 @@ pub fn copy_up(ctx: &StoreContext, volume: &str, source_dir: &Path) -> Result<()
         let take_owner = uid.is_none() && gid.is_none();
         let outcome = populate(&volume_dir, source_dir, take_owner)
             .map_err(|e| VolumeError::io(volume, "copying image content into", &data, e))?;
-        tracing::debug!(volume, ?outcome, source = %source_dir.display(), "copy-up");
+        tracing::debug!(volume, ?outcome, source = source_dir.path, "copy-up");
     }
     db::set_volume_needs_copy_up(&ctx.db(), volume, false).map_err(VolumeError::from)?;
     Ok(())

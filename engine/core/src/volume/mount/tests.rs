@@ -2,6 +2,15 @@
 //! anonymous volumes and the in-use record.
 
 use super::*;
+use std::path::Path;
+
+/// A copy-up source: the directory `p` inside the container root `/` (tests use host temp dirs).
+fn src_of(p: &Path) -> crate::volume::copy::Source<'_> {
+    crate::volume::copy::Source {
+        root: Path::new("/"),
+        path: p.to_str().expect("utf-8 test path"),
+    }
+}
 use crate::engine::{EngineOptions, LocalEngine};
 use berth_types::volume::VolumeRemoveRequest;
 use berth_types::ErrorKind;
@@ -90,7 +99,7 @@ fn copy_up_copies_symlinks_as_symlinks_and_never_leaves_the_source() {
 
     let (name, data) = ensure_volume(ctx, Some("v")).expect("volume");
     assert_eq!(name, "v");
-    copy_up(ctx, "v", &src).expect("copy-up");
+    copy_up(ctx, "v", &src_of(&src)).expect("copy-up");
 
     assert_eq!(
         tree(&data),
@@ -168,29 +177,55 @@ fn copy_up_runs_once_and_never_over_existing_content() {
 
     let (_, data) = ensure_volume(ctx, Some("full")).expect("volume");
     std::fs::write(data.join("mine"), b"x").expect("user content");
-    copy_up(ctx, "full", &src).expect("copy-up");
+    copy_up(ctx, "full", &src_of(&src)).expect("copy-up");
     assert_eq!(tree(&data), vec!["mine"]);
 
     let (_, data) = ensure_volume(ctx, Some("once")).expect("volume");
-    copy_up(ctx, "once", &src).expect("first");
+    copy_up(ctx, "once", &src_of(&src)).expect("first");
     std::fs::remove_file(data.join("a")).expect("emptied by the container");
-    copy_up(ctx, "once", &src).expect("second");
+    copy_up(ctx, "once", &src_of(&src)).expect("second");
     assert!(
         tree(&data).is_empty(),
         "a second container does not copy again"
     );
 
+    // Symlinks on the way are resolved inside the container root, never on the host.
+    let root = f.base.join("ctr-root");
+    std::fs::create_dir_all(root.join("data")).expect("mkdir");
+    std::fs::write(root.join("data/inside.txt"), "inside").expect("write");
+    std::os::unix::fs::symlink("/data", root.join("abs")).expect("link");
+    std::os::unix::fs::symlink("../../../../etc", root.join("up")).expect("link");
     let (_, data) = ensure_volume(ctx, Some("nolink")).expect("volume");
-    let link = f.base.join("link");
-    std::os::unix::fs::symlink(&src, &link).expect("link");
-    copy_up(ctx, "nolink", &link).expect("symlinked source");
-    assert!(
-        tree(&data).is_empty(),
-        "a source that is a symlink is not followed"
+    copy_up(
+        ctx,
+        "nolink",
+        &crate::volume::copy::Source {
+            root: &root,
+            path: "/abs",
+        },
+    )
+    .expect("symlinked source");
+    assert_eq!(
+        tree(&data),
+        vec!["inside.txt".to_string()],
+        "an absolute link resolves in the root"
     );
-    copy_up(ctx, "nolink", &f.base.join("missing")).expect("missing source is fine");
+    let (_, data2) = ensure_volume(ctx, Some("uplink")).expect("volume");
+    copy_up(
+        ctx,
+        "uplink",
+        &crate::volume::copy::Source {
+            root: &root,
+            path: "/up",
+        },
+    )
+    .expect("missing in root is fine");
+    assert!(
+        tree(&data2).is_empty(),
+        "../../etc stays inside the root, where there is no etc: the host's is never read"
+    );
 
-    let err = copy_up(ctx, "nope", &src).expect_err("unknown volume");
+    let err = copy_up(ctx, "nope", &src_of(&src)).expect_err("unknown volume");
     assert_eq!(err.kind, ErrorKind::NotFound);
 }
 
@@ -209,7 +244,7 @@ fn nocopy_volumes_are_never_filled() {
         ..VolumeCreateRequest::default()
     };
     crate::volume::ops::create(ctx, &req).expect("create");
-    copy_up(ctx, "nc", &src).expect("copy-up");
+    copy_up(ctx, "nc", &src_of(&src)).expect("copy-up");
     let (_, data) = ensure_volume(ctx, Some("nc")).expect("existing");
     assert!(tree(&data).is_empty());
 }
