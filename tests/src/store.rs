@@ -134,6 +134,18 @@ impl Default for Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
+        // Containers a test left behind: stop and remove them (their processes,
+        // monitors and cgroups) before the store's files go.
+        if self.root().join("containers").is_dir() {
+            if let Ok(mut c) =
+                std::panic::catch_unwind(|| self.command(["rm", "--all", "--force", "--time", "0"]))
+            {
+                let _ = c
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status();
+            }
+        }
         unmount_under(&self.path);
         if std::env::var("BERTH_TEST_KEEP").as_deref() == Ok("1") {
             if let Some(dir) = self.dir.take() {

@@ -44,6 +44,15 @@ pub fn refreshed(ctx: &StoreContext, row: ContainerRow) -> ContainerRow {
     let now = super::ops::now_nanos();
     let _ = store::record_exited(&ctx.db(), &row.id, code, now, false);
     if !process_alive(row.monitor_pid, 0) {
+        // The monitor died before cleaning up: release the runtime's state (and with it
+        // the cgroup) and the root filesystem mount here.
+        if let Ok(rt) = super::runtime::select(Some(&row.runtime), |n| {
+            super::paths::runtime_root(&ctx.paths, n)
+        }) {
+            if rt.root.join(&row.id).exists() {
+                let _ = rt.delete(&row.id, true);
+            }
+        }
         let _ = rootfs::unmount_rootfs(&ContainerPaths::new(&ctx.paths, &row.id));
     }
     store::get(&ctx.db(), &row.id).ok().flatten().unwrap_or(row)
