@@ -123,6 +123,8 @@ pub enum Command {
     Cp(crate::container_cli::CpArgs),
     /// Display the running processes of a container
     Top(crate::container_cli::TopArgs),
+    /// Display a live stream of container resource usage statistics
+    Stats(crate::container_cli::StatsArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(crate::container_cli::ContainerCommand),

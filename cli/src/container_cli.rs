@@ -318,6 +318,27 @@ pub struct TopArgs {
     pub descriptors: Vec<String>,
 }
 
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// Show all containers (default shows running containers)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Pretty-print container statistics to JSON or using a Go template
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Disable streaming stats and only pull the first result
+    #[arg(long = "no-stream")]
+    pub no_stream: bool,
+    /// Do not truncate output
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// Time in seconds between stats reports
+    #[arg(short, long, default_value_t = 5, value_name = "SECONDS")]
+    pub interval: u64,
+    #[arg(value_name = "CONTAINER")]
+    pub names: Vec<String>,
+}
+
 /// Hidden: the per-container monitor, run by berth itself.
 #[derive(Args, Debug)]
 pub struct MonitorArgs {
@@ -373,4 +394,6 @@ pub enum ContainerCommand {
     Cp(CpArgs),
     /// Display the running processes of a container
     Top(TopArgs),
+    /// Display a live stream of container resource usage statistics
+    Stats(StatsArgs),
 }

@@ -16,6 +16,7 @@ mod push;
 mod rmi;
 mod run;
 mod save;
+mod stats;
 mod system;
 mod tag;
 pub(crate) mod volume;
@@ -97,6 +98,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Import(a) => changes::import(e, a),
         Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => cp::run(e, a),
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => container::top(e, a),
+        Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => stats::run(e, a),
         Command::Monitor(_) | Command::MonitorLaunch(_) => {
             anyhow::bail!("the container monitor is started by berth itself")
         }

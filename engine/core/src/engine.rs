@@ -545,6 +545,10 @@ impl Engine for LocalEngine {
         crate::container::top::top(self, name, descriptors)
     }
 
+    fn container_stats(&self, names: &[String]) -> Result<Vec<ContainerStats>> {
+        crate::container::stats::stats(self, names)
+    }
+
     fn create_volume(&self, req: &VolumeCreateRequest) -> Result<String> {
         crate::volume::ops::create(self.ctx()?, req)
     }

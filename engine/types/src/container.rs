@@ -249,6 +249,28 @@ pub struct ImportRequest {
     pub message: Option<String>,
 }
 
+/// `stats`: one container's resource use, read from its cgroup.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerStats {
+    #[serde(rename = "ContainerID")]
+    pub container_id: String,
+    pub name: String,
+    /// CPU time used, in nanoseconds.
+    pub cpu_nano: u64,
+    /// Average CPU use since the container started, in percent of one CPU.
+    pub avg_cpu: f64,
+    pub mem_usage: u64,
+    pub mem_limit: u64,
+    pub mem_perc: f64,
+    pub block_input: u64,
+    pub block_output: u64,
+    #[serde(rename = "PIDs")]
+    pub pids: u64,
+    /// Seconds the container has been up.
+    pub up_time: f64,
+}
+
 /// How an attached session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AttachEnd {

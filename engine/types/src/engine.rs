@@ -101,4 +101,6 @@ pub trait Engine: Send + Sync {
     fn container_path_kind(&self, name: &str, path: &str) -> Result<Option<bool>>;
     /// `top`: a header row, then one row per process, for the ps-style descriptors.
     fn top_container(&self, name: &str, descriptors: &[String]) -> Result<Vec<Vec<String>>>;
+    /// Resource use of the named running containers (all running ones when `names` is empty).
+    fn container_stats(&self, names: &[String]) -> Result<Vec<ContainerStats>>;
 }

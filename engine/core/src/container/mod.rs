@@ -19,6 +19,7 @@ pub mod rootfs;
 pub mod runtime;
 pub mod seccomp;
 pub mod spec;
+pub mod stats;
 pub mod store;
 pub mod top;
 pub mod user;
