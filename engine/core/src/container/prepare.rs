@@ -274,10 +274,11 @@ fn host_device_nodes(dir: &Path) -> Vec<PathBuf> {
             ) {
                 out.extend(host_device_nodes(&path));
             }
-        } else if ft.is_char_device() || ft.is_block_device() {
-            if e.file_name() != "console" && e.file_name() != "ptmx" {
-                out.push(path);
-            }
+        } else if (ft.is_char_device() || ft.is_block_device())
+            && e.file_name() != "console"
+            && e.file_name() != "ptmx"
+        {
+            out.push(path);
         }
     }
     out
