@@ -25,11 +25,37 @@ pub fn busybox() -> String {
     TestEnv::get().image_ref("busybox")
 }
 
+/// A `Store` for container tests: on drop (a failed test included) it runs
+/// `berth rm -a -f -t 0` first, so no container, monitor or `runc init` outlives the
+/// test; `BERTH_TEST_KEEP=1` keeps them, with the store, for a look.
+pub struct ContainerStore(Store);
+
+impl std::ops::Deref for ContainerStore {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.0
+    }
+}
+
+impl Drop for ContainerStore {
+    fn drop(&mut self) {
+        if std::env::var("BERTH_TEST_KEEP").as_deref() != Ok("1") {
+            // Not cmd::run: a panic inside a drop that runs during a panic aborts.
+            let _ = self
+                .0
+                .command(["rm", "-a", "-f", "-t", "0"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    }
+}
+
 /// A fresh store holding busybox, pulled from the plain registry.
-pub fn store_with_busybox() -> Store {
+pub fn store_with_busybox() -> ContainerStore {
     let store = Store::new();
     pull_plain(&store, &busybox(), &["-q"]).ok();
-    store
+    ContainerStore(store)
 }
 
 /// `berth run --pull never ARGS.. busybox CMD..` (busybox is already in the store).

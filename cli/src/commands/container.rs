@@ -135,9 +135,13 @@ pub fn rm(engine: &dyn Engine, a: RmArgs) -> anyhow::Result<i32> {
     };
     let results = engine.remove_containers(&req).map_err(exit::engine)?;
     let mut code = 0;
+    // Podman echoes each name as typed; with --all, the IDs.
+    let mut typed = a.names.iter();
     for r in results {
+        let shown = if a.all { None } else { typed.next() };
         match r {
-            Ok(id) => println!("{id}"),
+            Ok(id) if id.is_empty() => {}
+            Ok(id) => println!("{}", shown.cloned().unwrap_or(id)),
             Err(e) => {
                 let c = match e.kind {
                     ErrorKind::NotFound => 1,
@@ -192,8 +196,20 @@ pub fn exists(engine: &dyn Engine, a: ExistsArgs) -> anyhow::Result<i32> {
 
 pub fn inspect(engine: &dyn Engine, a: ContainerInspectArgs) -> anyhow::Result<i32> {
     let mut docs = Vec::new();
+    let mut missing = None;
     for n in &a.names {
-        docs.push(engine.inspect_container(n).map_err(exit::engine)?);
+        match engine.inspect_container(n) {
+            Ok(d) => docs.push(d),
+            Err(e) if e.kind == ErrorKind::NotFound => {
+                missing.get_or_insert(e);
+            }
+            Err(e) => return Err(exit::engine(e)),
+        }
+    }
+    if let Some(e) = missing {
+        // As Podman: what was found (or []) on stdout, then the error.
+        println!("{}", super::json_inspect(&docs)?);
+        return Err(exit::engine(e));
     }
     crate::output::print_documents(a.format.as_deref(), &docs)?;
     Ok(0)

@@ -56,9 +56,7 @@ fn collect(
     }
     if !errors.is_empty() {
         // Podman prints what it found, then fails naming what it did not.
-        if !docs.is_empty() {
-            println!("{}", super::json_inspect(&docs)?);
-        }
+        println!("{}", super::json_inspect(&docs)?);
         return Err(exit::with_code(exit::ENGINE, errors.join("\n")));
     }
     Ok(docs)

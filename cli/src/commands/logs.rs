@@ -72,7 +72,14 @@ pub fn run(engine: &dyn Engine, a: LogsArgs) -> anyhow::Result<i32> {
                     LogStream::Stderr => Box::new(stderr.lock()),
                 };
                 if a.timestamps && at_line_start {
-                    let _ = write!(out, "{} ", line.time);
+                    // Podman prints RFC 3339 with nanoseconds in UTC ("…Z").
+                    let t = chrono::DateTime::parse_from_rfc3339(&line.time)
+                        .map(|t| {
+                            t.with_timezone(&chrono::Utc)
+                                .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+                        })
+                        .unwrap_or_else(|_| line.time.clone());
+                    let _ = write!(out, "{t} ");
                 }
                 let _ = out.write_all(&line.text);
                 if !line.partial {

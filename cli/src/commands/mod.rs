@@ -113,9 +113,10 @@ pub fn monitor_fast_path() -> Option<i32> {
     let verb = args.next()?;
     let config = args.next()?;
     let result = match verb.as_str() {
-        "__monitor" => {
-            berth_engine::container::monitor::run(&config, &berth_engine::container::exit::on_exit)
-        }
+        "__monitor" => berth_engine::container::monitor::run(
+            &config,
+            &berth_engine::container::exit::EngineHooks,
+        ),
         "__monitor-launch" => berth_engine::container::monitor::launch(&config),
         _ => return None,
     };

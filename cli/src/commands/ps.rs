@@ -86,8 +86,19 @@ pub fn run(engine: &dyn Engine, a: PsArgs) -> anyhow::Result<i32> {
             size: a.size,
         })
         .map_err(exit::engine)?;
+    // -l and -n pick the newest; the listing itself is oldest first, as Podman prints it.
+    if a.latest || a.last.is_some() {
+        // The engine lists oldest first (to the nanosecond): keep the newest N.
+        let n = if a.latest {
+            1
+        } else {
+            a.last.unwrap_or(usize::MAX)
+        };
+        let skip = list.len().saturating_sub(n);
+        list.drain(..skip);
+    }
     match a.sort.as_str() {
-        "created" | "runningfor" => list.sort_by_key(|c| std::cmp::Reverse(c.created)),
+        "created" | "runningfor" => {} // already oldest first
         "id" => list.sort_by(|x, y| x.id.cmp(&y.id)),
         "image" => list.sort_by(|x, y| x.image.cmp(&y.image)),
         "names" => list.sort_by(|x, y| x.names.cmp(&y.names)),
@@ -95,11 +106,6 @@ pub fn run(engine: &dyn Engine, a: PsArgs) -> anyhow::Result<i32> {
         "status" => list.sort_by(|x, y| x.state.cmp(&y.state)),
         "size" => list.sort_by_key(|c| c.size.unwrap_or(0)),
         other => anyhow::bail!("invalid --sort {other:?}: use command, created, id, image, names, runningfor, size or status"),
-    }
-    if a.latest {
-        list.truncate(1);
-    } else if let Some(n) = a.last {
-        list.truncate(n);
     }
     if a.quiet {
         for c in &list {
@@ -120,12 +126,28 @@ pub fn run(engine: &dyn Engine, a: PsArgs) -> anyhow::Result<i32> {
         "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Created}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
     };
     let items: Vec<Value> = list.iter().map(|c| item(c, a.no_trunc)).collect();
+    let json = || -> anyhow::Result<Value> {
+        Ok(Value::Array(
+            list.iter()
+                .map(|c| {
+                    let mut v = serde_json::to_value(c).unwrap_or_default();
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("Status".into(), Value::from(status(c)));
+                        if let Some(id) = o.remove("ImageId") {
+                            o.insert("ImageID".into(), id);
+                        }
+                    }
+                    v
+                })
+                .collect(),
+        ))
+    };
     print_list(
         a.format.as_deref(),
         default,
         HEADERS,
         &items,
-        &|| Ok(serde_json::to_value(&list)?),
+        &json,
         a.noheading,
     )?;
     Ok(0)

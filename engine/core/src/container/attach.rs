@@ -12,6 +12,8 @@ pub const EXIT: u8 = 3;
 pub const STDIN: u8 = 10;
 pub const STDIN_CLOSE: u8 = 11;
 pub const RESIZE: u8 = 12;
+/// Sent once by the client that attached before the process started: start it now.
+pub const START: u8 = 13;
 
 /// Largest payload accepted in one frame.
 pub const MAX_FRAME: usize = 1 << 20;

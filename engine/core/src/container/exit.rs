@@ -25,6 +25,38 @@ fn oom_killed(id: &str) -> bool {
     })
 }
 
+/// The monitor's hooks into the engine.
+pub struct EngineHooks;
+
+impl super::monitor::Hooks for EngineHooks {
+    fn started(&self, cfg: &MonitorConfig, pid: i32, monitor_pid: i32) -> std::io::Result<()> {
+        let engine = open_engine(cfg).map_err(|e| std::io::Error::other(e.message))?;
+        let ctx = engine.ctx().map_err(|e| std::io::Error::other(e.message))?;
+        let ticks = super::monitor::process_start_ticks(pid as i64).unwrap_or(0);
+        let recorded = store::record_started(
+            &ctx.db(),
+            &cfg.id,
+            pid as i64,
+            ticks,
+            monitor_pid as i64,
+            ops::now_nanos(),
+        );
+        recorded.map_err(std::io::Error::other)
+    }
+
+    fn exited(&self, cfg: &MonitorConfig, code: i32) {
+        on_exit(cfg, code)
+    }
+}
+
+fn open_engine(cfg: &MonitorConfig) -> berth_types::Result<LocalEngine> {
+    LocalEngine::new(EngineOptions {
+        root: Some(cfg.root.clone()),
+        runroot: Some(cfg.runroot.clone()),
+        ..Default::default()
+    })
+}
+
 pub fn on_exit(cfg: &MonitorConfig, code: i32) {
     let oom = oom_killed(&cfg.id);
     let runtime = Runtime {

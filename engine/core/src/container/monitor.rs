@@ -34,8 +34,12 @@ pub struct MonitorConfig {
     pub log_path: Option<PathBuf>,
     pub log_max_size: Option<u64>,
     pub log_max_files: u32,
-    /// The inherited pipe on which the monitor reports `created PID MONITORPID` or `error MSG`.
+    /// The inherited pipe on which the monitor reports `started PID MONITORPID`
+    /// (`created …` when a client attaches first) or `error MSG`.
     pub sync_fd: i32,
+    /// A client will attach before the process starts: wait for its START frame.
+    #[serde(default)]
+    pub attach: bool,
 }
 
 /// What the monitor reported once the container was created.
@@ -66,7 +70,10 @@ pub fn spawn(mut cfg: MonitorConfig) -> io::Result<Created> {
     let mut text = String::new();
     std::fs::File::from(reader).read_to_string(&mut text)?;
     let text = text.trim();
-    if let Some(rest) = text.strip_prefix("created ") {
+    if let Some(rest) = text
+        .strip_prefix("created ")
+        .or_else(|| text.strip_prefix("started "))
+    {
         let mut it = rest
             .split_whitespace()
             .filter_map(|v| v.parse::<i64>().ok());
@@ -100,8 +107,16 @@ fn report(sync: &mut Option<std::fs::File>, msg: &str) {
     }
 }
 
+/// What the monitor records through the engine (the database lives there).
+pub trait Hooks {
+    /// The process is running: record its pid (and start time) and ours.
+    fn started(&self, cfg: &MonitorConfig, pid: i32, monitor_pid: i32) -> io::Result<()>;
+    /// The process exited with `code`: record it and clean up.
+    fn exited(&self, cfg: &MonitorConfig, code: i32);
+}
+
 /// `berth __monitor`: runs until the container has exited and is cleaned up.
-pub fn run(arg: &str, on_exit: &dyn Fn(&MonitorConfig, i32)) -> io::Result<()> {
+pub fn run(arg: &str, hooks: &dyn Hooks) -> io::Result<()> {
     let cfg: MonitorConfig = serde_json::from_str(arg).map_err(io::Error::other)?;
     // SAFETY: the fd number came from our parent, which left exactly this pipe end open for us.
     #[allow(unsafe_code)]
@@ -123,9 +138,9 @@ pub fn run(arg: &str, on_exit: &dyn Fn(&MonitorConfig, i32)) -> io::Result<()> {
     let (sig_reader, sig_writer) = UnixStream::pair()?;
     sig_reader.set_nonblocking(true)?;
     signal_hook::low_level::pipe::register(signal_hook::consts::SIGCHLD, sig_writer)?;
-    match create_and_relay(&cfg, &mut sync, sig_reader) {
+    match create_and_relay(&cfg, &mut sync, sig_reader, hooks) {
         Ok(code) => {
-            on_exit(&cfg, code);
+            hooks.exited(&cfg, code);
             Ok(())
         }
         Err(e) => {
@@ -159,6 +174,7 @@ fn create_and_relay(
     cfg: &MonitorConfig,
     sync: &mut Option<std::fs::File>,
     sig: UnixStream,
+    hooks: &dyn Hooks,
 ) -> io::Result<i32> {
     let store = crate::store::paths::StorePaths {
         root: cfg.root.clone(),
@@ -251,15 +267,50 @@ fn create_and_relay(
         std::os::unix::fs::PermissionsExt::from_mode(0o600),
     )?;
     listener.set_nonblocking(true)?;
-    report(
-        sync,
-        &format!(
-            "created {pid} {}",
-            rustix::process::getpid().as_raw_nonzero()
-        ),
-    );
+    let me = rustix::process::getpid().as_raw_nonzero().get();
+    // An attaching client connects first and sends START, so it sees all the output. A
+    // client that never comes (killed meanwhile) does not leave the container unstarted.
+    let mut first = Vec::new();
+    if cfg.attach {
+        report(sync, &format!("created {pid} {me}"));
+        if let Some(c) = wait_for_start(&listener, Duration::from_secs(30)) {
+            first.push(c);
+        }
+    }
+    let start = Command::new(&cfg.runtime_path)
+        .arg("--root")
+        .arg(&cfg.runtime_root)
+        .arg("start")
+        .arg(&cfg.id)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()?;
+    if !start.status.success() {
+        let msg = format!(
+            "{} start: {}",
+            cfg.runtime_name,
+            super::runtime::runtime_message(&start.stderr)
+        );
+        for c in &mut first {
+            let _ = attach::write_frame(
+                &mut c.stream,
+                attach::STDERR,
+                format!("Error: {msg}\n").as_bytes(),
+            );
+            let _ = attach::write_frame(&mut c.stream, attach::EXIT, &125i32.to_be_bytes());
+        }
+        let _ = Command::new(&cfg.runtime_path)
+            .arg("--root")
+            .arg(&cfg.runtime_root)
+            .args(["delete", "--force", &cfg.id])
+            .status();
+        return Err(io::Error::other(msg));
+    }
+    hooks.started(cfg, pid, me)?;
+    report(sync, &format!("started {pid} {me}"));
     let mut log = LogWriter::open(cfg.log_path.as_deref(), cfg.log_max_size, cfg.log_max_files)?;
-    let code = relay(pid, &mut io, &listener, &sig, &mut log)?;
+    let code = relay(pid, &mut io, &listener, &sig, &mut log, first)?;
     crate::store::fsutil::write_atomic(&paths.exit_file(), code.to_string().as_bytes(), 0o644)?;
     Ok(code)
 }
@@ -309,6 +360,37 @@ struct Client {
     frames: FrameBuffer,
 }
 
+/// Waits for a client to connect and send START; `None` after `limit` without one.
+fn wait_for_start(listener: &UnixListener, limit: Duration) -> Option<Client> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        match listener.accept() {
+            Ok((s, _)) => {
+                let _ = s.set_nonblocking(false);
+                let _ = s.set_read_timeout(Some(
+                    deadline
+                        .saturating_duration_since(Instant::now())
+                        .max(Duration::from_millis(1)),
+                ));
+                let mut stream = s;
+                if let Ok(Some((attach::START, _))) = attach::read_frame(&mut stream) {
+                    let _ = stream.set_read_timeout(None);
+                    let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
+                    return Some(Client {
+                        stream,
+                        frames: FrameBuffer::default(),
+                    });
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(1))
+            }
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
 fn exit_code(status: rustix::process::WaitStatus) -> i32 {
     if let Some(code) = status.exit_status() {
         code
@@ -326,8 +408,8 @@ fn relay(
     listener: &UnixListener,
     sig: &UnixStream,
     log: &mut LogWriter,
+    mut clients: Vec<Client>,
 ) -> io::Result<i32> {
-    let mut clients: Vec<Client> = Vec::new();
     let mut exited: Option<(i32, Instant)> = None;
     let mut buf = vec![0u8; 64 * 1024];
     loop {

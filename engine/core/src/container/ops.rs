@@ -110,13 +110,7 @@ pub fn create(
         restart_count: 0,
         error: String::new(),
     };
-    let paths = ContainerPaths::new(&ctx.paths, &id);
-    std::fs::create_dir_all(paths.bundle()).map_err(|e| {
-        EngineError::new(
-            ErrorKind::Storage,
-            format!("creating {}: {e}", paths.dir.display()),
-        )
-    })?;
+
     let mut row = row;
     let mut inserted = store::insert(&ctx.db(), &row);
     // A generated name may already be taken: draw another, as Podman does.
@@ -133,7 +127,6 @@ pub fn create(
     }
     let name = row.name.clone();
     if let Err(e) = inserted {
-        let _ = std::fs::remove_dir_all(&paths.dir);
         if let rusqlite::Error::SqliteFailure(f, _) = &e {
             if f.code == rusqlite::ErrorCode::ConstraintViolation {
                 let holder = store::id_of_name(&ctx.db(), &name)
@@ -147,6 +140,14 @@ pub fn create(
         }
         return Err(storage(e));
     }
+    // Files come after the row: a kill in between leaves a container `start` completes.
+    let paths = ContainerPaths::new(&ctx.paths, &id);
+    std::fs::create_dir_all(paths.bundle()).map_err(|e| {
+        EngineError::new(
+            ErrorKind::Storage,
+            format!("creating {}: {e}", paths.dir.display()),
+        )
+    })?;
     if req.runtime.is_none()
         && engine.options.runtime.is_none()
         && runtime.name == "runc"
@@ -206,6 +207,7 @@ pub fn start(
             .and_then(|s| s.parse().ok())
             .unwrap_or(1),
         sync_fd: -1,
+        attach: attach.is_some(),
     };
     let created = match monitor::spawn(cfg) {
         Ok(c) => c,
@@ -216,33 +218,25 @@ pub fn start(
             return Err(start_error(&row, &msg));
         }
     };
-    let ticks = monitor::process_start_ticks(created.pid).unwrap_or(0);
-    store::record_started(
-        &ctx.db(),
-        &row.id,
-        created.pid,
-        ticks,
-        created.monitor_pid,
-        now_nanos(),
-    )
-    .map_err(storage)?;
-    let session = match attach {
-        Some(a) => Some((attach_connect(&paths)?, a)),
-        None => None,
-    };
-    if let Err(e) = runtime.start(&row.id) {
-        let _ = runtime.delete(&row.id, true);
-        return Err(start_error(&row, &e.to_string()));
-    }
-    match session {
-        Some((stream, a)) => super::attach::client_session(stream, a)
-            .map(Some)
-            .map_err(|e| {
+    let _ = created;
+    match attach {
+        Some(a) => {
+            let mut stream = attach_connect(&paths)?;
+            super::attach::write_frame(&mut stream, super::attach::START, &[]).map_err(|e| {
                 EngineError::new(
                     ErrorKind::Storage,
                     format!("attaching to container {}: {e}", row.id),
                 )
-            }),
+            })?;
+            super::attach::client_session(stream, a)
+                .map(Some)
+                .map_err(|e| {
+                    EngineError::new(
+                        ErrorKind::Storage,
+                        format!("attaching to container {}: {e}", row.id),
+                    )
+                })
+        }
         None => Ok(None),
     }
 }
@@ -431,7 +425,6 @@ pub fn destroy(ctx: &StoreContext, row: &ContainerRow, volumes: bool) -> Result<
         errors.push(e.to_string());
     }
     let anonymous = crate::volume::mount::anonymous_volumes_of(&ctx.db(), &row.id);
-    store::delete(&ctx.db(), &row.id).map_err(storage)?;
     for dir in [&paths.dir, &paths.run] {
         if let Err(e) = std::fs::remove_dir_all(dir) {
             if e.kind() != std::io::ErrorKind::NotFound {
@@ -439,6 +432,15 @@ pub fn destroy(ctx: &StoreContext, row: &ContainerRow, volumes: bool) -> Result<
             }
         }
     }
+    if !errors.is_empty() {
+        // Keep the row: the container stays listed, and `rm` can be tried again.
+        return Err(EngineError::new(
+            ErrorKind::Storage,
+            format!("removing container {}: {}", row.id, errors.join("; ")),
+        ));
+    }
+    // The row goes last: once it is gone, so is everything else (`run --rm` waits for that).
+    store::delete(&ctx.db(), &row.id).map_err(storage)?;
     if volumes && !anonymous.is_empty() {
         let req = berth_types::volume::VolumeRemoveRequest {
             names: anonymous,
@@ -472,10 +474,11 @@ pub fn remove(engine: &LocalEngine, req: &RemoveContainersRequest) -> Result<Vec
     };
     Ok(names
         .iter()
-        .filter_map(
+        .map(
             |n| match remove_one(ctx, n, req.force, req.volumes, req.timeout) {
-                Err(e) if e.kind == ErrorKind::NotFound && req.ignore_missing => None,
-                other => Some(other),
+                // Ignored missing names answer an empty ID: one answer per name.
+                Err(e) if e.kind == ErrorKind::NotFound && req.ignore_missing => Ok(String::new()),
+                other => other,
             },
         )
         .collect())

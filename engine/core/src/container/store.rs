@@ -163,7 +163,7 @@ pub fn find(
 /// All containers, newest first.
 pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ContainerRow>> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM containers ORDER BY created DESC"
+        "SELECT {COLUMNS} FROM containers ORDER BY created"
     ))?;
     let rows = stmt.query_map([], from_row)?;
     rows.collect()

@@ -122,28 +122,43 @@ pub fn list(ctx: &StoreContext, req: &ListContainersRequest) -> Result<Vec<Conta
     Ok(out)
 }
 
+/// Podman's rule: filters with the same key match if any of their values does;
+/// different keys must all match.
 fn filters_match(s: &ContainerSummary, filters: &[String]) -> Result<bool> {
+    let mut by_key: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
     for f in filters {
         let (k, v) = f.split_once('=').ok_or_else(|| {
             EngineError::invalid(format!("invalid filter {f:?}: expected key=value"))
         })?;
-        let ok = match k {
-            "id" => s.id.starts_with(v),
-            "name" => s.names.iter().any(|n| n.contains(v)),
-            "status" => s.state == v || (v == "stopped" && s.state == "exited"),
-            "exited" => s.exited && v.parse::<i32>().ok() == Some(s.exit_code),
-            "label" => match v.split_once('=') {
-                Some((lk, lv)) => s.labels.get(lk).is_some_and(|x| x == lv),
-                None => s.labels.contains_key(v),
-            },
-            "ancestor" => s.image == v || s.image_id.starts_with(v) || s.image.ends_with(&format!("/{v}")) || s.image.contains(&format!("/{v}:")),
-            other => {
-                return Err(EngineError::invalid(format!(
-                    "invalid filter {other:?}: supported filters are id, name, status, exited, label, ancestor"
-                )))
-            }
-        };
-        if !ok {
+        by_key.entry(k).or_default().push(v);
+    }
+    for (k, values) in by_key {
+        let mut any = false;
+        for v in values {
+            let ok = match k {
+                "id" => s.id.starts_with(v),
+                "name" => {
+                    let re = crate::volume::regex::Regex::new(v).map_err(|e| EngineError::invalid(format!("invalid name filter {v:?}: {e}")))?;
+                    s.names.iter().any(|n| re.is_match(n))
+                }
+                "status" => s.state == v || (v == "stopped" && s.state == "exited"),
+                "exited" => s.exited && v.parse::<i32>().ok() == Some(s.exit_code),
+                "label" => match v.split_once('=') {
+                    Some((lk, lv)) => s.labels.get(lk).is_some_and(|x| x == lv),
+                    None => s.labels.contains_key(v),
+                },
+                "ancestor" => {
+                    s.image == v || s.image_id.starts_with(v) || s.image.ends_with(&format!("/{v}")) || s.image.contains(&format!("/{v}:"))
+                }
+                other => {
+                    return Err(EngineError::invalid(format!(
+                        "invalid filter {other:?}: supported filters are id, name, status, exited, label, ancestor"
+                    )))
+                }
+            };
+            any |= ok;
+        }
+        if !any {
             return Ok(false);
         }
     }
@@ -160,20 +175,40 @@ pub fn inspect(ctx: &StoreContext, name: &str) -> Result<Value> {
     let cmd = command(ctx, &row);
     let c = &row.config;
     let running = row.state == State::Running;
-    let mounts: Vec<Value> = c
+    // Volumes (named, anonymous, and those for image VOLUMEs) by destination.
+    let volumes = crate::store::db::container_volumes(&ctx.db(), &row.id).unwrap_or_default();
+    let volume_dir = |name: &str| {
+        ctx.paths
+            .volumes()
+            .join(name)
+            .join("_data")
+            .display()
+            .to_string()
+    };
+    let mut mounts: Vec<Value> = c
         .mounts
         .iter()
         .map(|m| {
-            json!({
-                "Type": match m.kind { MountKind::Bind => "bind", MountKind::Volume => "volume", MountKind::Tmpfs => "tmpfs" },
-                "Name": if m.kind == MountKind::Volume { m.source.clone().unwrap_or_default() } else { String::new() },
-                "Source": m.source.clone().unwrap_or_default(),
-                "Destination": m.destination,
-                "Options": m.options,
-                "RW": !m.options.iter().any(|o| o == "ro"),
-            })
+            let rw = !m.options.iter().any(|o| o == "ro");
+            match m.kind {
+                MountKind::Volume => {
+                    let name = volumes.iter().find(|(d, _)| *d == m.destination).map(|(_, n)| n.clone()).unwrap_or_default();
+                    json!({"Type": "volume", "Name": name, "Source": volume_dir(&name), "Destination": m.destination,
+                           "Driver": "local", "Mode": "", "Options": ["nosuid", "nodev", "rbind"], "RW": rw, "Propagation": "rprivate"})
+                }
+                MountKind::Bind => json!({"Type": "bind", "Source": m.source.clone().unwrap_or_default(), "Destination": m.destination,
+                                          "Driver": "", "Mode": "", "Options": ["rbind"], "RW": rw, "Propagation": "rprivate"}),
+                MountKind::Tmpfs => json!({"Type": "tmpfs", "Source": "tmpfs", "Destination": m.destination,
+                                           "Driver": "", "Mode": "", "Options": m.options, "RW": rw, "Propagation": ""}),
+            }
         })
         .collect();
+    for (dest, name) in &volumes {
+        if !c.mounts.iter().any(|m| &m.destination == dest) {
+            mounts.push(json!({"Type": "volume", "Name": name, "Source": volume_dir(name), "Destination": dest,
+                               "Driver": "local", "Mode": "", "Options": ["nosuid", "nodev", "rbind"], "RW": true, "Propagation": "rprivate"}));
+        }
+    }
     let mut env: Vec<String> = image.env.clone().unwrap_or_default();
     env.extend(c.env.iter().cloned());
     Ok(json!({

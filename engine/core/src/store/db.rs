@@ -600,6 +600,14 @@ pub fn add_container_volume(
 }
 
 /// The anonymous volumes a container mounts, by name.
+/// The volumes a container mounts: (destination, volume name).
+pub fn container_volumes(conn: &Connection, container_id: &str) -> DbResult<Vec<(String, String)>> {
+    let mut stmt =
+        conn.prepare("SELECT destination, volume FROM container_volumes WHERE container_id = ?1")?;
+    let rows = stmt.query_map([container_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
 pub fn anonymous_volumes_of(conn: &Connection, container_id: &str) -> DbResult<Vec<String>> {
     let mut stmt = conn.prepare(
         "SELECT DISTINCT v.name FROM container_volumes cv JOIN volumes v ON v.name = cv.volume

@@ -10,7 +10,7 @@ pub mod mount;
 mod names;
 pub mod ops;
 mod options;
-mod regex;
+pub mod regex;
 mod view;
 
 use berth_types::{EngineError, ErrorKind};
