@@ -1339,3 +1339,20 @@ fn two_hundred_unnamed_containers_all_get_distinct_generated_names() {
     names.dedup();
     assert_eq!(names.len(), 200, "every name distinct");
 }
+
+#[test]
+fn timeout_kills_a_container_that_runs_too_long() {
+    let store = store_with_busybox();
+    let started = std::time::Instant::now();
+    let out = run(&store, &["--rm", "--timeout", "1"], &["sleep", "30"]);
+    assert_eq!(
+        out.code,
+        Some(137),
+        "killed by SIGKILL after the timeout: {out}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "not the full sleep"
+    );
+    assert_no_containers_left(&store, "run --rm --timeout");
+}

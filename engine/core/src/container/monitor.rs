@@ -40,6 +40,9 @@ pub struct MonitorConfig {
     /// A client will attach before the process starts: wait for its START frame.
     #[serde(default)]
     pub attach: bool,
+    /// `--timeout`: seconds after which the container is killed.
+    #[serde(default)]
+    pub timeout: Option<u32>,
 }
 
 /// What the monitor reported once the container was created.
@@ -310,7 +313,11 @@ fn create_and_relay(
     hooks.started(cfg, pid, me)?;
     report(sync, &format!("started {pid} {me}"));
     let mut log = LogWriter::open(cfg.log_path.as_deref(), cfg.log_max_size, cfg.log_max_files)?;
-    let code = relay(pid, &mut io, &listener, &sig, &mut log, first)?;
+    let deadline = cfg
+        .timeout
+        .filter(|t| *t > 0)
+        .map(|t| Instant::now() + Duration::from_secs(t as u64));
+    let code = relay(pid, &mut io, &listener, &sig, &mut log, first, deadline)?;
     crate::store::fsutil::write_atomic(&paths.exit_file(), code.to_string().as_bytes(), 0o644)?;
     Ok(code)
 }
@@ -409,6 +416,7 @@ fn relay(
     sig: &UnixStream,
     log: &mut LogWriter,
     mut clients: Vec<Client>,
+    mut deadline: Option<Instant>,
 ) -> io::Result<i32> {
     let mut exited: Option<(i32, Instant)> = None;
     let mut buf = vec![0u8; 64 * 1024];
@@ -421,6 +429,13 @@ fn relay(
                     let _ = attach::write_frame(&mut c.stream, attach::EXIT, &code.to_be_bytes());
                 }
                 return Ok(code);
+            }
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) && exited.is_none() {
+            // --timeout: the process ran too long.
+            deadline = None;
+            if let Some(p) = Pid::from_raw(pid) {
+                let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
             }
         }
         let mut fds: Vec<PollFd<'_>> = Vec::new();

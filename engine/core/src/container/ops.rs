@@ -208,6 +208,7 @@ pub fn start(
             .unwrap_or(1),
         sync_fd: -1,
         attach: attach.is_some(),
+        timeout: row.config.timeout,
     };
     let created = match monitor::spawn(cfg) {
         Ok(c) => c,
