@@ -96,3 +96,49 @@ fn write_yaml(value: &Value, indent: usize, out: &mut String) {
         other => out.push_str(&format!("{pad}{}\n", scalar(other))),
     }
 }
+
+/// Writes an archive to `path` (beside it first, then renamed, so a failure leaves no
+/// partial file) or to stdout, which must not be a terminal.
+pub fn write_archive(
+    path: Option<&std::path::Path>,
+    write: &mut dyn FnMut(&mut dyn std::io::Write) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    use std::io::{IsTerminal, Write};
+    match path {
+        Some(path) => {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let mut tmp = tempfile::Builder::new()
+                .prefix(".berth-")
+                .tempfile_in(dir)?;
+            {
+                let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+                write(&mut out)?;
+                out.flush()?;
+            }
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                tmp.as_file()
+                    .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+            }
+            tmp.as_file().sync_all()?;
+            tmp.persist(path)
+                .map_err(|e| anyhow::anyhow!("writing {}: {}", path.display(), e.error))?;
+        }
+        None => {
+            let stdout = std::io::stdout();
+            if stdout.is_terminal() {
+                anyhow::bail!(
+                    "refusing to write an archive to a terminal; use --output or redirect stdout"
+                );
+            }
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            write(&mut out)?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}

@@ -5,7 +5,6 @@ use crate::container_cli::{CommitArgs, DiffArgs, ExportArgs, ImportArgs};
 use crate::exit;
 use berth_types::container::{CommitRequest, ImportRequest};
 use berth_types::Engine;
-use std::io::{IsTerminal, Write};
 
 pub fn diff(engine: &dyn Engine, a: DiffArgs) -> anyhow::Result<i32> {
     let changes = engine.container_diff(&a.name).map_err(exit::engine)?;
@@ -35,38 +34,9 @@ pub fn diff(engine: &dyn Engine, a: DiffArgs) -> anyhow::Result<i32> {
 }
 
 pub fn export(engine: &dyn Engine, a: ExportArgs) -> anyhow::Result<i32> {
-    match &a.output {
-        Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            let mut tmp = tempfile::Builder::new()
-                .prefix(".berth-export-")
-                .tempfile_in(dir)?;
-            {
-                let mut out = std::io::BufWriter::new(tmp.as_file_mut());
-                engine
-                    .export_container(&a.name, &mut out)
-                    .map_err(exit::engine)?;
-                out.flush()?;
-            }
-            tmp.as_file().sync_all()?;
-            tmp.persist(path)
-                .map_err(|e| anyhow::anyhow!("writing {}: {}", path.display(), e.error))?;
-        }
-        None => {
-            let stdout = std::io::stdout();
-            if stdout.is_terminal() {
-                anyhow::bail!("refusing to export to terminal. Use -o flag or redirect");
-            }
-            let mut out = std::io::BufWriter::new(stdout.lock());
-            engine
-                .export_container(&a.name, &mut out)
-                .map_err(exit::engine)?;
-            out.flush()?;
-        }
-    }
+    crate::output::write_archive(a.output.as_deref(), &mut |out| {
+        engine.export_container(&a.name, out).map_err(exit::engine)
+    })?;
     Ok(0)
 }
 

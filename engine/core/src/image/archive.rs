@@ -12,9 +12,8 @@ use crate::store::db::{self, ImageRow, LayerRow};
 use crate::store::lock::FileLock;
 use berth_registry::digest::{Digest, HashingReader};
 use berth_registry::manifest::{
-    AnyManifest, Compression, Descriptor, ImageConfig, ImageManifest, WantedPlatform,
-    DOCKER_MANIFEST, OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_LAYER_GZIP, OCI_LAYER_ZSTD,
-    OCI_MANIFEST,
+    AnyManifest, Compression, Descriptor, ImageConfig, ImageManifest, WantedPlatform, OCI_CONFIG,
+    OCI_INDEX, OCI_LAYER, OCI_LAYER_GZIP, OCI_LAYER_ZSTD, OCI_MANIFEST,
 };
 use berth_registry::reference::Reference;
 use berth_types::image::{ArchiveFormat, SaveRequest};
@@ -381,7 +380,6 @@ struct Candidate {
     /// (file in staging, expected blob digest when the archive names one, compression).
     layers: Vec<(PathBuf, Option<Digest>, Compression)>,
     names: Vec<String>,
-    manifest_type: String,
 }
 
 fn docker_candidates(x: &Extracted) -> Result<Vec<Candidate>> {
@@ -407,7 +405,6 @@ fn docker_candidates(x: &Extracted) -> Result<Vec<Candidate>> {
             config_bytes,
             layers,
             names,
-            manifest_type: DOCKER_MANIFEST.into(),
         });
     }
     Ok(out)
@@ -446,7 +443,7 @@ fn oci_candidates(x: &Extracted) -> Result<Vec<Candidate>> {
             parsed = AnyManifest::parse(&bytes, None)
                 .map_err(|e| corrupt(format!("manifest {chosen}: {e}")))?;
         }
-        let (AnyManifest::Image(m), mt) = parsed else {
+        let (AnyManifest::Image(m), _) = parsed else {
             return Err(corrupt("nested image indexes are not supported"));
         };
         let config_bytes = read_verified(&m.config.digest)?;
@@ -463,7 +460,6 @@ fn oci_candidates(x: &Extracted) -> Result<Vec<Candidate>> {
             config_bytes,
             layers,
             names,
-            manifest_type: mt,
         });
     }
     Ok(out)
@@ -535,42 +531,8 @@ fn store_candidate(ctx: &StoreContext, c: &Candidate) -> Result<String> {
         )
         .map_err(storage)?;
     }
-    let config_digest = Digest::of(&c.config_bytes);
-    let manifest = ImageManifest {
-        schema_version: 2,
-        media_type: Some(OCI_MANIFEST.into()),
-        config: desc(
-            OCI_CONFIG,
-            config_digest.clone(),
-            c.config_bytes.len() as u64,
-        ),
-        layers: descs,
-        annotations: None,
-    };
-    let manifest_bytes = serde_json::to_vec(&manifest).map_err(store_err)?;
-    let manifest_digest = Digest::of(&manifest_bytes);
-    for (d, b) in [
-        (&config_digest, &c.config_bytes),
-        (&manifest_digest, &manifest_bytes),
-    ] {
-        let p = ctx.paths.blob(d.hex());
-        if !p.exists() {
-            crate::store::fsutil::write_atomic(&p, b, 0o644).map_err(store_err)?;
-        }
-    }
-    let id = config_digest.hex().to_string();
-    let _ = &c.manifest_type;
-    let record = gc::image_record(
-        &id,
-        &manifest_digest,
-        &manifest_digest,
-        OCI_MANIFEST,
-        &config,
-        ctx,
-        Vec::new(),
-    )
-    .map_err(storage)?;
-    db::commit_image(&mut ctx.db(), &record, &c.names, gc::now_nanos()).map_err(storage)?;
+    let id =
+        crate::image::build::store_image_bytes(ctx, &c.config_bytes, &config, descs, &c.names)?;
     Ok(if c.names.is_empty() {
         format!("sha256:{id}")
     } else {

@@ -90,7 +90,6 @@ pub fn add_layer_from_file(
 /// Stores an image whose layers are all in the store; `names` are stored names. Returns the ID.
 pub fn store_image(ctx: &StoreContext, config: &ImageConfig, names: &[String]) -> Result<String> {
     let config_bytes = serde_json::to_vec(config).map_err(fail)?;
-    let config_digest = Digest::of(&config_bytes);
     let mut layers = Vec::new();
     for d in &config.rootfs.diff_ids {
         let size = db::get_layer(&ctx.db(), d.as_str())
@@ -106,6 +105,19 @@ pub fn store_image(ctx: &StoreContext, config: &ImageConfig, names: &[String]) -
             urls: None,
         });
     }
+    store_image_bytes(ctx, &config_bytes, config, layers, names)
+}
+
+/// Like [`store_image`] for config bytes that must be kept exactly (their digest is the
+/// image ID), with the layer descriptors its manifest lists.
+pub fn store_image_bytes(
+    ctx: &StoreContext,
+    config_bytes: &[u8],
+    config: &ImageConfig,
+    layers: Vec<Descriptor>,
+    names: &[String],
+) -> Result<String> {
+    let config_digest = Digest::of(config_bytes);
     let manifest = ImageManifest {
         schema_version: 2,
         media_type: Some(OCI_MANIFEST.into()),
@@ -123,8 +135,8 @@ pub fn store_image(ctx: &StoreContext, config: &ImageConfig, names: &[String]) -
     let manifest_bytes = serde_json::to_vec(&manifest).map_err(fail)?;
     let manifest_digest = Digest::of(&manifest_bytes);
     for (d, b) in [
-        (&config_digest, &config_bytes),
-        (&manifest_digest, &manifest_bytes),
+        (&config_digest, config_bytes),
+        (&manifest_digest, manifest_bytes.as_slice()),
     ] {
         let p = ctx.paths.blob(d.hex());
         if !p.exists() {
