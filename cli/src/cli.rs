@@ -125,6 +125,8 @@ pub enum Command {
     Top(crate::container_cli::TopArgs),
     /// Display a live stream of container resource usage statistics
     Stats(crate::container_cli::StatsArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(crate::container_cli::PortArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(crate::container_cli::ContainerCommand),

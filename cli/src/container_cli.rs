@@ -339,6 +339,18 @@ pub struct StatsArgs {
     pub names: Vec<String>,
 }
 
+#[derive(Args, Debug)]
+pub struct PortArgs {
+    /// Display port information for all containers
+    #[arg(short, long)]
+    pub all: bool,
+    #[arg(value_name = "CONTAINER")]
+    pub name: Option<String>,
+    /// PORT[/PROTOCOL]
+    #[arg(value_name = "PORT")]
+    pub port: Option<String>,
+}
+
 /// Hidden: the per-container monitor, run by berth itself.
 #[derive(Args, Debug)]
 pub struct MonitorArgs {
@@ -396,4 +408,6 @@ pub enum ContainerCommand {
     Top(TopArgs),
     /// Display a live stream of container resource usage statistics
     Stats(StatsArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(PortArgs),
 }

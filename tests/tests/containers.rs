@@ -1356,3 +1356,12 @@ fn timeout_kills_a_container_that_runs_too_long() {
     );
     assert_no_containers_left(&store, "run --rm --timeout");
 }
+
+#[test]
+fn port_lists_nothing_without_published_ports_and_names_a_missing_one() {
+    let store = store_with_busybox();
+    let id = run_detached(&store, &["--name", "noports"], &["sleep", "30"]);
+    assert_eq!(store.berth(["port", "noports"]).ok(), "", "{id}");
+    let missing = store.berth(["port", "noports", "80"]);
+    assert!(missing.fails_with(125).contains("failed to find published port \"80/tcp\""), "{missing}");
+}

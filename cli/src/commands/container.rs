@@ -286,3 +286,56 @@ pub fn top(engine: &dyn Engine, a: TopArgs) -> anyhow::Result<i32> {
     print!("{}", crate::format::columns::align(&text));
     Ok(0)
 }
+
+/// `port`: the container's published ports, `PORT/PROTO -> HOSTIP:HOSTPORT` per line,
+/// from inspect's NetworkSettings.Ports.
+pub fn port(engine: &dyn Engine, a: PortArgs) -> anyhow::Result<i32> {
+    let names: Vec<String> = match (&a.name, a.all) {
+        (Some(_), true) => anyhow::bail!("--all and a container name are mutually exclusive"),
+        (None, false) => anyhow::bail!("you must supply a running container name or ID"),
+        (Some(n), false) => vec![n.clone()],
+        (None, true) => targets(engine, &[], true, true)?,
+    };
+    for n in &names {
+        let doc = engine.inspect_container(n).map_err(exit::engine)?;
+        let mut found = false;
+        if let Some(ports) = doc["NetworkSettings"]["Ports"].as_object() {
+            for (ctr, bindings) in ports {
+                if let Some(want) = &a.port {
+                    let want = if want.contains('/') {
+                        want.clone()
+                    } else {
+                        format!("{want}/tcp")
+                    };
+                    if *ctr != want {
+                        continue;
+                    }
+                }
+                for b in bindings.as_array().into_iter().flatten() {
+                    found = true;
+                    let ip = b["HostIp"]
+                        .as_str()
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or("0.0.0.0");
+                    let hp = b["HostPort"].as_str().unwrap_or_default();
+                    match &a.port {
+                        Some(_) => println!("{ip}:{hp}"),
+                        None => println!("{ctr} -> {ip}:{hp}"),
+                    }
+                }
+            }
+        }
+        if let (Some(p), false) = (&a.port, found) {
+            let p = if p.contains('/') {
+                p.clone()
+            } else {
+                format!("{p}/tcp")
+            };
+            return Err(exit::with_code(
+                exit::ENGINE,
+                format!("failed to find published port \"{p}\""),
+            ));
+        }
+    }
+    Ok(0)
+}
