@@ -1363,5 +1363,92 @@ fn port_lists_nothing_without_published_ports_and_names_a_missing_one() {
     let id = run_detached(&store, &["--name", "noports"], &["sleep", "30"]);
     assert_eq!(store.berth(["port", "noports"]).ok(), "", "{id}");
     let missing = store.berth(["port", "noports", "80"]);
-    assert!(missing.fails_with(125).contains("failed to find published port \"80/tcp\""), "{missing}");
+    assert!(
+        missing
+            .fails_with(125)
+            .contains("failed to find published port \"80/tcp\""),
+        "{missing}"
+    );
+}
+
+#[test]
+fn cp_copies_both_ways_and_symlinks_never_reach_the_host() {
+    let store = store_with_busybox();
+    run_detached(
+        &store,
+        &["--name", "cpc"],
+        &["sh", "-c", "mkdir -p /data/sub && echo inner > /data/sub/f && ln -s /etc /data/etclink && ln -s ../../../../.. /data/up && sleep 60"],
+    );
+    wait_for(
+        "the container set up /data",
+        std::time::Duration::from_secs(10),
+        || {
+            store
+                .berth(["exec", "cpc", "test", "-L", "/data/up"])
+                .success()
+                .then_some(())
+        },
+    );
+    let host = tempfile::tempdir().expect("temp dir");
+    let h = host.path().display().to_string();
+    // Out of the container: a tree, with its symlinks kept as links.
+    store.berth(["cp", "cpc:/data", &h]).ok();
+    assert_eq!(
+        std::fs::read_to_string(host.path().join("data/sub/f")).expect("copied file"),
+        "inner\n"
+    );
+    assert_eq!(
+        std::fs::read_link(host.path().join("data/etclink")).expect("link kept"),
+        std::path::PathBuf::from("/etc")
+    );
+    // A path through a container symlink reads the container's file, not the host's.
+    store
+        .berth(["cp", "cpc:/data/etclink/hostname", &format!("{h}/hn")])
+        .ok();
+    let container_hostname = store
+        .berth(["exec", "cpc", "cat", "/etc/hostname"])
+        .ok()
+        .to_string();
+    assert_eq!(
+        std::fs::read_to_string(host.path().join("hn")).expect("hn"),
+        container_hostname
+    );
+    // Into the container through its symlinks: lands inside its root, never in the host's /etc or /.
+    let marker = format!("berth-cp-marker-{}", std::process::id());
+    std::fs::write(host.path().join(&marker), "x").expect("write");
+    let src = format!("{h}/{marker}");
+    store.berth(["cp", &src, "cpc:/data/etclink/"]).ok();
+    store.berth(["cp", &src, "cpc:/data/up/"]).ok();
+    assert!(
+        !std::path::Path::new("/etc").join(&marker).exists(),
+        "nothing written to the host's /etc"
+    );
+    assert!(
+        !std::path::Path::new("/").join(&marker).exists(),
+        "nothing written to the host's /"
+    );
+    store
+        .berth(["exec", "cpc", "test", "-f", &format!("/etc/{marker}")])
+        .ok();
+    store
+        .berth(["exec", "cpc", "test", "-f", &format!("/{marker}")])
+        .ok();
+    // Tar streams with -.
+    let out = store
+        .command(["cp", "cpc:/data/sub/f", "-"])
+        .output()
+        .expect("cp to stdout");
+    let mut archive = tar::Archive::new(out.stdout.as_slice());
+    let names: Vec<String> = archive
+        .entries()
+        .expect("tar")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().expect("path").display().to_string())
+        .collect();
+    assert_eq!(names, vec!["f".to_string()]);
+    let missing = store.berth(["cp", "cpc:/no/such", &h]);
+    assert!(
+        missing.fails_with(125).contains("could not be found"),
+        "{missing}"
+    );
 }

@@ -16,16 +16,22 @@ use berth_types::{EngineError, ErrorKind, Result};
 use rustix::fs::{self as rfs, Mode, OFlags, ResolveFlags};
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 fn fail(msg: impl std::fmt::Display) -> EngineError {
     EngineError::new(ErrorKind::Storage, msg.to_string())
 }
 
-/// Runs `f` with the container's root mounted (mounting it for the occasion when stopped).
+/// Runs `f` with the container's root: for a running container its own view
+/// (`/proc/PID/root`, with its volumes and bind mounts), else the overlay mounted for
+/// the occasion.
 fn with_root<T>(ctx: &StoreContext, name: &str, f: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
     let row = lookup(ctx, name)?;
     let _lock = lock(ctx, &row.id)?;
+    if row.state == State::Running && super::monitor::process_alive(row.pid, row.pid_start) {
+        return f(&PathBuf::from(format!("/proc/{}/root", row.pid)));
+    }
     let paths = ContainerPaths::new(&ctx.paths, &row.id);
     let was_mounted = rootfs::is_mounted(&paths.merged());
     if !was_mounted {
@@ -36,7 +42,7 @@ fn with_root<T>(ctx: &StoreContext, name: &str, f: impl FnOnce(&Path) -> Result<
         rootfs::mount_rootfs(&paths, &lowers).map_err(fail)?;
     }
     let result = f(&paths.merged());
-    if !was_mounted && row.state != State::Running {
+    if !was_mounted {
         let _ = rootfs::unmount_rootfs(&paths);
     }
     result
@@ -73,34 +79,99 @@ pub fn copy_from(engine: &LocalEngine, name: &str, path: &str, out: &mut dyn Wri
     with_root(ctx, name, |root| {
         let root_fd = open_root(root)?;
         let rel = relative(path);
+        // RDONLY (not O_PATH): the handle is read and listed directly. NONBLOCK: a fifo
+        // there must not hang the copy.
         let fd = rfs::openat2(
             &root_fd,
             rel.as_str(),
-            OFlags::PATH | OFlags::CLOEXEC,
+            OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
             Mode::empty(),
             ResolveFlags::IN_ROOT,
         )
         .map_err(|_| not_found(name, path))?;
-        // Read through the resolved handle: /proc/self/fd/N names exactly that object.
-        use std::os::fd::AsRawFd;
-        let resolved = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
-        let meta = std::fs::metadata(&resolved).map_err(|_| not_found(name, path))?;
         let base = Path::new(path.trim_end_matches('/'))
             .file_name()
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("."));
         let mut b = tar::Builder::new(out);
-        b.follow_symlinks(false);
-        let r = if meta.is_dir() {
-            let real = std::fs::read_link(&resolved).map_err(fail)?;
-            b.append_dir_all(&base, real)
-        } else {
-            let mut f = std::fs::File::open(&resolved).map_err(fail)?;
-            b.append_file(&base, &mut f)
-        };
-        r.and_then(|_| b.finish())
-            .map_err(|e| fail(format!("copying {path} from container {name}: {e}")))
+        let r = append_entry(&mut b, &fd, None, &base).and_then(|_| b.finish());
+        r.map_err(|e| fail(format!("copying {path} from container {name}: {e}")))
     })
+}
+
+/// Appends the object `dir`/`name` (or `dir` itself when `name` is `None`) under the
+/// archive path `at`, walking directories by handle: nothing is ever looked up by a path
+/// a process in the container could change under us, and symlinks are stored, not followed.
+fn append_entry<W: Write>(
+    b: &mut tar::Builder<W>,
+    dir: &OwnedFd,
+    name: Option<&[u8]>,
+    at: &Path,
+) -> std::io::Result<()> {
+    use rustix::fs::{AtFlags, FileType};
+    let st = match name {
+        Some(n) => rfs::statat(dir, n, AtFlags::SYMLINK_NOFOLLOW)?,
+        None => rfs::fstat(dir)?,
+    };
+    let mut h = tar::Header::new_gnu();
+    h.set_mode(st.st_mode & 0o7777);
+    h.set_uid(st.st_uid as u64);
+    h.set_gid(st.st_gid as u64);
+    h.set_mtime(st.st_mtime.max(0) as u64);
+    match FileType::from_raw_mode(st.st_mode) {
+        FileType::Directory => {
+            let sub = match name {
+                Some(n) => rfs::openat(
+                    dir,
+                    n,
+                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )?,
+                None => rfs::openat(
+                    dir,
+                    ".",
+                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )?,
+            };
+            h.set_entry_type(tar::EntryType::Directory);
+            h.set_size(0);
+            b.append_data(&mut h, at, std::io::empty())?;
+            let mut names: Vec<Vec<u8>> = rfs::Dir::read_from(&sub)?
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_bytes().to_vec())
+                .filter(|n| n != b"." && n != b"..")
+                .collect();
+            names.sort();
+            for n in names {
+                let child = at.join(std::ffi::OsStr::from_bytes(&n));
+                append_entry(b, &sub, Some(&n), &child)?;
+            }
+            Ok(())
+        }
+        FileType::Symlink => {
+            let target = rfs::readlinkat(dir, name.unwrap_or(b"."), Vec::new())?;
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_size(0);
+            b.append_link(&mut h, at, std::ffi::OsStr::from_bytes(target.as_bytes()))
+        }
+        FileType::RegularFile => {
+            let f = match name {
+                Some(n) => rfs::openat(
+                    dir,
+                    n,
+                    OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )?,
+                None => dir.try_clone()?,
+            };
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_size(st.st_size as u64);
+            b.append_data(&mut h, at, std::fs::File::from(f))
+        }
+        // Devices, fifos and sockets are not copied (as Podman's cp).
+        _ => Ok(()),
+    }
 }
 
 /// Unpacks a tar stream into directory `path` of the container.
