@@ -127,6 +127,9 @@ pub enum Command {
     Stats(crate::container_cli::StatsArgs),
     /// List port mappings or a specific mapping for the container
     Port(crate::container_cli::PortArgs),
+    /// Manage health checks on containers
+    #[command(subcommand)]
+    Healthcheck(crate::container_cli::HealthcheckCommand),
     /// Manage containers
     #[command(subcommand)]
     Container(crate::container_cli::ContainerCommand),

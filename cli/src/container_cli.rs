@@ -351,6 +351,12 @@ pub struct PortArgs {
     pub port: Option<String>,
 }
 
+#[derive(Subcommand, Debug)]
+pub enum HealthcheckCommand {
+    /// Run the health check of a container
+    Run(ExistsArgs),
+}
+
 /// Hidden: the per-container monitor, run by berth itself.
 #[derive(Args, Debug)]
 pub struct MonitorArgs {

@@ -1452,3 +1452,54 @@ fn cp_copies_both_ways_and_symlinks_never_reach_the_host() {
         "{missing}"
     );
 }
+
+#[test]
+fn health_checks_move_from_starting_to_unhealthy_to_healthy() {
+    let store = store_with_busybox();
+    run_detached(
+        &store,
+        &[
+            "--name",
+            "hc",
+            "--health-cmd",
+            "test -f /tmp/ok",
+            "--health-interval",
+            "1s",
+            "--health-retries",
+            "2",
+        ],
+        &["sleep", "60"],
+    );
+    assert_eq!(
+        inspect(&store, "hc")["State"]["Health"]["Status"],
+        "starting"
+    );
+    // Failing checks (the monitor's, every second, or ours) reach the retry count.
+    wait_for(
+        "the container to turn unhealthy",
+        std::time::Duration::from_secs(15),
+        || (inspect(&store, "hc")["State"]["Health"]["Status"] == "unhealthy").then_some(()),
+    );
+    assert!(ps(&store, &["--format", "{{.Status}}"])
+        .iter()
+        .any(|s| s.ends_with("(unhealthy)")));
+    let run = store.berth(["healthcheck", "run", "hc"]);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (Some(1), "unhealthy\n"),
+        "{run}"
+    );
+    store.berth(["exec", "hc", "touch", "/tmp/ok"]).ok();
+    assert_eq!(store.berth(["healthcheck", "run", "hc"]).ok(), "");
+    let health = &inspect(&store, "hc")["State"]["Health"];
+    assert_eq!(health["Status"], "healthy", "{health}");
+    assert_eq!(health["FailingStreak"], 0, "{health}");
+    assert!(
+        health["Log"]
+            .as_array()
+            .is_some_and(|l| !l.is_empty() && l.len() <= 5),
+        "{health}"
+    );
+    let none = store.berth(["healthcheck", "run", "nosuch"]);
+    none.fails_with(125);
+}

@@ -339,3 +339,18 @@ pub fn port(engine: &dyn Engine, a: PortArgs) -> anyhow::Result<i32> {
     }
     Ok(0)
 }
+
+/// `healthcheck run`: exit 0 when healthy (or still starting), 1 with "unhealthy".
+pub fn healthcheck(engine: &dyn Engine, a: ExistsArgs) -> anyhow::Result<i32> {
+    match engine
+        .healthcheck_run(&a.name)
+        .map_err(exit::engine)?
+        .as_str()
+    {
+        "unhealthy" => {
+            println!("unhealthy");
+            Ok(1)
+        }
+        _ => Ok(0),
+    }
+}

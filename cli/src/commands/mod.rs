@@ -100,6 +100,9 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => container::top(e, a),
         Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => stats::run(e, a),
         Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => container::port(e, a),
+        Command::Healthcheck(crate::container_cli::HealthcheckCommand::Run(a)) => {
+            container::healthcheck(e, a)
+        }
         Command::Monitor(_) | Command::MonitorLaunch(_) => {
             anyhow::bail!("the container monitor is started by berth itself")
         }

@@ -24,7 +24,10 @@ const HEADERS: &[(&str, &str)] = &[
 /// Podman's STATUS column: `Up 3 seconds ago`, `Exited (0) 2 minutes ago`, `Created`.
 pub fn status(c: &ContainerSummary) -> String {
     match c.state.as_str() {
-        "running" => format!("Up {}", human::since(c.started_at)),
+        "running" => match &c.health {
+            Some(h) => format!("Up {} ({h})", human::since(c.started_at)),
+            None => format!("Up {}", human::since(c.started_at)),
+        },
         "paused" => "Paused".into(),
         "exited" => format!("Exited ({}) {}", c.exit_code, human::since(c.exited_at)),
         "stopping" => "Stopping".into(),

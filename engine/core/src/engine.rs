@@ -549,6 +549,10 @@ impl Engine for LocalEngine {
         crate::container::stats::stats(self, names)
     }
 
+    fn healthcheck_run(&self, name: &str) -> Result<String> {
+        crate::container::health::run(self, name)
+    }
+
     fn create_volume(&self, req: &VolumeCreateRequest) -> Result<String> {
         crate::volume::ops::create(self.ctx()?, req)
     }

@@ -144,6 +144,9 @@ pub struct ContainerSummary {
     pub auto_remove: bool,
     /// Size of the writable layer, when asked for (`ps --size`).
     pub size: Option<u64>,
+    /// `starting`, `healthy` or `unhealthy` for a container with a health check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -103,4 +103,6 @@ pub trait Engine: Send + Sync {
     fn top_container(&self, name: &str, descriptors: &[String]) -> Result<Vec<Vec<String>>>;
     /// Resource use of the named running containers (all running ones when `names` is empty).
     fn container_stats(&self, names: &[String]) -> Result<Vec<ContainerStats>>;
+    /// Runs the container's health check once; returns `healthy`, `unhealthy` or `starting`.
+    fn healthcheck_run(&self, name: &str) -> Result<String>;
 }

@@ -7,6 +7,7 @@ pub mod changes;
 pub mod copy;
 pub mod exec;
 pub mod exit;
+pub mod health;
 pub mod logfile;
 pub mod logs;
 pub mod monitor;

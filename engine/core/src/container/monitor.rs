@@ -43,6 +43,9 @@ pub struct MonitorConfig {
     /// `--timeout`: seconds after which the container is killed.
     #[serde(default)]
     pub timeout: Option<u32>,
+    /// `--health-interval`: run `berth healthcheck run` this often (seconds).
+    #[serde(default)]
+    pub health_interval: Option<u64>,
 }
 
 /// What the monitor reported once the container was created.
@@ -317,7 +320,17 @@ fn create_and_relay(
         .timeout
         .filter(|t| *t > 0)
         .map(|t| Instant::now() + Duration::from_secs(t as u64));
-    let code = relay(pid, &mut io, &listener, &sig, &mut log, first, deadline)?;
+    let health = cfg
+        .health_interval
+        .filter(|i| *i > 0)
+        .map(|i| HealthSchedule {
+            every: Duration::from_secs(i),
+            next: Instant::now() + Duration::from_secs(i),
+            cfg: cfg.clone(),
+        });
+    let code = relay(
+        pid, &mut io, &listener, &sig, &mut log, first, deadline, health,
+    )?;
     crate::store::fsutil::write_atomic(&paths.exit_file(), code.to_string().as_bytes(), 0o644)?;
     Ok(code)
 }
@@ -365,6 +378,37 @@ fn receive_console(
 struct Client {
     stream: UnixStream,
     frames: FrameBuffer,
+}
+
+/// Time-driven work of the relay loop: the `--timeout` kill and health checks.
+struct Timers {
+    deadline: Option<Instant>,
+    health: Option<HealthSchedule>,
+}
+
+/// When the next health check is due; checks run as `berth healthcheck run` children
+/// (reaped with the others), so a slow check never stalls the relay.
+struct HealthSchedule {
+    every: Duration,
+    next: Instant,
+    cfg: MonitorConfig,
+}
+
+impl HealthSchedule {
+    fn run(&self) {
+        if let Ok(exe) = std::env::current_exe() {
+            let _ = Command::new(exe)
+                .arg("--root")
+                .arg(&self.cfg.root)
+                .arg("--runroot")
+                .arg(&self.cfg.runroot)
+                .args(["healthcheck", "run", &self.cfg.id])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn();
+        }
+    }
 }
 
 /// Waits for a client to connect and send START; `None` after `limit` without one.
@@ -416,8 +460,12 @@ fn relay(
     sig: &UnixStream,
     log: &mut LogWriter,
     mut clients: Vec<Client>,
-    mut deadline: Option<Instant>,
+    timers: Timers,
 ) -> io::Result<i32> {
+    let Timers {
+        mut deadline,
+        mut health,
+    } = timers;
     let mut exited: Option<(i32, Instant)> = None;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -430,6 +478,13 @@ fn relay(
                 }
                 return Ok(code);
             }
+        }
+        if let Some(h) = health
+            .as_mut()
+            .filter(|h| Instant::now() >= h.next && exited.is_none())
+        {
+            h.next = Instant::now() + h.every;
+            h.run();
         }
         if deadline.is_some_and(|d| Instant::now() >= d) && exited.is_none() {
             // --timeout: the process ran too long.

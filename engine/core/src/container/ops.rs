@@ -209,6 +209,7 @@ pub fn start(
         sync_fd: -1,
         attach: attach.is_some(),
         timeout: row.config.timeout,
+        health_interval: row.config.health.as_ref().map(|h| h.interval_secs.max(1)),
     };
     let created = match monitor::spawn(cfg) {
         Ok(c) => c,

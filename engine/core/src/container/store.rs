@@ -187,7 +187,9 @@ pub fn record_started(
 ) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE containers SET state = 'running', pid = ?2, pid_start = ?3, monitor_pid = ?4, started_at = ?5,
-             exit_code = 0, finished_at = 0, oom_killed = 0, error = '' WHERE id = ?1",
+             exit_code = 0, finished_at = 0, oom_killed = 0, error = '',
+             health_status = CASE WHEN config LIKE '%\"health\":{%' THEN 'starting' ELSE '' END,
+             health_failing = 0, health_log = '[]' WHERE id = ?1",
         params![id, pid, pid_start, monitor_pid, at],
     )?;
     Ok(())

@@ -77,6 +77,12 @@ pub fn summary(ctx: &StoreContext, row: &ContainerRow) -> ContainerSummary {
             .collect(),
         auto_remove: row.config.remove,
         size: None,
+        health: row
+            .config
+            .health
+            .as_ref()
+            .map(|_| super::health::read(ctx, &row.id).0)
+            .filter(|s| !s.is_empty()),
     }
 }
 
@@ -165,6 +171,14 @@ fn filters_match(s: &ContainerSummary, filters: &[String]) -> Result<bool> {
     Ok(true)
 }
 
+fn health_doc(ctx: &StoreContext, row: &ContainerRow) -> Value {
+    if row.config.health.is_none() {
+        return Value::Null;
+    }
+    let (status, failing, log) = super::health::read(ctx, &row.id);
+    json!({ "Status": status, "FailingStreak": failing, "Log": log })
+}
+
 pub fn inspect(ctx: &StoreContext, name: &str) -> Result<Value> {
     let row = lookup(ctx, name)?;
     let paths = ContainerPaths::new(&ctx.paths, &row.id);
@@ -230,6 +244,7 @@ pub fn inspect(ctx: &StoreContext, name: &str) -> Result<Value> {
             "Error": row.error,
             "StartedAt": rfc3339(row.started_at),
             "FinishedAt": rfc3339(row.finished_at),
+            "Health": health_doc(ctx, &row),
         },
         "Image": row.image_id,
         "ImageName": row.image_name,

@@ -111,6 +111,10 @@ const MIGRATIONS: &[&str] = &[
         destination TEXT NOT NULL,
         PRIMARY KEY (container_id, destination)
     );",
+    // 4: container health (`--health-cmd`): status, failing streak, recent results (JSON).
+    "ALTER TABLE containers ADD COLUMN health_status TEXT NOT NULL DEFAULT '';
+     ALTER TABLE containers ADD COLUMN health_failing INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE containers ADD COLUMN health_log TEXT NOT NULL DEFAULT '[]';",
 ];
 
 /// Opens the database. `init_lock` serialises the setup (WAL switch and migrations)
