@@ -329,7 +329,13 @@ fn create_and_relay(
             cfg: cfg.clone(),
         });
     let code = relay(
-        pid, &mut io, &listener, &sig, &mut log, first, deadline, health,
+        pid,
+        &mut io,
+        &listener,
+        &sig,
+        &mut log,
+        first,
+        Timers { deadline, health },
     )?;
     crate::store::fsutil::write_atomic(&paths.exit_file(), code.to_string().as_bytes(), 0o644)?;
     Ok(code)
