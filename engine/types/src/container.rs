@@ -28,6 +28,26 @@ pub struct MountSpec {
     pub options: Vec<String>,
 }
 
+/// The resource names `--ulimit` takes (RLIMIT_ + the upper-cased name).
+pub const RLIMIT_NAMES: &[&str] = &[
+    "as",
+    "core",
+    "cpu",
+    "data",
+    "fsize",
+    "locks",
+    "memlock",
+    "msgqueue",
+    "nice",
+    "nofile",
+    "nproc",
+    "rss",
+    "rtprio",
+    "rttime",
+    "sigpending",
+    "stack",
+];
+
 /// `--ulimit name=soft[:hard]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ulimit {

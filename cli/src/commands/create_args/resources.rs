@@ -98,29 +98,11 @@ pub fn ulimits(flags: &[String]) -> Result<Vec<Ulimit>, ArgError> {
     Ok(out)
 }
 
-const ULIMIT_NAMES: [&str; 15] = [
-    "core",
-    "cpu",
-    "data",
-    "fsize",
-    "locks",
-    "memlock",
-    "msgqueue",
-    "nice",
-    "nofile",
-    "nproc",
-    "rss",
-    "rtprio",
-    "rttime",
-    "sigpending",
-    "stack",
-];
-
 fn ulimit(flag: &str) -> Result<Ulimit, String> {
     let (name, values) = flag
         .split_once('=')
         .ok_or_else(|| format!("invalid ulimit argument: {flag}"))?;
-    if !ULIMIT_NAMES.contains(&name) {
+    if !berth_types::container::RLIMIT_NAMES.contains(&name) {
         return Err(format!("invalid ulimit type: {name}"));
     }
     let number = |v: &str| -> Result<i64, String> {

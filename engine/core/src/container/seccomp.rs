@@ -556,20 +556,7 @@ mod tests {
         }
     }
 
-    /// The default capability set, as Podman's containers.conf has it.
-    const DEFAULT_CAPS: &[&str] = &[
-        "CAP_CHOWN",
-        "CAP_DAC_OVERRIDE",
-        "CAP_FOWNER",
-        "CAP_FSETID",
-        "CAP_KILL",
-        "CAP_NET_BIND_SERVICE",
-        "CAP_SETFCAP",
-        "CAP_SETGID",
-        "CAP_SETPCAP",
-        "CAP_SETUID",
-        "CAP_SYS_CHROOT",
-    ];
+    use super::super::spec::DEFAULT_CAPABILITIES as DEFAULT_CAPS;
 
     #[test]
     fn installed_profile_converts_like_podman_for_the_default_caps() {

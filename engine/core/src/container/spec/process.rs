@@ -15,25 +15,6 @@ pub const DEFAULT_RLIMIT: u64 = 1_048_576;
 /// Podman's process umask (0022).
 const UMASK: u32 = 0o022;
 
-const RLIMITS: &[&str] = &[
-    "as",
-    "core",
-    "cpu",
-    "data",
-    "fsize",
-    "locks",
-    "memlock",
-    "msgqueue",
-    "nice",
-    "nofile",
-    "nproc",
-    "rss",
-    "rtprio",
-    "rttime",
-    "sigpending",
-    "stack",
-];
-
 pub(super) fn process(
     input: &SpecInput,
     caps: &Capabilities,
@@ -155,7 +136,7 @@ pub(super) fn cwd(req: &ContainerCreateRequest, image: &ImageConfig) -> Result<S
 fn rlimit_type(name: &str) -> Result<String, SpecError> {
     let lower = name.to_ascii_lowercase();
     let short = lower.strip_prefix("rlimit_").unwrap_or(&lower);
-    if !RLIMITS.contains(&short) {
+    if !berth_types::container::RLIMIT_NAMES.contains(&short) {
         return Err(SpecError::UnknownUlimit(name.to_string()));
     }
     Ok(format!("RLIMIT_{}", short.to_ascii_uppercase()))
