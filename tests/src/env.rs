@@ -63,6 +63,11 @@ impl TestEnv {
     }
 
     /// `<plain registry>/berth-test/<image>:latest`, e.g. for `berth pull`.
+    /// `--cert-dir` for the TLS registries: the directory with the harness CA.
+    pub fn cert_dir_arg(&self) -> String {
+        self.cert_dir.display().to_string()
+    }
+
     pub fn image_ref(&self, image: &str) -> String {
         format!("{}/berth-test/{image}:latest", self.registry)
     }

@@ -104,15 +104,20 @@ impl Store {
     /// `berth login` to `registry` with the harness's CA and test credentials.
     pub fn login(&self, registry: &str) -> CmdResult {
         let env = TestEnv::get();
-        let cert_dir = path_str(&env.cert_dir);
+        self.login_as(registry, &env.auth_user, &env.auth_pass)
+    }
+
+    /// `berth login` to `registry` with the harness's CA and the given credentials.
+    pub fn login_as(&self, registry: &str, user: &str, password: &str) -> CmdResult {
+        let cert_dir = path_str(&TestEnv::get().cert_dir);
         self.berth([
             "login",
             "--cert-dir",
             cert_dir.as_str(),
             "-u",
-            env.auth_user.as_str(),
+            user,
             "-p",
-            env.auth_pass.as_str(),
+            password,
             registry,
         ])
     }

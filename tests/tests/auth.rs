@@ -5,10 +5,6 @@
 use berth_e2e::{images, Store, TestEnv};
 use std::os::unix::fs::PermissionsExt;
 
-fn cert_dir() -> String {
-    TestEnv::get().cert_dir.display().to_string()
-}
-
 fn auth_json(store: &Store) -> std::path::PathBuf {
     store.path().join("xdg-runtime/containers/auth.json")
 }
@@ -17,7 +13,7 @@ fn auth_json(store: &Store) -> std::path::PathBuf {
 fn login_stores_credentials_that_pull_and_push_then_use() {
     let store = Store::new();
     let env = TestEnv::get();
-    let (cd, reg) = (cert_dir(), env.registry_auth.clone());
+    let (cd, reg) = (TestEnv::get().cert_dir_arg(), env.registry_auth.clone());
     let out = store.login(&reg);
     assert_eq!(out.ok(), "Login Succeeded!\n");
     let file = auth_json(&store);
@@ -65,16 +61,7 @@ fn login_stores_credentials_that_pull_and_push_then_use() {
 fn login_with_a_wrong_password_fails_and_writes_nothing() {
     let store = Store::new();
     let env = TestEnv::get();
-    let out = store.berth([
-        "login",
-        "--cert-dir",
-        &cert_dir(),
-        "-u",
-        &env.auth_user,
-        "-p",
-        "wrong",
-        &env.registry_auth,
-    ]);
+    let out = store.login_as(&env.registry_auth, &env.auth_user, "wrong");
     let err = out.fails_with(125);
     assert!(err.contains("invalid username or password"), "{out}");
     assert_eq!(err.lines().count(), 1, "one-line error: {out}");
@@ -91,7 +78,7 @@ fn password_stdin_and_authfile_are_honoured() {
         [
             "login",
             "--cert-dir",
-            &cert_dir(),
+            &TestEnv::get().cert_dir_arg(),
             "--authfile",
             &af,
             "-u",
@@ -109,7 +96,7 @@ fn password_stdin_and_authfile_are_honoured() {
             "pull",
             "-q",
             "--cert-dir",
-            &cert_dir(),
+            &TestEnv::get().cert_dir_arg(),
             "--authfile",
             &af,
             &r,
@@ -133,7 +120,13 @@ fn docker_config_json_credentials_are_read() {
     std::fs::write(docker.join("config.json"), cfg.to_string()).expect("write");
     let r = env.auth_ref("busybox");
     store
-        .berth(["pull", "-q", "--cert-dir", &cert_dir(), &r])
+        .berth([
+            "pull",
+            "-q",
+            "--cert-dir",
+            &TestEnv::get().cert_dir_arg(),
+            &r,
+        ])
         .ok();
 }
 
@@ -149,7 +142,13 @@ fn tls_registry_needs_its_ca_or_tls_verify_false() {
         "{untrusted}"
     );
     store
-        .berth(["pull", "-q", "--cert-dir", &cert_dir(), &r])
+        .berth([
+            "pull",
+            "-q",
+            "--cert-dir",
+            &TestEnv::get().cert_dir_arg(),
+            &r,
+        ])
         .ok();
     store.berth(["pull", "-q", "--tls-verify=false", &r]).ok();
     let missing = store.berth(["pull", "-q", "--cert-dir", "/nonexistent/certs", &r]);

@@ -8,10 +8,6 @@
 
 use berth_e2e::{images, CmdResult, Store, TestEnv};
 
-fn cert_dir() -> String {
-    TestEnv::get().cert_dir.display().to_string()
-}
-
 fn creds() -> String {
     let env = TestEnv::get();
     format!("{}:{}", env.auth_user, env.auth_pass)
@@ -19,7 +15,7 @@ fn creds() -> String {
 
 /// `berth pull -q --cert-dir CA [EXTRA..] REF`.
 fn pull(store: &Store, reference: &str, extra: &[&str]) -> CmdResult {
-    let cd = cert_dir();
+    let cd = TestEnv::get().cert_dir_arg();
     let mut args = vec!["pull", "-q", "--cert-dir", &cd];
     args.extend_from_slice(extra);
     args.push(reference);
@@ -103,16 +99,7 @@ fn a_wrong_password_is_refused_by_the_token_server() {
     let err = out.fails_with(125);
     assert!(err.contains("invalid username or password"), "{out}");
     assert!(err.contains(&env.registry_token), "{out}");
-    let out = store.berth([
-        "login",
-        "--cert-dir",
-        &cert_dir(),
-        "-u",
-        &env.auth_user,
-        "-p",
-        "wrong",
-        &env.registry_token,
-    ]);
+    let out = store.login_as(&env.registry_token, &env.auth_user, "wrong");
     let err = out.fails_with(125);
     assert!(err.contains("invalid username or password"), "{out}");
     assert_eq!(err.lines().count(), 1, "one-line error: {out}");
@@ -124,7 +111,7 @@ fn a_wrong_password_is_refused_by_the_token_server() {
 
 /// Pushes `id` as `dest` with `--creds` and pulls it back into a fresh store.
 fn push_and_pull_back(store: &Store, id: &str, dest: &str) {
-    let (cd, c) = (cert_dir(), creds());
+    let (cd, c) = (TestEnv::get().cert_dir_arg(), creds());
     store.berth(["tag", id, dest]).ok();
     store
         .berth(["push", "--cert-dir", &cd, "--creds", &c, dest])
@@ -148,7 +135,7 @@ fn push_to_a_new_repository_needs_credentials_then_pulls_back() {
     .to_string();
     let dest = format!("{}/pushed/from-plain:1", env.registry_token);
     store.berth(["tag", &id, &dest]).ok();
-    let anonymous = store.berth(["push", "--cert-dir", &cert_dir(), &dest]);
+    let anonymous = store.berth(["push", "--cert-dir", &TestEnv::get().cert_dir_arg(), &dest]);
     assert!(
         anonymous
             .fails_with(125)

@@ -19,21 +19,18 @@ pub fn policy(s: &str) -> anyhow::Result<PullPolicy> {
 }
 
 pub fn platform(a: &PullArgs) -> anyhow::Result<PlatformSpec> {
-    let mut spec = PlatformSpec {
-        os: a.os.clone(),
-        architecture: a.arch.clone(),
-        variant: a.variant.clone(),
-    };
-    if let Some(p) = &a.platform {
-        let parts: Vec<&str> = p.split('/').collect();
-        if !(2..=3).contains(&parts.len()) || parts.iter().any(|s| s.is_empty()) {
-            anyhow::bail!("invalid platform {p:?}: expected OS/ARCH[/VARIANT]");
-        }
-        spec.os = Some(parts[0].to_string());
-        spec.architecture = Some(parts[1].to_string());
-        spec.variant = parts.get(2).map(|v| v.to_string());
-    }
-    Ok(spec)
+    PlatformSpec::from_flags(
+        a.os.as_deref(),
+        a.arch.as_deref(),
+        a.variant.as_deref(),
+        a.platform.as_deref(),
+    )
+    .map_err(|reason| {
+        anyhow::anyhow!(
+            "invalid platform {:?}: {reason}",
+            a.platform.as_deref().unwrap_or_default()
+        )
+    })
 }
 
 pub fn run(engine: &dyn Engine, a: PullArgs) -> anyhow::Result<i32> {

@@ -13,6 +13,33 @@ pub struct PlatformSpec {
     pub variant: Option<String>,
 }
 
+impl PlatformSpec {
+    /// From the `--os`, `--arch`, `--variant` and `--platform OS/ARCH[/VARIANT]` flags;
+    /// `--platform` wins. The error says what a platform must look like.
+    pub fn from_flags(
+        os: Option<&str>,
+        arch: Option<&str>,
+        variant: Option<&str>,
+        platform: Option<&str>,
+    ) -> std::result::Result<PlatformSpec, &'static str> {
+        let mut spec = PlatformSpec {
+            os: os.map(str::to_string),
+            architecture: arch.map(str::to_string),
+            variant: variant.map(str::to_string),
+        };
+        if let Some(p) = platform {
+            let parts: Vec<&str> = p.split('/').collect();
+            if !(2..=3).contains(&parts.len()) || parts.iter().any(|s| s.is_empty()) {
+                return Err("expected OS/ARCH[/VARIANT]");
+            }
+            spec.os = Some(parts[0].to_string());
+            spec.architecture = Some(parts[1].to_string());
+            spec.variant = parts.get(2).map(|v| v.to_string());
+        }
+        Ok(spec)
+    }
+}
+
 /// How to reach a registry: TLS verification, extra certificates and credentials.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegistryOptions {

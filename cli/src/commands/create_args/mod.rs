@@ -188,21 +188,19 @@ impl CreateArgs {
     }
 
     fn platform(&self) -> Result<PlatformSpec, ArgError> {
-        let mut spec = PlatformSpec {
-            os: self.os.clone(),
-            architecture: self.arch.clone(),
-            variant: self.variant.clone(),
-        };
-        if let Some(p) = &self.platform {
-            let parts: Vec<&str> = p.split('/').collect();
-            if !(2..=3).contains(&parts.len()) || parts.iter().any(|s| s.is_empty()) {
-                return Err(invalid("--platform", p, "expected OS/ARCH[/VARIANT]"));
-            }
-            spec.os = Some(parts[0].to_string());
-            spec.architecture = Some(parts[1].to_string());
-            spec.variant = parts.get(2).map(|v| v.to_string());
-        }
-        Ok(spec)
+        PlatformSpec::from_flags(
+            self.os.as_deref(),
+            self.arch.as_deref(),
+            self.variant.as_deref(),
+            self.platform.as_deref(),
+        )
+        .map_err(|reason| {
+            invalid(
+                "--platform",
+                self.platform.as_deref().unwrap_or_default(),
+                reason,
+            )
+        })
     }
 }
 
