@@ -67,7 +67,7 @@ if [ -z "${BERTH_BIN:-}" ]; then
     [ -z "$newer" ] || log "warning: $BERTH_BIN is older than $newer; rebuild it or set BERTH_BIN"
   else
     log "building berth (debug)"
-    cargo build -p berth-cli --bin berth || die "building berth failed"
+    cargo build -p berth-cli -p berth-monitor --bins || die "building berth failed"
     BERTH_BIN=$harness_target/debug/berth
   fi
 fi

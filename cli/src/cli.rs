@@ -139,10 +139,6 @@ pub enum Command {
     /// Manage Berth
     #[command(subcommand)]
     System(SystemCommand),
-    #[command(name = "__monitor", hide = true)]
-    Monitor(crate::container_cli::MonitorArgs),
-    #[command(name = "__monitor-launch", hide = true)]
-    MonitorLaunch(crate::container_cli::MonitorArgs),
     /// Manage volumes
     #[command(subcommand)]
     Volume(crate::commands::volume::VolumeCommand),

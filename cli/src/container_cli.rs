@@ -357,12 +357,6 @@ pub enum HealthcheckCommand {
     Run(ExistsArgs),
 }
 
-/// Hidden: the per-container monitor, run by berth itself.
-#[derive(Args, Debug)]
-pub struct MonitorArgs {
-    pub config: String,
-}
-
 #[derive(Subcommand, Debug)]
 pub enum ContainerCommand {
     /// Run a command in a new container

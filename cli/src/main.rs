@@ -17,9 +17,9 @@ mod terminal;
 use clap::Parser;
 
 fn main() {
-    // The container monitor stays small: no argument parser, no logging set-up.
+    // The container monitor's exit command: no argument parser, no logging set-up.
     #[cfg(all(target_os = "linux", feature = "local"))]
-    if let Some(code) = commands::monitor_fast_path() {
+    if let Some(code) = commands::exit_command_fast_path() {
         std::process::exit(code);
     }
     restore_sigpipe();

@@ -226,7 +226,7 @@ fn unescape_mountinfo(field: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// PIDs of live `berth __monitor` processes whose command line names this store's root.
+/// PIDs of live `berth-monitor` processes whose command line names this store's root.
 pub fn monitors_of(store: &Store) -> Vec<i64> {
     let root = store.root();
     let root = root.to_str().expect("UTF-8 store path");
@@ -239,7 +239,10 @@ pub fn monitors_of(store: &Store) -> Vec<i64> {
             continue;
         };
         let cmdline = String::from_utf8_lossy(&cmdline);
-        if cmdline.contains("__monitor") && cmdline.contains(root) && pid_alive(pid) {
+        // The monitor, or the exit command it becomes.
+        let is_monitor =
+            cmdline.contains("berth-monitor") || cmdline.contains("__container-exited");
+        if is_monitor && cmdline.contains(root) && pid_alive(pid) {
             pids.push(pid);
         }
     }

@@ -103,28 +103,30 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Healthcheck(crate::container_cli::HealthcheckCommand::Run(a)) => {
             container::healthcheck(e, a)
         }
-        Command::Monitor(_) | Command::MonitorLaunch(_) => {
-            anyhow::bail!("the container monitor is started by berth itself")
-        }
         Command::Volume(c) => volume::run(e, c),
     }
 }
 
-/// `berth __monitor` and `berth __monitor-launch`, handled before anything else runs.
+/// `berth --root R --runroot RR __container-exited ID CODE`: the container monitor's
+/// exit command (records the exit, cleans up, restarts or removes the container),
+/// handled before the argument parser runs.
 #[cfg(all(target_os = "linux", feature = "local"))]
-pub fn monitor_fast_path() -> Option<i32> {
-    let mut args = std::env::args().skip(1);
-    let verb = args.next()?;
-    let config = args.next()?;
-    let result = match verb.as_str() {
-        "__monitor" => berth_engine::container::monitor::run(
-            &config,
-            &berth_engine::container::exit::EngineHooks,
-        ),
-        "__monitor-launch" => berth_engine::container::monitor::launch(&config),
-        _ => return None,
+pub fn exit_command_fast_path() -> Option<i32> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let [opt_root, root, opt_runroot, runroot, verb, id, code] = args.as_slice() else {
+        return None;
     };
-    Some(if result.is_ok() { 0 } else { 1 })
+    if verb != "__container-exited" || opt_root != "--root" || opt_runroot != "--runroot" {
+        return None;
+    }
+    let code: i32 = code.to_str()?.parse().ok()?;
+    berth_engine::container::exit::container_exited(
+        std::path::Path::new(root),
+        std::path::Path::new(runroot),
+        id.to_str()?,
+        code,
+    );
+    Some(0)
 }
 
 /// Pretty JSON with Go's 4-space indentation, as Podman prints lists.

@@ -2,11 +2,10 @@
 //! the database (unless a reader already did), release the runtime's state and the
 //! root filesystem mount, and remove the container when it was run with `--rm`.
 
-use super::monitor::MonitorConfig;
 use super::paths::ContainerPaths;
-use super::runtime::Runtime;
 use super::{ops, rootfs, store};
 use crate::engine::{EngineOptions, LocalEngine};
+use std::path::Path;
 
 /// Whether the kernel OOM-killed something in the container's memory cgroup (v1 or v2).
 fn oom_killed(id: &str) -> bool {
@@ -25,72 +24,41 @@ fn oom_killed(id: &str) -> bool {
     })
 }
 
-/// The monitor's hooks into the engine.
-pub struct EngineHooks;
-
-impl super::monitor::Hooks for EngineHooks {
-    fn started(&self, cfg: &MonitorConfig, pid: i32, monitor_pid: i32) -> std::io::Result<()> {
-        let engine = open_engine(cfg).map_err(|e| std::io::Error::other(e.message))?;
-        let ctx = engine.ctx().map_err(|e| std::io::Error::other(e.message))?;
-        let ticks = super::monitor::process_start_ticks(pid as i64).unwrap_or(0);
-        let recorded = store::record_started(
-            &ctx.db(),
-            &cfg.id,
-            pid as i64,
-            ticks,
-            monitor_pid as i64,
-            ops::now_nanos(),
-        );
-        recorded.map_err(std::io::Error::other)
-    }
-
-    fn exited(&self, cfg: &MonitorConfig, code: i32) {
-        on_exit(cfg, code)
-    }
-}
-
-fn open_engine(cfg: &MonitorConfig) -> berth_types::Result<LocalEngine> {
-    LocalEngine::new(EngineOptions {
-        root: Some(cfg.root.clone()),
-        runroot: Some(cfg.runroot.clone()),
-        ..Default::default()
-    })
-}
-
-pub fn on_exit(cfg: &MonitorConfig, code: i32) {
-    let oom = oom_killed(&cfg.id);
-    let runtime = Runtime {
-        name: cfg.runtime_name.clone(),
-        path: cfg.runtime_path.clone(),
-        root: cfg.runtime_root.clone(),
-    };
-    let _ = runtime.delete(&cfg.id, true);
+/// `berth __container-exited ROOT RUNROOT ID CODE`: the monitor's exit command, run in
+/// its place once the container's process has exited with `code`.
+pub fn container_exited(root: &Path, runroot: &Path, id: &str, code: i32) {
     let engine = match LocalEngine::new(EngineOptions {
-        root: Some(cfg.root.clone()),
-        runroot: Some(cfg.runroot.clone()),
+        root: Some(root.to_path_buf()),
+        runroot: Some(runroot.to_path_buf()),
         ..Default::default()
     }) {
         Ok(e) => e,
         Err(e) => {
-            tracing::error!(container = %cfg.id, error = %e, "opening the store to record the exit");
+            tracing::error!(container = %id, error = %e, "opening the store to record the exit");
             return;
         }
     };
     let Ok(ctx) = engine.ctx() else { return };
-    let _ = rootfs::unmount_rootfs(&ContainerPaths::new(&ctx.paths, &cfg.id));
-    let before = store::get(&ctx.db(), &cfg.id).ok().flatten();
-    let recorded = store::record_exited(&ctx.db(), &cfg.id, code, ops::now_nanos(), oom);
+    let before = store::get(&ctx.db(), id).ok().flatten();
+    let Some(row) = before else { return };
+    // The kernel's OOM record lives in the cgroup, which the runtime's delete removes.
+    let oom = oom_killed(id);
+    if let Ok(runtime) = super::runtime::select(Some(&row.runtime), |n| {
+        super::paths::runtime_root(&ctx.paths, n)
+    }) {
+        let _ = runtime.delete(id, true);
+    }
+    let _ = rootfs::unmount_rootfs(&ContainerPaths::new(&ctx.paths, id));
+    let recorded = store::record_exited(&ctx.db(), id, code, ops::now_nanos(), oom);
     if let Err(e) = &recorded {
-        tracing::error!(container = %cfg.id, error = %e, "recording the exit");
+        tracing::error!(container = %id, error = %e, "recording the exit");
     }
-    if let Some(row) = before {
-        // A stop asked for by the user leaves the row "stopping": never restart then.
-        if row.state != store::State::Stopping && should_restart(&row, code) {
-            restart_after_backoff(&engine, &row);
-            return;
-        }
+    // A stop asked for by the user leaves the row "stopping": never restart then.
+    if row.state != store::State::Stopping && should_restart(&row, code) {
+        restart_after_backoff(&engine, &row);
+        return;
     }
-    ops::auto_remove(&engine, &cfg.id);
+    ops::auto_remove(&engine, id);
 }
 
 /// Whether the restart policy asks for another run after this exit.

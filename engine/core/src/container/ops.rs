@@ -185,69 +185,114 @@ pub fn start(
     let runtime = runtime_for(ctx, &row.runtime)?;
     let paths = ContainerPaths::new(&ctx.paths, &row.id);
     prepare::prepare(ctx, &row, &runtime)?;
-    let cfg = monitor::MonitorConfig {
+    let cfg = monitor_config(ctx, &row, &runtime, &paths, attach.is_some());
+    let fail = |msg: String| {
+        let _ = store::record_error(&ctx.db(), &row.id, &msg);
+        let _ = rootfs::unmount_rootfs(&paths);
+        start_error(&row, &msg)
+    };
+    let mut spawned = monitor::spawn(&cfg).map_err(|e| fail(e.to_string()))?;
+    let mut session = None;
+    if attach.is_some() {
+        match spawned.next_report() {
+            Ok(monitor::Report::Ready { .. }) => {}
+            Ok(monitor::Report::Error(msg)) => return Err(fail(msg)),
+            Ok(other) => return Err(fail(format!("unexpected monitor report {other:?}"))),
+            Err(e) => return Err(fail(e.to_string())),
+        }
+        let mut stream = attach_connect(&paths)?;
+        super::attach::write_frame(&mut stream, super::attach::START, &[])
+            .map_err(|e| attach_error(&row, e))?;
+        session = Some(stream);
+    }
+    match spawned.next_report() {
+        Ok(monitor::Report::Started(s)) => {
+            store::record_started(&ctx.db(), &row.id, &s).map_err(storage)?;
+        }
+        Ok(monitor::Report::Error(msg)) => return Err(fail(msg)),
+        Ok(other) => return Err(fail(format!("unexpected monitor report {other:?}"))),
+        Err(e) => return Err(fail(e.to_string())),
+    }
+    let (Some(stream), Some(a)) = (session, attach) else {
+        return Ok(None);
+    };
+    let end = super::attach::client_session(stream, a).map_err(|e| attach_error(&row, e))?;
+    // The exit command cleans up (and with --rm removes) in the monitor's place: let
+    // it finish, so the caller sees the container as it is after the run. A restart
+    // policy keeps it going; do not wait for that.
+    if matches!(end, AttachEnd::Exited(_))
+        && matches!(row.config.restart.name.as_str(), "" | "no")
+    {
+        spawned.wait_finished(Duration::from_secs(10));
+    }
+    Ok(Some(end))
+}
+
+fn attach_error(row: &ContainerRow, e: std::io::Error) -> EngineError {
+    EngineError::new(
+        ErrorKind::Storage,
+        format!("attaching to container {}: {e}", row.id),
+    )
+}
+
+/// `berth [--root R --runroot RR] ARGS…` as the monitor should run it.
+fn berth_command(ctx: &StoreContext, args: &[&str]) -> Vec<String> {
+    let exe = monitor::companion_binary("berth")
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "berth".into());
+    let mut cmd = vec![
+        exe,
+        "--root".into(),
+        ctx.paths.root.to_string_lossy().into_owned(),
+        "--runroot".into(),
+        ctx.paths.runroot.to_string_lossy().into_owned(),
+    ];
+    cmd.extend(args.iter().map(|a| a.to_string()));
+    cmd
+}
+
+fn monitor_config(
+    ctx: &StoreContext,
+    row: &ContainerRow,
+    runtime: &Runtime,
+    paths: &ContainerPaths,
+    attach: bool,
+) -> monitor::MonitorConfig {
+    let opts = &row.config.log_opts;
+    monitor::MonitorConfig {
         id: row.id.clone(),
-        root: ctx.paths.root.clone(),
-        runroot: ctx.paths.runroot.clone(),
-        runtime_name: runtime.name.clone(),
-        runtime_path: runtime.path.clone(),
-        runtime_root: runtime.root.clone(),
+        runtime: monitor::RuntimeCommand {
+            name: runtime.name.clone(),
+            path: runtime.path.clone(),
+            root: runtime.root.clone(),
+        },
+        bundle: paths.bundle(),
+        run_dir: paths.run_dir(),
+        log: (row.config.log_driver != "none").then(|| monitor::LogConfig {
+            path: paths.log(),
+            max_size: opts.get("max-size").and_then(|s| parse_size(s)),
+            max_files: opts
+                .get("max-file")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(1),
+        }),
         tty: row.config.tty,
         stdin: row.config.interactive,
-        log_path: (row.config.log_driver != "none").then(|| paths.log()),
-        log_max_size: row
-            .config
-            .log_opts
-            .get("max-size")
-            .and_then(|s| parse_size(s)),
-        log_max_files: row
-            .config
-            .log_opts
-            .get("max-file")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(1),
-        sync_fd: -1,
-        attach: attach.is_some(),
-        timeout: row.config.timeout,
-        health_interval: row.config.health.as_ref().map(|h| h.interval_secs.max(1)),
-    };
-    let created = match monitor::spawn(cfg) {
-        Ok(c) => c,
-        Err(e) => {
-            let msg = e.to_string();
-            let _ = store::record_error(&ctx.db(), &row.id, &msg);
-            let _ = rootfs::unmount_rootfs(&paths);
-            return Err(start_error(&row, &msg));
-        }
-    };
-    let _ = created;
-    match attach {
-        Some(a) => {
-            let mut stream = attach_connect(&paths)?;
-            super::attach::write_frame(&mut stream, super::attach::START, &[]).map_err(|e| {
-                EngineError::new(
-                    ErrorKind::Storage,
-                    format!("attaching to container {}: {e}", row.id),
-                )
-            })?;
-            super::attach::client_session(stream, a)
-                .map(Some)
-                .map_err(|e| {
-                    EngineError::new(
-                        ErrorKind::Storage,
-                        format!("attaching to container {}: {e}", row.id),
-                    )
-                })
-        }
-        None => Ok(None),
+        attach,
+        timeout_secs: row.config.timeout,
+        health: row.config.health.as_ref().map(|h| monitor::Periodic {
+            every_secs: h.interval_secs.max(1),
+            command: berth_command(ctx, &["healthcheck", "run", &row.id]),
+        }),
+        exit_command: berth_command(ctx, &["__container-exited", &row.id]),
     }
 }
 
 fn attach_connect(paths: &ContainerPaths) -> Result<std::os::unix::net::UnixStream> {
-    super::attach::connect(&paths.attach_socket()).map_err(|e| {
+    super::attach::connect(&paths.run_dir().attach_socket()).map_err(|e| {
         EngineError::new(
             ErrorKind::Storage,
-            format!("connecting to {}: {e}", paths.attach_socket().display()),
+            format!("connecting to {}: {e}", paths.run_dir().attach_socket().display()),
         )
     })
 }
@@ -259,12 +304,7 @@ fn attach_running(
 ) -> Result<AttachEnd> {
     let paths = ContainerPaths::new(&ctx.paths, &row.id);
     let stream = attach_connect(&paths)?;
-    super::attach::client_session(stream, a).map_err(|e| {
-        EngineError::new(
-            ErrorKind::Storage,
-            format!("attaching to container {}: {e}", row.id),
-        )
-    })
+    super::attach::client_session(stream, a).map_err(|e| attach_error(row, e))
 }
 
 pub fn attach(engine: &LocalEngine, name: &str, a: AttachStreams<'_>) -> Result<AttachEnd> {

@@ -1,9 +1,10 @@
 //! The truth about a container on every read: a row that says "running" is checked
 //! against the process table (pid and start time, so a reused pid does not fool us).
 //! If the process is gone and its monitor did not record the exit (it was killed too),
-//! the exit is recorded here from the exit file, and the root filesystem unmounted.
+//! the exit is recorded here from the exit file, and the root filesystem unmounted. A
+//! start the monitor reported but nobody recorded (its starter was killed) is adopted.
 
-use super::monitor::process_alive;
+use super::monitor::{process_alive, Started};
 use super::paths::ContainerPaths;
 use super::rootfs;
 use super::store::{self, ContainerRow, State};
@@ -13,15 +14,35 @@ use std::time::{Duration, Instant};
 /// The exit code the monitor left in the exit file, if it did.
 pub fn exit_file_code(ctx: &StoreContext, id: &str) -> Option<i32> {
     let paths = ContainerPaths::new(&ctx.paths, id);
-    std::fs::read_to_string(paths.exit_file())
+    std::fs::read_to_string(paths.run_dir().exit_file())
         .ok()?
         .trim()
         .parse()
         .ok()
 }
 
+/// A start the monitor reported in its started file that the row does not show yet
+/// (the command that started the container was killed before recording it).
+fn unrecorded_start(ctx: &StoreContext, row: &ContainerRow) -> Option<Started> {
+    if !matches!(row.state, State::Created | State::Exited) {
+        return None;
+    }
+    let paths = ContainerPaths::new(&ctx.paths, &row.id);
+    let text = std::fs::read_to_string(paths.run_dir().started_file()).ok()?;
+    let s = Started::parse(&text)?;
+    let exited_since = row.state == State::Exited && row.finished_at >= s.at;
+    (s.at > row.started_at && !exited_since).then_some(s)
+}
+
 /// `row` with its state brought up to date.
 pub fn refreshed(ctx: &StoreContext, row: ContainerRow) -> ContainerRow {
+    let row = match unrecorded_start(ctx, &row) {
+        Some(s) => {
+            let _ = store::record_started(&ctx.db(), &row.id, &s);
+            store::get(&ctx.db(), &row.id).ok().flatten().unwrap_or(row)
+        }
+        None => row,
+    };
     if !matches!(row.state, State::Running | State::Paused | State::Stopping)
         || process_alive(row.pid, row.pid_start)
     {

@@ -183,43 +183,11 @@ impl Runtime {
     }
 }
 
-/// The useful part of a runtime's stderr: runc and crun print JSON or `level=error msg=…`.
-pub fn runtime_message(stderr: &[u8]) -> String {
-    let text = String::from_utf8_lossy(stderr);
-    let mut msgs = Vec::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        if let Ok(v) = serde_json::from_str::<serde_json::Value>(line) {
-            if let Some(m) = v.get("msg").and_then(|m| m.as_str()) {
-                msgs.push(m.to_string());
-                continue;
-            }
-        }
-        if let Some(i) = line.find("msg=") {
-            msgs.push(line[i + 4..].trim_matches('"').to_string());
-        } else {
-            msgs.push(line.trim().to_string());
-        }
-    }
-    msgs.last()
-        .cloned()
-        .unwrap_or_else(|| "failed without a message".into())
-}
+pub use berth_monitor::runtime_log::message as runtime_message;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn runtime_message_takes_the_last_error_line() {
-        let runc = b"time=\"2024\" level=error msg=\"container_linux.go:380: starting container process caused: exec: \\\"nope\\\": executable file not found in $PATH\"\n";
-        assert!(runtime_message(runc).contains("executable file not found"));
-        let crun = br#"{"msg": "executable file `nope` not found in $PATH: No such file or directory", "level": "error"}"#;
-        assert_eq!(
-            runtime_message(crun),
-            "executable file `nope` not found in $PATH: No such file or directory"
-        );
-        assert_eq!(runtime_message(b""), "failed without a message");
-    }
 
     #[test]
     fn asking_for_a_missing_runtime_names_it() {

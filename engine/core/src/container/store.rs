@@ -177,20 +177,20 @@ pub fn set_state(conn: &Connection, id: &str, state: State) -> rusqlite::Result<
     Ok(())
 }
 
+/// Records a start the monitor reported, unless an exit after it is already recorded
+/// (a container that ended before its starter got here).
 pub fn record_started(
     conn: &Connection,
     id: &str,
-    pid: i64,
-    pid_start: i64,
-    monitor_pid: i64,
-    at: i64,
+    s: &berth_monitor::config::Started,
 ) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE containers SET state = 'running', pid = ?2, pid_start = ?3, monitor_pid = ?4, started_at = ?5,
              exit_code = 0, finished_at = 0, oom_killed = 0, error = '',
              health_status = CASE WHEN config LIKE '%\"health\":{%' THEN 'starting' ELSE '' END,
-             health_failing = 0, health_log = '[]' WHERE id = ?1",
-        params![id, pid, pid_start, monitor_pid, at],
+             health_failing = 0, health_log = '[]'
+         WHERE id = ?1 AND NOT (state = 'exited' AND finished_at >= ?5)",
+        params![id, s.pid, s.start_ticks, s.monitor_pid, s.at],
     )?;
     Ok(())
 }

@@ -257,7 +257,7 @@ pub fn inspect(ctx: &StoreContext, name: &str) -> Result<Value> {
         "OCIConfigPath": paths.config_json(),
         "OCIRuntime": row.runtime,
         "ConmonPidFile": paths.run.join("monitor.pid"),
-        "PidFile": paths.pid_file(),
+        "PidFile": paths.run_dir().pid_file(),
         "Name": row.name,
         "RestartCount": row.restart_count,
         "Driver": "overlay",
