@@ -1454,6 +1454,51 @@ fn cp_copies_both_ways_and_symlinks_never_reach_the_host() {
 }
 
 #[test]
+fn a_health_check_past_its_timeout_is_killed_and_counts_as_failed() {
+    let store = store_with_busybox();
+    run_detached(
+        &store,
+        &[
+            "--name",
+            "slow",
+            "--health-cmd",
+            "sleep 30",
+            "--health-timeout",
+            "1s",
+            "--health-retries",
+            "1",
+        ],
+        &["sleep", "60"],
+    );
+    let started = std::time::Instant::now();
+    let run = store.berth(["healthcheck", "run", "slow"]);
+    let took = started.elapsed();
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (Some(1), "unhealthy\n"),
+        "{run}"
+    );
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "the check was not cut off at its timeout: {took:?}"
+    );
+    let health = &inspect(&store, "slow")["State"]["Health"];
+    let last = &health["Log"][0];
+    assert_eq!(last["ExitCode"], 1, "{health}");
+    assert!(
+        last["Output"]
+            .as_str()
+            .is_some_and(|o| o.contains("timeout of 1s")),
+        "{health}"
+    );
+    let top = store.berth(["top", "slow"]);
+    assert!(
+        !top.ok().contains("sleep 30"),
+        "the timed-out check still runs:\n{top}"
+    );
+}
+
+#[test]
 fn health_checks_move_from_starting_to_unhealthy_to_healthy() {
     let store = store_with_busybox();
     run_detached(

@@ -9,7 +9,7 @@ use crate::engine::{LocalEngine, StoreContext};
 use berth_types::container::{AttachStreams, ExecRequest};
 use berth_types::{EngineError, ErrorKind, Result};
 use serde_json::Value;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::Stdio;
 
 fn fail(msg: impl std::fmt::Display) -> EngineError {
@@ -71,6 +71,25 @@ pub fn exec(
     req: &ExecRequest,
     io: AttachStreams<'_>,
 ) -> Result<i32> {
+    exec_with_limit(engine, name, req, io, None).map(|(code, _)| code)
+}
+
+/// What became of an exec run with a time limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    InTime,
+    /// The limit passed: the process was killed.
+    TimedOut,
+}
+
+/// `exec`, killing the process once `limit` has passed (health checks' `--health-timeout`).
+pub fn exec_with_limit(
+    engine: &LocalEngine,
+    name: &str,
+    req: &ExecRequest,
+    io: AttachStreams<'_>,
+    limit: Option<std::time::Duration>,
+) -> Result<(i32, Ended)> {
     let ctx = engine.ctx()?;
     let row = lookup(ctx, name)?;
     if row.state != State::Running {
@@ -84,6 +103,7 @@ pub fn exec(
     let exec_id = format!("exec-{}", now_nanos());
     let process_file = paths.run.join(format!("{exec_id}.json"));
     let log_file = paths.run.join(format!("{exec_id}.log"));
+    let pid_file = paths.run.join(format!("{exec_id}.pid"));
     crate::store::fsutil::write_atomic(
         &process_file,
         &serde_json::to_vec(&process).map_err(fail)?,
@@ -99,7 +119,9 @@ pub fn exec(
         .arg("json")
         .arg("exec")
         .arg("--process")
-        .arg(&process_file);
+        .arg(&process_file)
+        .arg("--pid-file")
+        .arg(&pid_file);
     if req.tty {
         cmd.arg("--tty");
     }
@@ -136,38 +158,42 @@ pub fn exec(
             let _ = std::io::copy(&mut input, &mut to_child);
         });
     }
-    let status = std::thread::scope(|scope| {
-        if let Some(mut err) = child.stderr.take() {
-            scope.spawn(move || {
-                let mut buf = [0u8; 8192];
-                while let Ok(n) = err.read(&mut buf) {
-                    if n == 0
-                        || stderr
-                            .write_all(&buf[..n])
-                            .and_then(|_| stderr.flush())
-                            .is_err()
-                    {
-                        break;
-                    }
-                }
-            });
+    let out = child.stdout.take();
+    let err = child.stderr.take();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (status, ended) = std::thread::scope(|scope| {
+        if let Some(err) = err {
+            let stop = &stop;
+            scope.spawn(move || relay_output(err, &mut stderr, stop));
         }
-        if let Some(mut out) = child.stdout.take() {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = out.read(&mut buf) {
-                if n == 0
-                    || stdout
-                        .write_all(&buf[..n])
-                        .and_then(|_| stdout.flush())
-                        .is_err()
-                {
-                    break;
-                }
+        if let Some(out) = out {
+            let stop = &stop;
+            scope.spawn(move || relay_output(out, &mut stdout, stop));
+        }
+        let (status, ended) = match limit.map(|l| rx.recv_timeout(l)) {
+            None | Some(Err(std::sync::mpsc::RecvTimeoutError::Disconnected)) => {
+                (rx.recv().ok(), Ended::InTime)
             }
+            Some(Ok(status)) => (Some(status), Ended::InTime),
+            Some(Err(std::sync::mpsc::RecvTimeoutError::Timeout)) => {
+                kill_exec_process(&pid_file);
+                (rx.recv().ok(), Ended::TimedOut)
+            }
+        };
+        if ended == Ended::TimedOut {
+            // Whatever the killed process started may still hold the pipes open.
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
         }
-        child.wait()
-    })
-    .map_err(|e| fail(format!("waiting for {} exec: {e}", runtime.name)))?;
+        (status, ended)
+    });
+    let status = status
+        .ok_or_else(|| fail(format!("waiting for {} exec", runtime.name)))?
+        .map_err(|e| fail(format!("waiting for {} exec: {e}", runtime.name)))?;
+    let _ = std::fs::remove_file(&pid_file);
     let log = std::fs::read(&log_file).unwrap_or_default();
     let _ = std::fs::remove_file(&process_file);
     let _ = std::fs::remove_file(&log_file);
@@ -184,5 +210,47 @@ pub fn exec(
         };
         return Err(EngineError::new(kind, msg));
     }
-    Ok(if req.detach { 0 } else { code })
+    Ok((if req.detach { 0 } else { code }, ended))
+}
+
+/// Copies a pipe to `to` until it ends, or, once `stop` is set, until it goes quiet.
+fn relay_output(from: impl std::os::fd::AsFd, to: &mut dyn Write, stop: &std::sync::atomic::AtomicBool) {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let mut buf = [0u8; 8192];
+    loop {
+        let mut fds = [PollFd::new(&from, PollFlags::IN)];
+        let tick = Timespec {
+            tv_sec: 0,
+            tv_nsec: 100_000_000,
+        };
+        match poll(&mut fds, Some(&tick)) {
+            Ok(0) => {
+                if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                continue;
+            }
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => return,
+        }
+        match rustix::io::read(&from, &mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                if to.write_all(&buf[..n]).and_then(|_| to.flush()).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Kills the exec'd process the runtime recorded in `pid_file`.
+fn kill_exec_process(pid_file: &std::path::Path) {
+    let pid = std::fs::read_to_string(pid_file)
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok());
+    if let Some(pid) = pid {
+        let _ = super::monitor::signal(pid, rustix::process::Signal::KILL);
+    }
 }

@@ -1,5 +1,5 @@
 //! Health checks (`--health-cmd` and friends): `healthcheck run` executes the test in
-//! the running container with a timeout, and records the result — status `starting`,
+//! the running container, killed past `--health-timeout`, and records the result — status `starting`,
 //! `healthy` or `unhealthy`, the failing streak, and the last five results — which
 //! inspect and ps show. The monitor runs `berth healthcheck run` every interval.
 
@@ -87,7 +87,20 @@ pub fn run(engine: &LocalEngine, name: &str) -> Result<String> {
         command: cmd,
         ..Default::default()
     };
-    let code = super::exec::exec(engine, &row.id, &req, streams).unwrap_or(127);
+    // Podman's default --health-timeout is 30s; past it the check is killed and fails.
+    let limit = std::time::Duration::from_secs(match health.timeout_secs {
+        0 => 30,
+        t => t,
+    });
+    let (code, ended) = super::exec::exec_with_limit(engine, &row.id, &req, streams, Some(limit))
+        .unwrap_or((127, super::exec::Ended::InTime));
+    if ended == super::exec::Ended::TimedOut {
+        let mut out = output.lock().unwrap_or_else(|p| p.into_inner());
+        out.extend_from_slice(
+            format!("healthcheck command exceeded timeout of {}s", limit.as_secs()).as_bytes(),
+        );
+    }
+    let code = if ended == super::exec::Ended::TimedOut { 1 } else { code };
     let (_, mut failing, log) = read(ctx, &row.id);
     let in_start_period =
         (now_nanos() - row.started_at) < (health.start_period_secs as i64) * 1_000_000_000;
