@@ -284,6 +284,32 @@ fn bind_mount_is_read_write_and_ro_refuses_writes() {
 }
 
 #[test]
+fn volume_option_u_gives_the_tree_to_the_container_user_without_following_symlinks() {
+    use std::os::unix::fs::MetadataExt;
+    let store = store_with_busybox();
+    let host = store.path().join("owned");
+    std::fs::create_dir_all(host.join("sub")).expect("creating a test dir");
+    std::fs::write(host.join("sub/f"), "x").expect("writing a test file");
+    let outside = store.path().join("outside");
+    std::fs::write(&outside, "keep").expect("writing a test file");
+    std::os::unix::fs::symlink(&outside, host.join("escape")).expect("symlink");
+    std::os::unix::fs::symlink("../..", host.join("up")).expect("symlink");
+    let spec = format!("{}:/data:U", host.display());
+    let out = run(
+        &store,
+        &["--rm", "--user", "1234:2345", "-v", &spec],
+        &["sh", "-c", "touch /data/new && stat -c %u:%g /data /data/sub/f /data/new"],
+    );
+    assert_eq!(out.ok(), "1234:2345\n1234:2345\n1234:2345\n", "{out}");
+    let link = std::fs::symlink_metadata(host.join("escape")).expect("stat");
+    assert_eq!((link.uid(), link.gid()), (1234, 2345), "the link itself changes");
+    let kept = std::fs::metadata(&outside).expect("stat");
+    assert_eq!((kept.uid(), kept.gid()), (0, 0), "chown followed a symlink out");
+    let parent = std::fs::metadata(store.path()).expect("stat");
+    assert_eq!(parent.uid(), 0, "chown followed ../.. out");
+}
+
+#[test]
 fn named_volume_keeps_its_data_across_containers() {
     let store = store_with_busybox();
     run(

@@ -203,6 +203,18 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, _runtime: &Runtime) -> Re
         });
         let user = super::user::resolve_user(&merged, user_spec.as_deref(), &row.config.group_add)
             .map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))?;
+        for m in mounts.iter().filter(|m| m.options.iter().any(|o| o == "U")) {
+            if m.kind == MountType::Bind {
+                crate::volume::chown::chown_tree(&m.source, user.uid, user.gid).map_err(|e| {
+                    fail(format!(
+                        "changing the owner of {} to {}:{} (volume option U): {e}",
+                        m.source.display(),
+                        user.uid,
+                        user.gid
+                    ))
+                })?;
+            }
+        }
         let seccomp = seccomp(row)?;
         let init_binary = row.config.init.then(find_init).transpose()?;
         let input = SpecInput {

@@ -3,6 +3,7 @@
 //! The SQLite `volumes` table is the source of truth; a directory without a row is
 //! left over from a crash and is cleared away, never shown.
 
+pub mod chown;
 pub mod copy;
 mod dirs;
 mod filter;
