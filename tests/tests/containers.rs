@@ -298,13 +298,25 @@ fn volume_option_u_gives_the_tree_to_the_container_user_without_following_symlin
     let out = run(
         &store,
         &["--rm", "--user", "1234:2345", "-v", &spec],
-        &["sh", "-c", "touch /data/new && stat -c %u:%g /data /data/sub/f /data/new"],
+        &[
+            "sh",
+            "-c",
+            "touch /data/new && stat -c %u:%g /data /data/sub/f /data/new",
+        ],
     );
     assert_eq!(out.ok(), "1234:2345\n1234:2345\n1234:2345\n", "{out}");
     let link = std::fs::symlink_metadata(host.join("escape")).expect("stat");
-    assert_eq!((link.uid(), link.gid()), (1234, 2345), "the link itself changes");
+    assert_eq!(
+        (link.uid(), link.gid()),
+        (1234, 2345),
+        "the link itself changes"
+    );
     let kept = std::fs::metadata(&outside).expect("stat");
-    assert_eq!((kept.uid(), kept.gid()), (0, 0), "chown followed a symlink out");
+    assert_eq!(
+        (kept.uid(), kept.gid()),
+        (0, 0),
+        "chown followed a symlink out"
+    );
     let parent = std::fs::metadata(store.path()).expect("stat");
     assert_eq!(parent.uid(), 0, "chown followed ../.. out");
 }
@@ -1472,6 +1484,27 @@ fn cp_copies_both_ways_and_symlinks_never_reach_the_host() {
         .map(|e| e.path().expect("path").display().to_string())
         .collect();
     assert_eq!(names, vec!["f".to_string()]);
+    // A symlink named as the source is followed inside the container, and the copy takes
+    // the target's name, as Podman does: /data/up (../../../../..) is the container's /.
+    let followed = tempfile::tempdir().expect("temp dir");
+    let f = followed.path().display().to_string();
+    store.berth(["cp", "cpc:/data/etclink", &f]).ok();
+    assert_eq!(
+        std::fs::read_to_string(followed.path().join("etc/hostname")).expect("copied /etc"),
+        container_hostname
+    );
+    store
+        .berth(["cp", "cpc:/data/up", &format!("{f}/root")])
+        .ok();
+    assert!(
+        followed.path().join("root/data/sub/f").is_file(),
+        "the container's root, not the host's"
+    );
+    assert!(
+        followed.path().join("root").join(&marker).is_file()
+            && !followed.path().join("root/work").exists(),
+        "the copy is of the container's / (with the marker put there), not the host's"
+    );
     let missing = store.berth(["cp", "cpc:/no/such", &h]);
     assert!(
         missing.fails_with(125).contains("could not be found"),

@@ -42,10 +42,7 @@ fn from_container(engine: &dyn Engine, ctr: &str, path: &str, dest: &str) -> any
         .copy_from_container(ctr, path, &mut archive)
         .map_err(exit::engine)?;
     let dest = PathBuf::from(dest);
-    let base = Path::new(path.trim_end_matches('/'))
-        .file_name()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."));
+    let base = top_name(&archive)?;
     // Into an existing directory: keep the source's name. Otherwise: the new name is DEST.
     let (dir, rename_to) = if dest.is_dir() {
         (dest.clone(), None)
@@ -67,7 +64,12 @@ fn from_container(engine: &dyn Engine, ctr: &str, path: &str, dest: &str) -> any
         .prefix(".berth-cp-")
         .tempdir_in(&dir)?;
     tar::Archive::new(archive.as_slice()).unpack(staging.path())?;
-    let unpacked = staging.path().join(&base);
+    // The root of the container comes as ".": its entries are the staging directory's.
+    let unpacked = if base == Path::new(".") {
+        staging.path().to_path_buf()
+    } else {
+        staging.path().join(&base)
+    };
     let target = rename_to.unwrap_or_else(|| dir.join(&base));
     if target.is_dir() && unpacked.is_dir() {
         // Merge into an existing directory, as cp -r does.
@@ -75,10 +77,28 @@ fn from_container(engine: &dyn Engine, ctr: &str, path: &str, dest: &str) -> any
             let entry = entry?;
             std::fs::rename(entry.path(), target.join(entry.file_name()))?;
         }
+    } else if unpacked == staging.path() {
+        std::fs::rename(staging.keep(), &target)?;
     } else {
         std::fs::rename(&unpacked, &target)?;
     }
     Ok(0)
+}
+
+/// The name the engine gave the copy: the first component of the archive's first entry
+/// (a followed symlink takes its target's name).
+fn top_name(archive: &[u8]) -> anyhow::Result<PathBuf> {
+    let mut tar = tar::Archive::new(archive);
+    let mut entries = tar.entries()?;
+    let first = entries
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("the container sent an empty archive"))??;
+    let path = first.path()?.into_owned();
+    Ok(path
+        .components()
+        .next()
+        .map(|c| PathBuf::from(c.as_os_str()))
+        .unwrap_or_else(|| PathBuf::from(".")))
 }
 
 fn to_container(engine: &dyn Engine, src: &str, ctr: &str, path: &str) -> anyhow::Result<i32> {

@@ -153,7 +153,15 @@ fn monitor(cfg: &MonitorConfig, reporter: &mut Reporter) -> io::Result<i32> {
             .filter(|h| h.every_secs > 0 && !h.command.is_empty())
             .map(|h| (h, Instant::now() + Duration::from_secs(h.every_secs))),
     };
-    let (code, mut clients) = relay(pid, &mut io, &listener, &sig_reader, &mut log, clients, timers)?;
+    let (code, mut clients) = relay(
+        pid,
+        &mut io,
+        &listener,
+        &sig_reader,
+        &mut log,
+        clients,
+        timers,
+    )?;
     write_replace(&run.exit_file(), code.to_string().as_bytes())?;
     for c in &mut clients {
         let _ = frame::write_frame(&mut c.stream, frame::EXIT, &code.to_be_bytes());
@@ -234,9 +242,9 @@ fn run_container(cfg: &MonitorConfig) -> io::Result<(Io, i32)> {
         None
     };
     cmd.arg(&cfg.id);
-    let mut child = cmd.spawn().map_err(|e| {
-        io::Error::other(format!("running {}: {e}", cfg.runtime.path.display()))
-    })?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| io::Error::other(format!("running {}: {e}", cfg.runtime.path.display())))?;
     drop(cmd); // our copies of the child's pipe ends
     if let Some(listener) = &console {
         match receive_console(listener, &mut child)? {

@@ -1,7 +1,9 @@
 //! `cp`: tar streams into and out of a container's root filesystem. Paths are resolved
 //! by the kernel inside the container root (`RESOLVE_IN_ROOT`), so a symlink in the
 //! container — to `/etc`, to `../../` — can never make a copy read or write a host path;
-//! inside a copied tree symlinks are copied as symlinks, never followed.
+//! inside a copied tree symlinks are copied as symlinks, never followed. A symlink named
+//! as the source itself is followed inside the root, and the copy takes the target's
+//! name, as Podman does.
 
 use super::changes::lower_roots_for;
 use super::ops::{lock, lookup};
@@ -89,14 +91,55 @@ pub fn copy_from(engine: &LocalEngine, name: &str, path: &str, out: &mut dyn Wri
             ResolveFlags::IN_ROOT,
         )
         .map_err(|_| not_found(name, path))?;
-        let base = Path::new(path.trim_end_matches('/'))
-            .file_name()
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("."));
+        let base = final_name(&root_fd, path);
         let mut b = tar::Builder::new(out);
         let r = append_entry(&mut b, &fd, None, &base).and_then(|_| b.finish());
         r.map_err(|e| fail(format!("copying {path} from container {name}: {e}")))
     })
+}
+
+/// The name the copy gets, as Podman names it: a symlink as the last component is
+/// followed (inside the container root) and the copy takes its target's name.
+fn final_name(root_fd: &OwnedFd, path: &str) -> PathBuf {
+    let mut p = lexical_clean(&Path::new("/").join(relative(path)));
+    for _ in 0..40 {
+        let (Some(parent), Some(name)) = (p.parent(), p.file_name()) else {
+            break;
+        };
+        let Ok(dir) = rfs::openat2(
+            root_fd,
+            relative(&parent.to_string_lossy()).as_str(),
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+            ResolveFlags::IN_ROOT,
+        ) else {
+            break;
+        };
+        let Ok(target) = rfs::readlinkat(&dir, name, Vec::new()) else {
+            break;
+        };
+        let target = PathBuf::from(std::ffi::OsStr::from_bytes(target.as_bytes()));
+        p = lexical_clean(&parent.join(target));
+    }
+    p.file_name()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// `path` without `.` and `..` components (`..` at the root stays at the root).
+fn lexical_clean(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::from("/");
+    for c in path.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Appends the object `dir`/`name` (or `dir` itself when `name` is `None`) under the
@@ -137,6 +180,10 @@ fn append_entry<W: Write>(
             h.set_entry_type(tar::EntryType::Directory);
             h.set_size(0);
             b.append_data(&mut h, at, std::io::empty())?;
+            if is_kernel_view(&sub) {
+                // /proc, /sys and friends of a running container: the directory, empty.
+                return Ok(());
+            }
             let mut names: Vec<Vec<u8>> = rfs::Dir::read_from(&sub)?
                 .filter_map(|e| e.ok())
                 .map(|e| e.file_name().to_bytes().to_vec())
@@ -172,6 +219,24 @@ fn append_entry<W: Write>(
         // Devices, fifos and sockets are not copied (as Podman's cp).
         _ => Ok(()),
     }
+}
+
+/// Whether `dir` is on a filesystem the kernel makes up (proc, sysfs, cgroup, devpts,
+/// mqueue…), whose files are views, not content to copy.
+fn is_kernel_view(dir: &OwnedFd) -> bool {
+    const MAGICS: &[i64] = &[
+        0x9fa0,      // proc
+        0x6265_6572, // sysfs
+        0x1cd1,      // devpts
+        0x1980_0202, // mqueue
+        0x0027_e0eb, // cgroup
+        0x6367_7270, // cgroup2
+        0x7363_6673, // securityfs
+        0x6462_6720, // debugfs
+        0x7472_6163, // tracefs
+        0xcafe_4a11, // bpf
+    ];
+    rfs::fstatfs(dir).is_ok_and(|st| MAGICS.contains(&(st.f_type as i64)))
 }
 
 /// Unpacks a tar stream into directory `path` of the container.

@@ -214,7 +214,11 @@ pub fn exec_with_limit(
 }
 
 /// Copies a pipe to `to` until it ends, or, once `stop` is set, until it goes quiet.
-fn relay_output(from: impl std::os::fd::AsFd, to: &mut dyn Write, stop: &std::sync::atomic::AtomicBool) {
+fn relay_output(
+    from: impl std::os::fd::AsFd,
+    to: &mut dyn Write,
+    stop: &std::sync::atomic::AtomicBool,
+) {
     use rustix::event::{poll, PollFd, PollFlags, Timespec};
     let mut buf = [0u8; 8192];
     loop {

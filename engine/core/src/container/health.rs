@@ -97,10 +97,18 @@ pub fn run(engine: &LocalEngine, name: &str) -> Result<String> {
     if ended == super::exec::Ended::TimedOut {
         let mut out = output.lock().unwrap_or_else(|p| p.into_inner());
         out.extend_from_slice(
-            format!("healthcheck command exceeded timeout of {}s", limit.as_secs()).as_bytes(),
+            format!(
+                "healthcheck command exceeded timeout of {}s",
+                limit.as_secs()
+            )
+            .as_bytes(),
         );
     }
-    let code = if ended == super::exec::Ended::TimedOut { 1 } else { code };
+    let code = if ended == super::exec::Ended::TimedOut {
+        1
+    } else {
+        code
+    };
     let (_, mut failing, log) = read(ctx, &row.id);
     let in_start_period =
         (now_nanos() - row.started_at) < (health.start_period_secs as i64) * 1_000_000_000;

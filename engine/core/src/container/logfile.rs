@@ -3,8 +3,8 @@
 //! where `P` marks a partial line, rotated into `ctr.log.N`. Serves `logs` with tail,
 //! since/until and follow.
 
-use berth_types::container::{LogLine, LogStream};
 use berth_monitor::logwriter::rotated;
+use berth_types::container::{LogLine, LogStream};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -77,8 +77,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("ctr.log");
         let mut w = LogWriter::open(Some(&p), None, 1).expect("open");
-        w.write(Stream::Stdout, b"one\ntwo\npart")
-            .expect("write");
+        w.write(Stream::Stdout, b"one\ntwo\npart").expect("write");
         w.write(Stream::Stderr, b"err\n").expect("write");
         let lines = read_all(&p).expect("read");
         let texts: Vec<(&[u8], bool)> = lines

@@ -220,8 +220,7 @@ pub fn start(
     // The exit command cleans up (and with --rm removes) in the monitor's place: let
     // it finish, so the caller sees the container as it is after the run. A restart
     // policy keeps it going; do not wait for that.
-    if matches!(end, AttachEnd::Exited(_))
-        && matches!(row.config.restart.name.as_str(), "" | "no")
+    if matches!(end, AttachEnd::Exited(_)) && matches!(row.config.restart.name.as_str(), "" | "no")
     {
         spawned.wait_finished(Duration::from_secs(10));
     }
@@ -292,7 +291,10 @@ fn attach_connect(paths: &ContainerPaths) -> Result<std::os::unix::net::UnixStre
     super::attach::connect(&paths.run_dir().attach_socket()).map_err(|e| {
         EngineError::new(
             ErrorKind::Storage,
-            format!("connecting to {}: {e}", paths.run_dir().attach_socket().display()),
+            format!(
+                "connecting to {}: {e}",
+                paths.run_dir().attach_socket().display()
+            ),
         )
     })
 }
