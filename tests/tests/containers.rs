@@ -1607,3 +1607,35 @@ fn health_checks_move_from_starting_to_unhealthy_to_healthy() {
     let none = store.berth(["healthcheck", "run", "nosuch"]);
     none.fails_with(125);
 }
+
+#[test]
+fn create_with_platform_pulls_the_image_of_that_platform() {
+    let store = Store::new();
+    let reference = TestEnv::get().image_ref("multiarch");
+    let arm = images()
+        .get("multiarch")
+        .platform("arm64")
+        .config_digest
+        .clone();
+    let out = store.berth([
+        "create",
+        "--tls-verify=false",
+        "--platform",
+        "linux/arm64",
+        "--name",
+        "armed",
+        &reference,
+        "true",
+    ]);
+    out.ok();
+    assert_eq!(
+        format!(
+            "sha256:{}",
+            inspect(&store, "armed")["Image"].as_str().unwrap_or("")
+        ),
+        arm
+    );
+    let bad = store.berth(["create", "--platform", "linux", &reference, "true"]);
+    assert!(bad.fails_with(125).contains("--platform"), "{bad}");
+    assert_eq!(all_ids(&store).len(), 1, "a bad --platform creates nothing");
+}

@@ -1,7 +1,7 @@
 //! Containers as front ends see them: the create request (every `run`/`create` flag,
 //! already parsed), list rows, and Podman's inspect document.
 
-use crate::image::{PullPolicy, RegistryOptions};
+use crate::image::{PlatformSpec, PullPolicy, RegistryOptions};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -127,6 +127,9 @@ pub struct ContainerCreateRequest {
     pub log_driver: String,
     pub log_opts: BTreeMap<String, String>,
     pub pull: PullPolicy,
+    /// `--platform` / `--os` / `--arch` / `--variant`: which image of a list to pull.
+    #[serde(default)]
+    pub platform: PlatformSpec,
     pub registry: RegistryOptions,
     /// `none` or `host` (bridge networks arrive with networking).
     pub network: String,

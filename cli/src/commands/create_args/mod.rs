@@ -45,8 +45,6 @@ pub struct ClientOptions {
     pub pidfile: Option<PathBuf>,
     /// `-q`: no pull progress.
     pub quiet: bool,
-    /// `--platform` / `--os` / `--arch` / `--variant` for choosing the image.
-    pub platform: PlatformSpec,
 }
 
 /// A flag value Berth cannot use; each message names the flag and the value.
@@ -156,6 +154,7 @@ impl CreateArgs {
                 invalid("--pull", &self.pull, "use always, missing, never or newer")
             })?,
             registry: self.registry()?,
+            platform: self.platform()?,
             sysctls: security::sysctls(&self.sysctl, &network)?,
             network,
             shm_size: resources::shm_size(self.shm_size.as_deref())?,
@@ -170,7 +169,6 @@ impl CreateArgs {
             cidfile: self.cidfile.clone(),
             pidfile: self.pidfile.clone(),
             quiet: self.quiet,
-            platform: self.platform()?,
         };
         Ok((request, client))
     }

@@ -69,7 +69,7 @@ pub fn create(
     let pulled = engine.pull_image(
         &PullRequest {
             reference: req.image.clone(),
-            platform: Default::default(),
+            platform: req.platform.clone(),
             registry: req.registry.clone(),
             policy: req.pull,
         },
