@@ -398,3 +398,18 @@ pub fn load_volume_image(store: &Store) -> String {
         .ok();
     VOLUME_IMAGE.to_string()
 }
+
+/// The OCI runtime the tests' containers run on: `BERTH_TEST_RUNTIME` (set by
+/// tests/run.sh), else what Berth picks by itself (crun, unless hybrid cgroups block it).
+/// Comparisons with Podman run Podman on the same one.
+pub fn oci_runtime() -> String {
+    if let Some(rt) = std::env::var("BERTH_TEST_RUNTIME")
+        .ok()
+        .filter(|r| !r.is_empty())
+    {
+        return rt;
+    }
+    let hybrid = std::fs::read_to_string("/sys/fs/cgroup/unified/cgroup.controllers")
+        .is_ok_and(|c| !c.trim().is_empty());
+    if hybrid { "runc" } else { "crun" }.to_string()
+}

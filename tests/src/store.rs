@@ -57,12 +57,20 @@ impl Store {
     /// `["--root", ROOT, "--runroot", RUNROOT]`.
     pub fn args(&self) -> Vec<String> {
         let (root, runroot) = (self.root(), self.runroot());
-        vec![
+        let mut args = vec![
             "--root".into(),
             path_str(&root),
             "--runroot".into(),
             path_str(&runroot),
-        ]
+        ];
+        // tests/run.sh runs the container suites once per OCI runtime.
+        if let Some(rt) = std::env::var("BERTH_TEST_RUNTIME")
+            .ok()
+            .filter(|r| !r.is_empty())
+        {
+            args.extend(["--runtime".into(), rt]);
+        }
+        args
     }
 
     /// A `berth --root .. --runroot .. ARGS` command with this store's HOME and

@@ -16,19 +16,24 @@ use berth_e2e::containers::{
 use berth_e2e::fault::engine_error;
 use berth_e2e::{cmd, Store};
 
-/// The runc containers the store's runtime root still knows (`runc list -q`).
-fn runc_containers(store: &Store) -> Vec<String> {
-    let root = store.runroot().join("runtime/runc");
-    if !root.exists() {
-        return Vec::new();
+/// The containers the store's runtime roots still know (`runc list -q`, `crun list -q`).
+fn runtime_containers(store: &Store) -> Vec<String> {
+    let mut known = Vec::new();
+    for runtime in ["runc", "crun"] {
+        let root = store.runroot().join("runtime").join(runtime);
+        if !root.exists() {
+            continue;
+        }
+        let mut c = Command::new(runtime);
+        c.arg("--root").arg(&root).args(["list", "-q"]);
+        known.extend(
+            cmd::run(c, None, Duration::from_secs(30))
+                .ok()
+                .lines()
+                .map(|l| format!("{runtime}: {l}")),
+        );
     }
-    let mut c = Command::new("runc");
-    c.arg("--root").arg(&root).args(["list", "-q"]);
-    cmd::run(c, None, Duration::from_secs(30))
-        .ok()
-        .lines()
-        .map(str::to_string)
-        .collect()
+    known
 }
 
 /// Asserts that `name` shows as exited in `ps -a` within 3 s; returns its status.
@@ -45,12 +50,15 @@ fn exited_promptly(store: &Store, name: &str) -> String {
     )
 }
 
-/// Asserts the store holds no container: nothing listed, nothing on disk or in runc.
+/// Asserts the store holds no container: nothing listed, nothing on disk or in the runtime.
 #[track_caller]
 fn nothing_left(store: &Store, after: &str) {
     assert_no_containers_left(store, after);
-    let runc = runc_containers(store);
-    assert!(runc.is_empty(), "runc still knows {runc:?} after {after}");
+    let known = runtime_containers(store);
+    assert!(
+        known.is_empty(),
+        "the runtime still knows {known:?} after {after}"
+    );
 }
 
 // ---- SIGKILL ------------------------------------------------------------------------

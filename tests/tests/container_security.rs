@@ -19,6 +19,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use berth_e2e::containers::oci_runtime;
 use berth_e2e::{cmd, images, CmdResult, Store, TestEnv};
 use sha2::{Digest, Sha256};
 
@@ -266,14 +267,15 @@ impl Pair {
         cmd::run(c, None, cmd::timeout())
     }
 
-    /// `podman run --rm --runtime runc --network none [--ulimit ..] ARGS`: the
+    /// `podman run --rm --runtime RUNTIME --network none [--ulimit ..] ARGS`: the
     /// `--ulimit`s Podman needs here, at the caller's hard limits, unless ARGS has some.
     fn podman_run(&self, args: &[&str]) -> CmdResult {
         let nofile = host_hard_limit("Max open files").min(RLIMIT_DEFAULT);
         let nproc = host_hard_limit("Max processes").min(32768);
         let nofile = format!("nofile={nofile}:{nofile}");
         let nproc = format!("nproc={nproc}:{nproc}");
-        let mut all = vec!["run", "--rm", "--runtime", "runc", "--network", "none"];
+        let runtime = oci_runtime();
+        let mut all = vec!["run", "--rm", "--runtime", &runtime, "--network", "none"];
         if !args.contains(&"--ulimit") {
             all.extend(["--ulimit", &nofile, "--ulimit", &nproc]);
         }
@@ -1254,7 +1256,8 @@ fn a_container_cannot_plant_a_symlink_that_makes_copy_up_read_the_host() {
         "the volume was filled from the host's /etc/{dir}"
     );
     // Podman, for the record: the same steps leave its volume empty.
-    let mut args = vec!["run", "--runtime", "runc", "--network", "none"];
+    let runtime = oci_runtime();
+    let mut args = vec!["run", "--runtime", &runtime, "--network", "none"];
     let nofile = host_hard_limit("Max open files").min(RLIMIT_DEFAULT);
     let nofile = format!("nofile={nofile}:{nofile}");
     args.extend(["--ulimit", &nofile, "--ulimit", "nproc=32768:32768"]);

@@ -335,7 +335,18 @@ fn start_error(row: &ContainerRow, msg: &str) -> EngineError {
     } else {
         ErrorKind::Storage
     };
-    EngineError::new(kind, format!("starting container {}: {msg}", row.id))
+    // crun does not name the program it could not run; say which it was.
+    let program = row
+        .config
+        .entrypoint
+        .as_ref()
+        .and_then(|e| e.first())
+        .or(row.config.command.first())
+        .filter(|p| kind != ErrorKind::Storage && !msg.contains(p.as_str()));
+    match program {
+        Some(p) => EngineError::new(kind, format!("starting container {}: {p}: {msg}", row.id)),
+        None => EngineError::new(kind, format!("starting container {}: {msg}", row.id)),
+    }
 }
 
 fn parse_size(s: &str) -> Option<u64> {
