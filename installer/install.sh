@@ -15,7 +15,7 @@ as_root() {
 
 packages=(
   # build
-  build-essential pkg-config git ca-certificates curl
+  build-essential pkg-config git ca-certificates curl libseccomp-dev
   # OCI runtimes, rootless helpers, storage and networking (used by the engine)
   crun runc uidmap fuse-overlayfs netavark aardvark-dns slirp4netns passt catatonit
   # test harness: the real registry, image tools, TLS and htpasswd, busybox for test images

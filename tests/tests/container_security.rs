@@ -478,6 +478,49 @@ fn seccomp_status_is_filtered_by_default_and_off_when_unconfined_or_privileged()
     assert_eq!(field(&pair.status(&["--privileged"]), "Seccomp"), "0");
 }
 
+#[test]
+fn crun_gets_the_seccomp_profile_compiled_once_and_runc_compiles_its_own() {
+    let pair = Pair::new();
+    let store = &pair.store;
+    for name in ["s1", "s2"] {
+        let mut args = vec!["create", "--network", "none", "--name", name];
+        args.extend([pair.image.as_str(), "true"]);
+        store.berth(args).ok();
+        store.berth(["start", name]).ok();
+    }
+    let id = store
+        .berth(["inspect", "--format", "{{.Id}}", "s1"])
+        .ok()
+        .trim()
+        .to_string();
+    let spec: serde_json::Value = serde_json::from_slice(
+        &fs::read(
+            store
+                .root()
+                .join("containers")
+                .join(&id)
+                .join("userdata/config.json"),
+        )
+        .expect("the container's spec"),
+    )
+    .expect("JSON");
+    let bpf = &spec["annotations"]["run.oci.seccomp_bpf_data"];
+    let cached: Vec<_> = fs::read_dir(store.runroot().join("seccomp"))
+        .map(|d| d.flatten().collect())
+        .unwrap_or_default();
+    if oci_runtime() == "crun" {
+        assert!(bpf.as_str().is_some_and(|b| b.len() > 1000), "{spec}");
+        assert!(
+            spec["linux"]["seccomp"].is_object(),
+            "the profile stays in the spec"
+        );
+        assert_eq!(cached.len(), 1, "one compiled program for one profile");
+    } else {
+        assert!(bpf.is_null(), "runc does not read the annotation");
+        assert!(cached.is_empty());
+    }
+}
+
 /// A profile allowing everything but mkdir/mkdirat (EPERM), in the containers/common format.
 fn write_mkdir_profile(store: &Store) -> PathBuf {
     let path = store.path().join("no-mkdir.json");

@@ -19,6 +19,7 @@ pub mod reconcile;
 pub mod rootfs;
 pub mod runtime;
 pub mod seccomp;
+pub mod seccomp_bpf;
 pub mod spec;
 pub mod stats;
 pub mod store;

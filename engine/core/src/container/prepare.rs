@@ -174,7 +174,7 @@ fn seccomp(row: &ContainerRow) -> Result<Option<(serde_json::Value, Option<PathB
 }
 
 /// Mounts the root, resolves everything, and writes config.json. Idempotent.
-pub fn prepare(ctx: &StoreContext, row: &ContainerRow, _runtime: &Runtime) -> Result<()> {
+pub fn prepare(ctx: &StoreContext, row: &ContainerRow, runtime: &Runtime) -> Result<()> {
     let paths = ContainerPaths::new(&ctx.paths, &row.id);
     std::fs::create_dir_all(paths.bundle())
         .map_err(|e| fail(format!("creating {}: {e}", paths.bundle().display())))?;
@@ -231,8 +231,11 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, _runtime: &Runtime) -> Re
             init_binary,
             devices: devices(row)?,
         };
-        let spec = spec::build_spec(&input)
+        let mut spec = spec::build_spec(&input)
             .map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))?;
+        if runtime.name == "crun" {
+            precompiled_seccomp(ctx, &mut spec);
+        }
         let bytes = serde_json::to_vec(&spec).map_err(fail)?;
         crate::store::fsutil::write_replace(&paths.config_json(), &bytes, 0o600)
             .map_err(|e| fail(format!("writing {}: {e}", paths.config_json().display())))
@@ -241,6 +244,33 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, _runtime: &Runtime) -> Re
         let _ = rootfs::unmount_rootfs(&paths);
     }
     result
+}
+
+/// Hands crun the seccomp profile already compiled (see `seccomp_bpf`); when that
+/// fails, crun compiles the spec's section itself as usual.
+fn precompiled_seccomp(ctx: &StoreContext, spec: &mut serde_json::Value) {
+    use base64::Engine as _;
+    let Some(profile) = spec.pointer("/linux/seccomp").filter(|p| !p.is_null()) else {
+        return;
+    };
+    let cache = ctx.paths.runroot.join("seccomp");
+    match super::seccomp_bpf::program(profile, &cache) {
+        Ok(Some(bpf)) => {
+            let data = base64::engine::general_purpose::STANDARD.encode(bpf);
+            if let Some(annotations) = spec
+                .as_object_mut()
+                .map(|o| {
+                    o.entry("annotations")
+                        .or_insert_with(|| serde_json::json!({}))
+                })
+                .and_then(|a| a.as_object_mut())
+            {
+                annotations.insert(super::seccomp_bpf::ANNOTATION.into(), data.into());
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "precompiling the seccomp profile"),
+    }
 }
 
 /// `--device`s, stat'ed on the host; with `--privileged`, every host device (as Podman).
