@@ -145,6 +145,74 @@ fn sigkill_of_the_monitor_then_the_container_shows_exited_and_rm_cleans_up() {
 }
 
 #[test]
+fn sigkill_of_an_attached_run_rm_leaves_the_cleanup_to_the_monitor() {
+    // The attached `run` records the exit and removes the container itself; killed
+    // before that, the monitor's exit command does it all the same.
+    let store = store_with_busybox();
+    let mut cli = store
+        .command(run_args(
+            "run",
+            &["--rm", "--name", "dropped"],
+            &["sleep", "2"],
+        ))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starting berth run");
+    wait_for("the container to run", Duration::from_secs(10), || {
+        names_and_status(&store)
+            .iter()
+            .any(|l| l.starts_with("dropped Up "))
+            .then_some(())
+    });
+    kill9(cli.id() as i64);
+    let _ = cli.wait();
+    assert!(
+        names_and_status(&store)[0].starts_with("dropped Up "),
+        "the container outlives the CLI that started it"
+    );
+    wait_for("the --rm removal", Duration::from_secs(15), || {
+        all_ids(&store).is_empty().then_some(())
+    });
+    wait_for("the monitor to end", Duration::from_secs(5), || {
+        monitors_of(&store).is_empty().then_some(())
+    });
+    nothing_left(
+        &store,
+        "an attached run --rm killed while its container ran",
+    );
+}
+
+#[test]
+fn stop_of_a_container_whose_attached_run_is_still_going_is_prompt() {
+    let store = store_with_busybox();
+    let started = Instant::now();
+    let mut cli = store
+        .command(run_args("run", &["--name", "held"], &["sleep", "60"]))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starting berth run");
+    wait_for("the container to run", Duration::from_secs(10), || {
+        names_and_status(&store)
+            .iter()
+            .any(|l| l.starts_with("held Up "))
+            .then_some(())
+    });
+    store.berth(["stop", "-t", "1", "held"]).ok();
+    let status = cli.wait().expect("waiting for berth run");
+    assert_eq!(status.code(), Some(137), "run reports the container's end");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "stop waited for the attached run: {:?}",
+        started.elapsed()
+    );
+    assert!(names_and_status(&store)[0].starts_with("held Exited (137)"));
+}
+
+#[test]
 fn killing_berth_run_mid_start_leaves_a_working_container_or_none() {
     let store = store_with_busybox();
     let mut killed_after = Vec::new();

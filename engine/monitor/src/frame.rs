@@ -1,7 +1,7 @@
 //! The attach protocol between a container's monitor and its clients, over the unix
 //! socket in the container's run directory (mode 0600): length-prefixed frames, one
 //! kind byte and a big-endian u32 length. The monitor sends output and, at the end,
-//! the exit code; clients send stdin, stdin close, terminal resizes and START.
+//! the exit code; clients send stdin, stdin close, terminal resizes, START and TAKEOVER.
 
 use std::io::{self, Read, Write};
 
@@ -13,6 +13,10 @@ pub const STDIN_CLOSE: u8 = 11;
 pub const RESIZE: u8 = 12;
 /// Sent once by the client that attached before the process started: start it now.
 pub const START: u8 = 13;
+/// Sent by a client after START when it will record the exit and clean up itself (an
+/// attached `run`), and again once it has: the monitor then ends without running its
+/// exit command. A client that goes away before the second one leaves it to the monitor.
+pub const TAKEOVER: u8 = 14;
 
 /// Largest payload accepted in one frame.
 pub const MAX_FRAME: usize = 1 << 20;

@@ -53,7 +53,9 @@ fn main() {
         );
     }
     match monitor(&cfg, &mut reporter) {
-        Ok(code) => run_exit_command(&cfg, code),
+        Ok(Some(code)) => run_exit_command(&cfg, code),
+        // A client recorded the exit and cleaned up.
+        Ok(None) => std::process::exit(0),
         Err(e) => {
             reporter.send(&Report::Error(e.to_string()));
             std::process::exit(1);
@@ -98,9 +100,23 @@ struct Io {
 struct Client {
     stream: UnixStream,
     frames: FrameBuffer,
+    /// It said it will record the exit and clean up (TAKEOVER).
+    takes_over: bool,
 }
 
-fn monitor(cfg: &MonitorConfig, reporter: &mut Reporter) -> io::Result<i32> {
+impl Client {
+    fn new(stream: UnixStream) -> Client {
+        Client {
+            stream,
+            frames: FrameBuffer::default(),
+            takes_over: false,
+        }
+    }
+}
+
+/// Runs the container to its end; the exit code, or `None` when a client took over
+/// recording it.
+fn monitor(cfg: &MonitorConfig, reporter: &mut Reporter) -> io::Result<Option<i32>> {
     let run = &cfg.run_dir;
     std::fs::create_dir_all(&run.0)?;
     for f in [run.exit_file(), run.started_file(), run.pid_file()] {
@@ -166,7 +182,33 @@ fn monitor(cfg: &MonitorConfig, reporter: &mut Reporter) -> io::Result<i32> {
     for c in &mut clients {
         let _ = frame::write_frame(&mut c.stream, frame::EXIT, &code.to_be_bytes());
     }
-    Ok(code)
+    let taken = clients
+        .iter_mut()
+        .filter(|c| c.takes_over)
+        .any(|c| took_over(c, Duration::from_secs(30)));
+    Ok((!taken).then_some(code))
+}
+
+/// Waits for the client's second TAKEOVER (its cleanup is done); `false` if it goes
+/// away or stays silent past `limit`.
+fn took_over(c: &mut Client, limit: Duration) -> bool {
+    let _ = c.stream.set_nonblocking(false);
+    let _ = c.stream.set_read_timeout(Some(limit));
+    let mut buf = [0u8; 4096];
+    loop {
+        loop {
+            match c.frames.next_frame() {
+                Ok(Some((frame::TAKEOVER, _))) => return true,
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(_) => return false,
+            }
+        }
+        match c.stream.read(&mut buf) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => c.frames.push(&buf[..n]),
+        }
+    }
 }
 
 /// Writes `data` to a temporary name, syncs it and renames it over `path`.
@@ -326,14 +368,20 @@ fn wait_for_start(listener: &UnixListener, limit: Duration) -> Option<Client> {
                         .saturating_duration_since(Instant::now())
                         .max(Duration::from_millis(1)),
                 ));
-                let mut stream = s;
-                if let Ok(Some((frame::START, _))) = frame::read_frame(&mut stream) {
-                    let _ = stream.set_read_timeout(None);
-                    let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
-                    return Some(Client {
-                        stream,
-                        frames: FrameBuffer::default(),
-                    });
+                let mut client = Client::new(s);
+                // TAKEOVER may come first; START lets the process run.
+                loop {
+                    match frame::read_frame(&mut client.stream) {
+                        Ok(Some((frame::TAKEOVER, _))) => client.takes_over = true,
+                        Ok(Some((frame::START, _))) => {
+                            let _ = client.stream.set_read_timeout(None);
+                            let _ = client
+                                .stream
+                                .set_write_timeout(Some(Duration::from_secs(5)));
+                            return Some(client);
+                        }
+                        _ => break,
+                    }
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -453,10 +501,7 @@ fn relay(
             while let Ok((s, _)) = listener.accept() {
                 let _ = s.set_nonblocking(false);
                 let _ = s.set_write_timeout(Some(Duration::from_secs(5)));
-                clients.push(Client {
-                    stream: s,
-                    frames: FrameBuffer::default(),
-                });
+                clients.push(Client::new(s));
             }
         }
         let mut idx = 2;
@@ -529,6 +574,7 @@ fn client_input(c: &mut Client, io: &mut Io) -> bool {
                     io.stdin = None;
                 }
             }
+            Ok(Some((frame::TAKEOVER, _))) => c.takes_over = true,
             Ok(Some((frame::RESIZE, data))) if data.len() == 4 => {
                 if let Some(m) = &io.master {
                     let ws = rustix::termios::Winsize {

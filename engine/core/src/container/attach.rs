@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 use std::os::unix::net::UnixStream;
 
 pub use berth_monitor::frame::{
-    read_frame, write_frame, EXIT, RESIZE, START, STDERR, STDIN, STDIN_CLOSE, STDOUT,
+    read_frame, write_frame, EXIT, RESIZE, START, STDERR, STDIN, STDIN_CLOSE, STDOUT, TAKEOVER,
 };
 
 /// Watches stdin bytes for the detach sequence; returns what to forward, and whether
@@ -136,8 +136,9 @@ pub fn client_session(
                 Err(e) => return Err(e),
             }
         };
-        // The stdin thread ends when its next write fails or the process exits.
-        let _ = stream.shutdown(std::net::Shutdown::Both);
+        // The stdin thread ends when its next write fails or the process exits. The
+        // caller may still answer on a clone of the socket (TAKEOVER).
+        let _ = stream.shutdown(std::net::Shutdown::Read);
         Ok(end)
     }
 }

@@ -236,6 +236,8 @@ fn is_kernel_view(dir: &OwnedFd) -> bool {
         0x7472_6163, // tracefs
         0xcafe_4a11, // bpf
     ];
+    // f_type is i64 here, a narrower integer on other targets.
+    #[allow(clippy::unnecessary_cast)]
     rfs::fstatfs(dir).is_ok_and(|st| MAGICS.contains(&(st.f_type as i64)))
 }
 

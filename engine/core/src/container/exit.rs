@@ -38,27 +38,42 @@ pub fn container_exited(root: &Path, runroot: &Path, id: &str, code: i32) {
             return;
         }
     };
+    record_exit(&engine, id, code, true);
+}
+
+/// Records that the container exited with `code` and releases what it held (runtime
+/// state, cgroup, root mount), then, with `policies`, restarts it or removes it as its
+/// restart policy and `--rm` say. The monitor's exit command does this, or, in its
+/// stead, an attached `run` as soon as it hears the exit. Every step may be done twice
+/// (a `rm -f` holding the container's lock waits for the monitor, so no lock here).
+pub fn record_exit(engine: &LocalEngine, id: &str, code: i32, policies: bool) {
     let Ok(ctx) = engine.ctx() else { return };
-    let before = store::get(&ctx.db(), id).ok().flatten();
-    let Some(row) = before else { return };
+    let Some(row) = store::get(&ctx.db(), id).ok().flatten() else {
+        return;
+    };
     // The kernel's OOM record lives in the cgroup, which the runtime's delete removes.
     let oom = oom_killed(id);
     if let Ok(runtime) = super::runtime::select(Some(&row.runtime), |n| {
         super::paths::runtime_root(&ctx.paths, n)
     }) {
-        let _ = runtime.delete(id, true);
+        if runtime.root.join(id).exists() {
+            let _ = runtime.delete(id, true);
+        }
     }
-    let _ = rootfs::unmount_rootfs(&ContainerPaths::new(&ctx.paths, id));
+    let paths = ContainerPaths::new(&ctx.paths, id);
+    if rootfs::is_mounted(&paths.merged()) {
+        let _ = rootfs::unmount_rootfs(&paths);
+    }
     let recorded = store::record_exited(&ctx.db(), id, code, ops::now_nanos(), oom);
     if let Err(e) = &recorded {
         tracing::error!(container = %id, error = %e, "recording the exit");
     }
     // A stop asked for by the user leaves the row "stopping": never restart then.
-    if row.state != store::State::Stopping && should_restart(&row, code) {
-        restart_after_backoff(&engine, &row);
+    if policies && row.state != store::State::Stopping && should_restart(&row, code) {
+        restart_after_backoff(engine, &row);
         return;
     }
-    ops::auto_remove(&engine, id);
+    ops::auto_remove(engine, id);
 }
 
 /// Whether the restart policy asks for another run after this exit.

@@ -169,14 +169,16 @@ pub fn start(
 ) -> Result<Option<AttachEnd>> {
     let ctx = engine.ctx()?;
     let row = lookup(ctx, name)?;
-    let _lock = lock(ctx, &row.id)?;
+    // Held while starting, never during an attached session (stop, kill… need it).
+    let guard = lock(ctx, &row.id)?;
     let row = lookup(ctx, &row.id)?;
     match row.state {
         State::Running => {
+            drop(guard);
             return match attach {
                 Some(a) => attach_running(ctx, &row, a).map(Some),
                 None => Ok(None),
-            }
+            };
         }
         State::Paused => return Err(bad_state(&row, "it is paused; unpause it instead")),
         State::Removing => return Err(bad_state(&row, "it is being removed")),
@@ -193,6 +195,9 @@ pub fn start(
     };
     let mut spawned = monitor::spawn(&cfg).map_err(|e| fail(e.to_string()))?;
     let mut session = None;
+    // An attached run without a restart policy records the exit and cleans up itself,
+    // at once, instead of waiting for the monitor's exit command to start.
+    let takes_over = matches!(row.config.restart.name.as_str(), "" | "no");
     if attach.is_some() {
         match spawned.next_report() {
             Ok(monitor::Report::Ready { .. }) => {}
@@ -201,6 +206,10 @@ pub fn start(
             Err(e) => return Err(fail(e.to_string())),
         }
         let mut stream = attach_connect(&paths)?;
+        if takes_over {
+            super::attach::write_frame(&mut stream, super::attach::TAKEOVER, &[])
+                .map_err(|e| attach_error(&row, e))?;
+        }
         super::attach::write_frame(&mut stream, super::attach::START, &[])
             .map_err(|e| attach_error(&row, e))?;
         session = Some(stream);
@@ -213,17 +222,22 @@ pub fn start(
         Ok(other) => return Err(fail(format!("unexpected monitor report {other:?}"))),
         Err(e) => return Err(fail(e.to_string())),
     }
+    drop(guard);
     let (Some(stream), Some(a)) = (session, attach) else {
         return Ok(None);
     };
+    let mut ack = stream.try_clone().map_err(|e| attach_error(&row, e))?;
     let end = super::attach::client_session(stream, a).map_err(|e| attach_error(&row, e))?;
-    // The exit command cleans up (and with --rm removes) in the monitor's place: let
-    // it finish, so the caller sees the container as it is after the run. A restart
-    // policy keeps it going; do not wait for that.
-    if matches!(end, AttachEnd::Exited(_)) && matches!(row.config.restart.name.as_str(), "" | "no")
-    {
-        spawned.wait_finished(Duration::from_secs(10));
+    if let (AttachEnd::Exited(code), true) = (end, takes_over) {
+        // Record the exit and clean up (with --rm, remove), then tell the monitor it
+        // need not; had we died first, its exit command would have done it all.
+        super::exit::record_exit(engine, &row.id, code, false);
+        if super::attach::write_frame(&mut ack, super::attach::TAKEOVER, &[]).is_ok() {
+            // It ends on reading that: nothing of the run is left once we return.
+            spawned.wait_finished(Duration::from_secs(5));
+        }
     }
+    let _ = ack.shutdown(std::net::Shutdown::Both);
     Ok(Some(end))
 }
 

@@ -32,7 +32,7 @@ pub fn program(profile: &Value, cache_dir: &Path) -> io::Result<Option<Vec<u8>>>
     let key = hex::encode(Sha256::digest(&text));
     let path = cache_dir.join(format!("{key}.bpf"));
     if let Ok(bpf) = std::fs::read(&path) {
-        if !bpf.is_empty() && bpf.len() % 8 == 0 {
+        if !bpf.is_empty() && bpf.len().is_multiple_of(8) {
             return Ok(Some(bpf));
         }
     }
@@ -184,7 +184,7 @@ mod tests {
             ]
         });
         let bpf = compile(&profile).expect("compiles");
-        assert!(!bpf.is_empty() && bpf.len() % 8 == 0, "{} bytes", bpf.len());
+        assert!(!bpf.is_empty() && bpf.len().is_multiple_of(8), "{} bytes", bpf.len());
         let dir = tempfile::tempdir().expect("tempdir");
         let first = program(&profile, dir.path())
             .expect("program")

@@ -134,8 +134,8 @@ fn pull_registry_and_platform_options() {
     assert_eq!(req.pull, PullPolicy::Never);
     assert_eq!(req.registry.tls_verify, Some(false));
     assert_eq!(req.registry.credentials, Some(("me".into(), "pw".into())));
-    assert_eq!(client.platform.architecture.as_deref(), Some("arm64"));
-    assert_eq!(client.platform.variant.as_deref(), Some("v8"));
+    assert_eq!(req.platform.architecture.as_deref(), Some("arm64"));
+    assert_eq!(req.platform.variant.as_deref(), Some("v8"));
     assert!(client.quiet);
     // `--tls-verify` takes its value only after `=`: the next word is the image.
     assert_eq!(

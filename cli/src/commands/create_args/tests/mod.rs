@@ -221,7 +221,6 @@ fn run_only_flags_go_to_the_client_and_create_refuses_them() {
             cidfile: Some(PathBuf::from("/tmp/cid")),
             pidfile: None,
             quiet: false,
-            platform: PlatformSpec::default(),
         }
     );
     let (_, client) = convert_with(&FakeHost::new(), &["create", "busybox"]).expect("valid");
