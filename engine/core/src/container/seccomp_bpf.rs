@@ -184,7 +184,11 @@ mod tests {
             ]
         });
         let bpf = compile(&profile).expect("compiles");
-        assert!(!bpf.is_empty() && bpf.len().is_multiple_of(8), "{} bytes", bpf.len());
+        assert!(
+            !bpf.is_empty() && bpf.len().is_multiple_of(8),
+            "{} bytes",
+            bpf.len()
+        );
         let dir = tempfile::tempdir().expect("tempdir");
         let first = program(&profile, dir.path())
             .expect("program")
