@@ -139,6 +139,9 @@ pub enum Command {
     /// Manage Berth
     #[command(subcommand)]
     System(SystemCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(crate::commands::network::NetworkCommand),
     /// Manage volumes
     #[command(subcommand)]
     Volume(crate::commands::volume::VolumeCommand),

@@ -10,6 +10,7 @@ mod inspect;
 mod load;
 mod login;
 mod logs;
+pub(crate) mod network;
 mod ps;
 mod pull;
 mod push;
@@ -103,6 +104,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Healthcheck(crate::container_cli::HealthcheckCommand::Run(a)) => {
             container::healthcheck(e, a)
         }
+        Command::Network(c) => network::run(e, c),
         Command::Volume(c) => volume::run(e, c),
     }
 }

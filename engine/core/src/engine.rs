@@ -10,6 +10,7 @@ use berth_registry::auth::{AuthPaths, Credentials};
 use berth_registry::registries_conf::RegistriesConf;
 use berth_types::container::*;
 use berth_types::image::*;
+use berth_types::network::{Network, NetworkAttachment, NetworkCreateRequest};
 use berth_types::progress::ProgressSink;
 use berth_types::system::*;
 use berth_types::volume::*;
@@ -551,6 +552,42 @@ impl Engine for LocalEngine {
 
     fn healthcheck_run(&self, name: &str) -> Result<String> {
         crate::container::health::run(self, name)
+    }
+
+    fn create_network(&self, req: &NetworkCreateRequest) -> Result<Network> {
+        crate::network::ops::create(self, req)
+    }
+
+    fn list_networks(&self, filters: &[String]) -> Result<Vec<Network>> {
+        crate::network::ops::list(self, filters)
+    }
+
+    fn inspect_network(&self, name: &str) -> Result<Network> {
+        crate::network::ops::inspect(self, name)
+    }
+
+    fn network_exists(&self, name: &str) -> Result<bool> {
+        crate::network::ops::exists(self, name)
+    }
+
+    fn remove_network(&self, name: &str, force: bool) -> Result<String> {
+        crate::network::ops::remove(self, name, force)
+    }
+
+    fn prune_networks(&self, filters: &[String]) -> Result<Vec<String>> {
+        crate::network::ops::prune(self, filters)
+    }
+
+    fn connect_network(&self, container: &str, attachment: &NetworkAttachment) -> Result<()> {
+        crate::network::ops::connect(self, container, attachment)
+    }
+
+    fn disconnect_network(&self, container: &str, network: &str, force: bool) -> Result<()> {
+        crate::network::ops::disconnect(self, container, network, force)
+    }
+
+    fn reload_networks(&self, containers: &[String], all: bool) -> Result<Vec<String>> {
+        crate::network::ops::reload(self, containers, all)
     }
 
     fn create_volume(&self, req: &VolumeCreateRequest) -> Result<String> {

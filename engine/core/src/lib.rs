@@ -9,6 +9,7 @@ pub mod container;
 pub mod engine;
 pub mod image;
 pub mod layer;
+pub mod network;
 pub mod store;
 mod system;
 pub mod volume;

@@ -131,8 +131,31 @@ pub struct ContainerCreateRequest {
     #[serde(default)]
     pub platform: PlatformSpec,
     pub registry: RegistryOptions,
-    /// `none` or `host` (bridge networks arrive with networking).
+    /// `bridge` (the networks below, the default one when empty), `none`, `host`,
+    /// `container:ID` or `ns:PATH`.
     pub network: String,
+    /// The networks joined in `bridge` mode (`--network a,b`, `--network name:ip=…`).
+    #[serde(default)]
+    pub networks: Vec<crate::network::NetworkAttachment>,
+    /// `-p`.
+    #[serde(default)]
+    pub ports: Vec<crate::network::PortMapping>,
+    /// `-P`: every EXPOSEd port of the image on a random host port.
+    #[serde(default)]
+    pub publish_all: bool,
+    /// `--dns`, `--dns-search`, `--dns-option`.
+    #[serde(default)]
+    pub dns: Vec<String>,
+    #[serde(default)]
+    pub dns_search: Vec<String>,
+    #[serde(default)]
+    pub dns_options: Vec<String>,
+    /// `--add-host NAME:IP`.
+    #[serde(default)]
+    pub add_hosts: Vec<String>,
+    /// `--no-hosts`: leave the image's /etc/hosts alone.
+    #[serde(default)]
+    pub no_hosts: bool,
     pub sysctls: BTreeMap<String, String>,
     pub shm_size: Option<u64>,
     /// `--timeout`: seconds after which the container is killed.

@@ -4,6 +4,7 @@
 use crate::container::*;
 use crate::error::Result;
 use crate::image::*;
+use crate::network::*;
 use crate::progress::ProgressSink;
 use crate::system::*;
 use crate::volume::*;
@@ -105,4 +106,19 @@ pub trait Engine: Send + Sync {
     fn container_stats(&self, names: &[String]) -> Result<Vec<ContainerStats>>;
     /// Runs the container's health check once; returns `healthy`, `unhealthy` or `starting`.
     fn healthcheck_run(&self, name: &str) -> Result<String>;
+
+    /// Returns the network as created.
+    fn create_network(&self, req: &NetworkCreateRequest) -> Result<Network>;
+    /// Every network, the default one included, filtered (`name=`, `id=`, `driver=`, `label=`…).
+    fn list_networks(&self, filters: &[String]) -> Result<Vec<Network>>;
+    fn inspect_network(&self, name: &str) -> Result<Network>;
+    fn network_exists(&self, name: &str) -> Result<bool>;
+    /// Removes a network (with `force`, its containers first); returns the name.
+    fn remove_network(&self, name: &str, force: bool) -> Result<String>;
+    /// Removes the networks no container uses; returns their names.
+    fn prune_networks(&self, filters: &[String]) -> Result<Vec<String>>;
+    fn connect_network(&self, container: &str, attachment: &NetworkAttachment) -> Result<()>;
+    fn disconnect_network(&self, container: &str, network: &str, force: bool) -> Result<()>;
+    /// Sets the containers' network up again (firewall rules lost to a reload); returns their IDs.
+    fn reload_networks(&self, containers: &[String], all: bool) -> Result<Vec<String>>;
 }

@@ -6,6 +6,7 @@ pub mod container;
 pub mod engine;
 pub mod error;
 pub mod image;
+pub mod network;
 pub mod progress;
 pub mod system;
 pub mod volume;

@@ -108,9 +108,39 @@ pub struct CreateArgs {
     /// Assign a name to the container
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
-    /// Connect the container to a network (none or host)
+    /// Connect the container to a network: a network name (several, or NAME:ip=IP,alias=A,mac=MAC), bridge, none, host, container:ID or ns:PATH
     #[arg(long, visible_alias = "net", value_name = "MODE")]
-    pub network: Option<String>,
+    pub network: Vec<String>,
+    /// Add network-scoped alias for the container
+    #[arg(long = "network-alias", value_name = "ALIAS")]
+    pub network_alias: Vec<String>,
+    /// Specify a static IP address for the container
+    #[arg(long, value_name = "IP")]
+    pub ip: Option<String>,
+    /// Container MAC address (e.g. 92:d0:c6:0a:29:33)
+    #[arg(long = "mac-address", value_name = "MAC")]
+    pub mac_address: Option<String>,
+    /// Publish a container's port, or a range of ports, to the host
+    #[arg(short = 'p', long, value_name = "[IP:][HOSTPORT:]CTRPORT[/PROTO]")]
+    pub publish: Vec<String>,
+    /// Publish all exposed ports to random ports on the host interfaces
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    /// Set custom DNS servers
+    #[arg(long, value_name = "IP")]
+    pub dns: Vec<String>,
+    /// Set custom DNS search domains
+    #[arg(long = "dns-search", value_name = "DOMAIN")]
+    pub dns_search: Vec<String>,
+    /// Set custom DNS options
+    #[arg(long = "dns-option", visible_alias = "dns-opt", value_name = "OPTION")]
+    pub dns_option: Vec<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long = "add-host", value_name = "HOST:IP")]
+    pub add_host: Vec<String>,
+    /// Do not create /etc/hosts within the container, instead use the version from the image
+    #[arg(long = "no-hosts")]
+    pub no_hosts: bool,
     /// Disable healthchecks on container
     #[arg(long = "no-healthcheck", value_name = "BOOL")]
     pub no_healthcheck: bool,

@@ -8,6 +8,7 @@ mod lifecycle;
 mod logging;
 mod mount_flag;
 mod mounts;
+mod network;
 mod resources;
 mod security;
 mod units;
@@ -22,10 +23,6 @@ use berth_types::container::{parse_detach_keys, ContainerCreateRequest};
 use berth_types::image::{PlatformSpec, RegistryOptions};
 use std::io;
 use std::path::PathBuf;
-
-/// The network a container gets when `--network` is not given. Podman's default
-/// (a private namespace with pasta or a bridge) arrives with networking.
-pub const DEFAULT_NETWORK: &str = "none";
 
 /// The default `--detach-keys`: ctrl-p, ctrl-q.
 pub const DEFAULT_DETACH_KEYS: [u8; 2] = [0x10, 0x11];
@@ -112,7 +109,15 @@ impl CreateArgs {
         if self.image().starts_with('-') {
             return Err(ArgError::UnknownFlag(self.image().to_string()));
         }
-        let network = network_mode(self.network.as_deref())?;
+        let net = network::network_flags(&network::Input {
+            network: &self.network,
+            ip: self.ip.as_deref(),
+            mac: self.mac_address.as_deref(),
+            aliases: &self.network_alias,
+            publish: &self.publish,
+            publish_all: self.publish_all,
+        })?;
+        let network = net.mode.clone();
         let restart = lifecycle::restart_policy(self.restart.as_deref(), self.rm)?;
         let request = ContainerCreateRequest {
             image: self.image().to_string(),
@@ -155,6 +160,14 @@ impl CreateArgs {
             })?,
             registry: self.registry()?,
             platform: self.platform()?,
+            networks: net.networks,
+            ports: net.ports,
+            publish_all: self.publish_all,
+            dns: network::dns_servers(&self.dns)?,
+            dns_search: self.dns_search.clone(),
+            dns_options: self.dns_option.clone(),
+            add_hosts: network::add_hosts(&self.add_host, self.no_hosts)?,
+            no_hosts: self.no_hosts,
             sysctls: security::sysctls(&self.sysctl, &network)?,
             network,
             shm_size: resources::shm_size(self.shm_size.as_deref())?,
@@ -222,15 +235,6 @@ impl RunArgs {
             })?;
         }
         Ok((request, client))
-    }
-}
-
-fn network_mode(value: Option<&str>) -> Result<String, ArgError> {
-    match value.unwrap_or(DEFAULT_NETWORK) {
-        mode @ ("none" | "host") => Ok(mode.to_string()),
-        other => Err(ArgError::Unsupported(format!(
-            "network mode {other:?} is not supported yet; use none or host"
-        ))),
     }
 }
 

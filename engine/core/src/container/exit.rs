@@ -61,6 +61,9 @@ pub fn record_exit(engine: &LocalEngine, id: &str, code: i32, policies: bool) {
         }
     }
     let paths = ContainerPaths::new(&ctx.paths, id);
+    if let Err(e) = crate::network::setup::teardown(ctx, id, &paths.run) {
+        tracing::warn!(container = %id, error = %e, "tearing the network down");
+    }
     if rootfs::is_mounted(&paths.merged()) {
         let _ = rootfs::unmount_rootfs(&paths);
     }

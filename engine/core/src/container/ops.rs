@@ -111,6 +111,12 @@ pub fn create(
         error: String::new(),
     };
 
+    if req.network == "bridge" {
+        let conn = ctx.db();
+        for a in &req.networks {
+            crate::network::ops::lookup(&conn, crate::network::ops::network_name(&a.network))?;
+        }
+    }
     let mut row = row;
     let mut inserted = store::insert(&ctx.db(), &row);
     // A generated name may already be taken: draw another, as Podman does.
@@ -139,6 +145,13 @@ pub fn create(
             }
         }
         return Err(storage(e));
+    }
+    if req.network == "bridge" {
+        let joined = crate::network::ops::join_at_create(&ctx.db(), &id, &req.networks);
+        if let Err(e) = joined {
+            let _ = store::delete(&ctx.db(), &id);
+            return Err(e);
+        }
     }
     // Files come after the row: a kill in between leaves a container `start` completes.
     let paths = ContainerPaths::new(&ctx.paths, &id);
@@ -490,6 +503,9 @@ pub fn destroy(ctx: &StoreContext, row: &ContainerRow, volumes: bool) -> Result<
         }
     }
     let mut errors = Vec::new();
+    if let Err(e) = crate::network::setup::teardown(ctx, &row.id, &paths.run) {
+        errors.push(e);
+    }
     if let Err(e) = rootfs::unmount_rootfs(&paths) {
         errors.push(e.to_string());
     }

@@ -190,9 +190,16 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, runtime: &Runtime) -> Res
             .hostname
             .clone()
             .unwrap_or_else(|| row.id[..12].to_string());
-        let etc_files =
-            rootfs::write_etc_files(&paths, &row.id, &row.name, &hostname, &row.config.network)
-                .map_err(|e| fail(format!("container {}: writing /etc files: {e}", row.id)))?;
+        let (netns, net) = network_namespace(ctx, row, &hostname, &image, &paths)?;
+        let etc_input = rootfs::EtcInput {
+            id: &row.id,
+            name: &row.name,
+            hostname: &hostname,
+            req: &row.config,
+            net: net.as_ref(),
+        };
+        let etc_files = rootfs::write_etc_files(&paths, &etc_input)
+            .map_err(|e| fail(format!("container {}: writing /etc files: {e}", row.id)))?;
         let mounts = resolve_mounts(ctx, row, &image, &merged)?;
         let user_spec = row.config.user.clone().or_else(|| {
             image
@@ -230,6 +237,7 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, runtime: &Runtime) -> Res
             seccomp: seccomp.map(|(p, _)| p),
             init_binary,
             devices: devices(row)?,
+            netns,
         };
         let mut spec = spec::build_spec(&input)
             .map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))?;
@@ -241,9 +249,59 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, runtime: &Runtime) -> Res
             .map_err(|e| fail(format!("writing {}: {e}", paths.config_json().display())))
     })();
     if result.is_err() {
+        let _ = crate::network::setup::teardown(ctx, &row.id, &paths.run);
         let _ = rootfs::unmount_rootfs(&paths);
     }
     result
+}
+
+/// The network namespace the container joins: a bridge network's (set up now), a
+/// given one (`ns:PATH`), another running container's (`container:ID`); `None` for a
+/// new empty one (`none`) or the host's.
+fn network_namespace(
+    ctx: &StoreContext,
+    row: &ContainerRow,
+    hostname: &str,
+    image: &ImageConfig,
+    paths: &ContainerPaths,
+) -> Result<(Option<PathBuf>, Option<crate::network::setup::NetState>)> {
+    let mode = row.config.network.as_str();
+    if mode == "bridge" {
+        let exposed: Vec<String> = image
+            .config
+            .as_ref()
+            .and_then(|c| c.exposed_ports.as_ref())
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default();
+        let state = crate::network::setup::setup(
+            ctx,
+            &row.id,
+            &row.name,
+            hostname,
+            &row.config,
+            &exposed,
+            &paths.run,
+        )
+        .map_err(|e| fail(format!("container {}: setting up the network: {e}", row.id)))?;
+        return Ok((Some(state.netns.clone()), Some(state)));
+    }
+    if let Some(path) = mode.strip_prefix("ns:") {
+        return Ok((Some(PathBuf::from(path)), None));
+    }
+    if let Some(other) = mode.strip_prefix("container:") {
+        let o = super::ops::lookup(ctx, other)?;
+        if o.state != super::store::State::Running {
+            return Err(EngineError::new(
+                ErrorKind::BadState,
+                format!(
+                    "container {} whose network namespace is to be shared is not running",
+                    o.id
+                ),
+            ));
+        }
+        return Ok((Some(PathBuf::from(format!("/proc/{}/ns/net", o.pid))), None));
+    }
+    Ok((None, None))
 }
 
 /// Hands crun the seccomp profile already compiled (see `seccomp_bpf`); when that

@@ -74,7 +74,9 @@ pub fn refreshed(ctx: &StoreContext, row: ContainerRow) -> ContainerRow {
                 let _ = rt.delete(&row.id, true);
             }
         }
-        let _ = rootfs::unmount_rootfs(&ContainerPaths::new(&ctx.paths, &row.id));
+        let paths = ContainerPaths::new(&ctx.paths, &row.id);
+        let _ = crate::network::setup::teardown(ctx, &row.id, &paths.run);
+        let _ = rootfs::unmount_rootfs(&paths);
     }
     store::get(&ctx.db(), &row.id).ok().flatten().unwrap_or(row)
 }

@@ -92,12 +92,80 @@ pub fn unmount_rootfs(paths: &ContainerPaths) -> io::Result<()> {
 }
 
 /// The files every container gets bound over its own: (host path, container path).
+/// The network view /etc files are written from.
+pub struct EtcInput<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub hostname: &'a str,
+    pub req: &'a berth_types::container::ContainerCreateRequest,
+    /// The bridge networks' state, when the container has any.
+    pub net: Option<&'a crate::network::setup::NetState>,
+}
+
+fn hosts_and_resolv(input: &EtcInput<'_>) -> (String, String) {
+    use crate::network::etc;
+    let req = input.req;
+    let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    if req.network == "host" {
+        let mut hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+        for h in &req.add_hosts {
+            if let Some((name, ip)) = h.split_once(':') {
+                hosts.push_str(&format!("{ip}\t{name}\n"));
+            }
+        }
+        let resolv =
+            if req.dns.is_empty() && req.dns_search.is_empty() && req.dns_options.is_empty() {
+                host_resolv
+            } else {
+                etc::resolv_conf(
+                    &host_resolv,
+                    &[],
+                    &req.dns,
+                    &req.dns_search,
+                    &req.dns_options,
+                )
+            };
+        return (hosts, resolv);
+    }
+    let ips: Vec<std::net::IpAddr> = input
+        .net
+        .map(|n| {
+            n.interfaces
+                .iter()
+                .flat_map(|i| i.ips.iter().map(|(ip, _)| *ip))
+                .collect()
+        })
+        .unwrap_or_default();
+    let gateway = input
+        .net
+        .and_then(|n| n.interfaces.iter().find_map(|i| i.gateway));
+    let aardvark: Vec<std::net::IpAddr> = input
+        .net
+        .map(|n| {
+            n.interfaces
+                .iter()
+                .filter(|i| i.dns)
+                .filter_map(|i| i.gateway)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut hosts = etc::hosts(input.hostname, input.name, &ips, gateway, &req.add_hosts);
+    if ips.is_empty() {
+        hosts.push_str(&format!("127.0.1.1\t{} {}\n", input.hostname, input.name));
+    }
+    let resolv = etc::resolv_conf(
+        &host_resolv,
+        &aardvark,
+        &req.dns,
+        &req.dns_search,
+        &req.dns_options,
+    );
+    (hosts, resolv)
+}
+
 pub fn write_etc_files(
     paths: &ContainerPaths,
-    id: &str,
-    name: &str,
-    hostname: &str,
-    network: &str,
+    input: &EtcInput<'_>,
 ) -> io::Result<Vec<(PathBuf, String)>> {
     let dir = paths.bundle();
     std::fs::create_dir_all(&dir)?;
@@ -106,29 +174,62 @@ pub fn write_etc_files(
         crate::store::fsutil::write_replace(&p, content.as_bytes(), 0o644)?;
         Ok(p)
     };
-    let hostname_file = write("hostname", format!("{hostname}\n"))?;
-    let mut hosts = String::from("127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4\n::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n");
-    if network == "host" {
-        if let Ok(host_hosts) = std::fs::read_to_string("/etc/hosts") {
-            hosts = host_hosts;
-        }
-    } else {
-        hosts.push_str(&format!("127.0.1.1\t{hostname} {name}\n"));
-    }
-    let hosts_file = write("hosts", hosts)?;
-    let resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let resolv_file = write("resolv.conf", resolv)?;
+    let hostname_file = write("hostname", format!("{}\n", input.hostname))?;
+    let (hosts, resolv) = hosts_and_resolv(input);
     let env = format!(
-        "engine=\"berth-{}\"\nname=\"{name}\"\nid=\"{id}\"\nimage=\"\"\nrootless=0\n",
-        env!("CARGO_PKG_VERSION")
+        "engine=\"berth-{}\"\nname=\"{}\"\nid=\"{}\"\nimage=\"\"\nrootless=0\n",
+        env!("CARGO_PKG_VERSION"),
+        input.name,
+        input.id
     );
     let containerenv = write(".containerenv", env)?;
-    Ok(vec![
-        (hostname_file, "/etc/hostname".to_string()),
-        (hosts_file, "/etc/hosts".to_string()),
-        (resolv_file, "/etc/resolv.conf".to_string()),
-        (containerenv, "/run/.containerenv".to_string()),
-    ])
+    let mut files = vec![(hostname_file, "/etc/hostname".to_string())];
+    if !input.req.no_hosts {
+        files.push((write("hosts", hosts)?, "/etc/hosts".to_string()));
+    }
+    files.push((
+        write("resolv.conf", resolv)?,
+        "/etc/resolv.conf".to_string(),
+    ));
+    files.push((containerenv, "/run/.containerenv".to_string()));
+    Ok(files)
+}
+
+/// Rewrites /etc/hosts and /etc/resolv.conf of a running container in place (they are
+/// bind mounts of these files: a new file would not be seen) after its networks changed.
+pub fn rewrite_network_files(
+    ctx: &crate::engine::StoreContext,
+    row: &super::store::ContainerRow,
+    paths: &ContainerPaths,
+) -> io::Result<()> {
+    use std::io::Write;
+    let net = crate::network::setup::read_state(&paths.run);
+    let hostname = row
+        .config
+        .hostname
+        .clone()
+        .unwrap_or_else(|| row.id[..12].to_string());
+    let input = EtcInput {
+        id: &row.id,
+        name: &row.name,
+        hostname: &hostname,
+        req: &row.config,
+        net: net.as_ref(),
+    };
+    let _ = ctx;
+    let (hosts, resolv) = hosts_and_resolv(&input);
+    for (file, content) in [("hosts", hosts), ("resolv.conf", resolv)] {
+        let path = paths.bundle().join(file);
+        if !path.exists() {
+            continue;
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&path)?;
+        f.write_all(content.as_bytes())?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -133,7 +133,7 @@ fn a_plain_run_gets_podmans_defaults() {
         ContainerCreateRequest {
             image: "busybox".into(),
             log_driver: "k8s-file".into(),
-            network: DEFAULT_NETWORK.into(),
+            network: "bridge".into(),
             pull: PullPolicy::Missing,
             create_command: strings(&["berth", "run", "busybox"]),
             ..ContainerCreateRequest::default()

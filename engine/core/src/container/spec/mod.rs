@@ -67,6 +67,8 @@ pub struct SpecInput<'a> {
     pub init_binary: Option<PathBuf>,
     /// `--device`s, stat'ed on the host ([`stat_device`]).
     pub devices: Vec<ResolvedDevice>,
+    /// The network namespace to join by path (bridge networks, `ns:`, `container:`).
+    pub netns: Option<PathBuf>,
 }
 
 /// Facts about the host the spec depends on, apart from [`SpecInput`].
@@ -171,7 +173,7 @@ pub fn build_spec_with(input: &SpecInput, host: &HostFacts) -> Result<Value, Spe
     linux.insert("cgroupsPath".into(), json!(input.cgroups_path));
     linux.insert(
         "namespaces".into(),
-        resources::namespaces(req, host.cgroup_ns),
+        resources::namespaces(req, host.cgroup_ns, input.netns.as_deref()),
     );
     let devices = resources::devices(&input.devices)?;
     if !devices.is_empty() {
@@ -250,6 +252,7 @@ pub(crate) mod testing {
             seccomp: None,
             init_binary: None,
             devices: Vec::new(),
+            netns: None,
         }
     }
 

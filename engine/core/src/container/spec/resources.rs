@@ -160,16 +160,23 @@ pub(super) fn devices(devices: &[ResolvedDevice]) -> Result<Vec<Value>, SpecErro
 
 /// `linux.namespaces`: pid, network (unless `--network host`), ipc, uts, mount, and
 /// cgroup when asked for.
-pub(super) fn namespaces(req: &ContainerCreateRequest, cgroup_ns: bool) -> Value {
-    let mut ns = vec!["pid"];
-    if req.network != "host" {
-        ns.push("network");
+/// `netns`: the namespace to join (a bridge network's, `ns:PATH`, another container's).
+pub(super) fn namespaces(
+    req: &ContainerCreateRequest,
+    cgroup_ns: bool,
+    netns: Option<&std::path::Path>,
+) -> Value {
+    let mut ns = vec![json!({"type": "pid"})];
+    match netns {
+        Some(p) => ns.push(json!({"type": "network", "path": p})),
+        None if req.network != "host" => ns.push(json!({"type": "network"})),
+        None => {}
     }
-    ns.extend(["ipc", "uts", "mount"]);
+    ns.extend(["ipc", "uts", "mount"].map(|t| json!({"type": t})));
     if cgroup_ns {
-        ns.push("cgroup");
+        ns.push(json!({"type": "cgroup"}));
     }
-    Value::Array(ns.into_iter().map(|t| json!({"type": t})).collect())
+    Value::Array(ns)
 }
 
 /// `linux.resources`.
@@ -465,7 +472,7 @@ mod tests {
                 .map(|a| a.iter().map(|n| n["type"].clone()).collect::<Vec<_>>())
         };
         assert_eq!(
-            types(namespaces(&req, false)),
+            types(namespaces(&req, false, None)),
             Some(vec![
                 json!("pid"),
                 json!("network"),
@@ -476,7 +483,7 @@ mod tests {
         );
         req.network = "host".into();
         assert_eq!(
-            types(namespaces(&req, true)),
+            types(namespaces(&req, true, None)),
             Some(vec![
                 json!("pid"),
                 json!("ipc"),

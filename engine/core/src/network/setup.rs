@@ -1,0 +1,245 @@
+//! A container's network while it runs: at start, its own namespace, an address in
+//! each network it joined, netavark's setup (bridge, veth, routes, firewall, published
+//! ports, DNS names), and the record of it all in RUN/network.json; at its end (or when
+//! it is removed, or found dead), the same undone, every step safe to repeat.
+
+use super::netavark::{self, Joined};
+use super::{ipam, netns, ports, store};
+use crate::engine::StoreContext;
+use berth_types::container::ContainerCreateRequest;
+use berth_types::network::PortMapping;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+/// One interface of the running container.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Interface {
+    pub network: String,
+    pub interface: String,
+    pub ips: Vec<(IpAddr, u8)>,
+    pub gateway: Option<IpAddr>,
+    pub mac: String,
+    pub dns: bool,
+    pub aliases: Vec<String>,
+}
+
+/// What was set up, kept in the run directory until torn down.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NetState {
+    pub netns: PathBuf,
+    /// What netavark was given (teardown takes the same).
+    pub options: Value,
+    pub interfaces: Vec<Interface>,
+    pub ports: Vec<PortMapping>,
+}
+
+fn state_file(run_dir: &Path) -> PathBuf {
+    run_dir.join("network.json")
+}
+
+/// netavark's and aardvark-dns's state (netavark `--config`).
+pub fn config_dir(ctx: &StoreContext) -> PathBuf {
+    ctx.paths.runroot.join("networks")
+}
+
+pub fn read_state(run_dir: &Path) -> Option<NetState> {
+    let bytes = std::fs::read(state_file(run_dir)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Sets up the network of container `id`, which joined its networks at create.
+pub fn setup(
+    ctx: &StoreContext,
+    id: &str,
+    name: &str,
+    hostname: &str,
+    req: &ContainerCreateRequest,
+    exposed: &[String],
+    run_dir: &Path,
+) -> Result<NetState, String> {
+    let members = store::memberships(&ctx.db(), id).map_err(|e| e.to_string())?;
+    let mut joined = Vec::new();
+    let result = (|| {
+        for m in members {
+            let network = store::find(&ctx.db(), &m.network)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("network {} not found", m.network))?;
+            let ips = ipam::allocate(&ctx.db(), &network, id, &m.static_ips)?;
+            joined.push(Joined {
+                network,
+                membership: m,
+                ips,
+            });
+        }
+        let ports = ports::resolve(&req.ports, req.publish_all, exposed)?;
+        let netns_path = netns::path_for(&ctx.paths.runroot, id);
+        netns::create(&netns_path).map_err(|e| e.to_string())?;
+        let options = netavark::options(id, name, hostname, &joined, &ports, &[]);
+        let status = match netavark::setup(&config_dir(ctx), &netns_path, &options) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = netns::remove(&netns_path);
+                return Err(e);
+            }
+        };
+        let interfaces = joined
+            .iter()
+            .map(|j| {
+                let iface = &status[&j.network.name]["interfaces"][&j.membership.interface_name];
+                Interface {
+                    network: j.network.name.clone(),
+                    interface: j.membership.interface_name.clone(),
+                    ips: j.ips.clone(),
+                    gateway: j
+                        .network
+                        .subnets
+                        .first()
+                        .and_then(|s| s.gateway.as_ref())
+                        .and_then(|g| g.parse().ok()),
+                    mac: iface["mac_address"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    dns: j.network.dns_enabled,
+                    aliases: j.membership.aliases.clone(),
+                }
+            })
+            .collect();
+        let state = NetState {
+            netns: netns_path,
+            options,
+            interfaces,
+            ports,
+        };
+        let bytes = serde_json::to_vec(&state).map_err(|e| e.to_string())?;
+        crate::store::fsutil::write_atomic(&state_file(run_dir), &bytes, 0o600)
+            .map_err(|e| e.to_string())?;
+        Ok(state)
+    })();
+    if result.is_err() {
+        let _ = store::release(&ctx.db(), id, None);
+    }
+    result
+}
+
+/// Undoes `setup` (nothing to do when it was not set up).
+pub fn teardown(ctx: &StoreContext, id: &str, run_dir: &Path) -> Result<(), String> {
+    let Some(state) = read_state(run_dir) else {
+        let _ = store::release(&ctx.db(), id, None);
+        return Ok(());
+    };
+    let torn = netavark::teardown(&config_dir(ctx), &state.netns, &state.options);
+    let _ = netns::remove(&state.netns);
+    let _ = store::release(&ctx.db(), id, None);
+    let _ = std::fs::remove_file(state_file(run_dir));
+    torn
+}
+
+/// Brings a running container's interfaces in line with its memberships (`network
+/// connect`/`disconnect`, `network reload`): networks left are torn down, new ones set
+/// up in the same namespace; with nothing changed, all are set up again (reload).
+pub fn reconnect(
+    ctx: &StoreContext,
+    row: &crate::container::store::ContainerRow,
+    run_dir: &Path,
+) -> Result<(), String> {
+    let mut state = read_state(run_dir).ok_or("the container has no network set up")?;
+    let members = store::memberships(&ctx.db(), &row.id).map_err(|e| e.to_string())?;
+    let single = |options: &Value, name: &str| -> Value {
+        let mut o = options.clone();
+        if let Some(m) = o["networks"].as_object_mut() {
+            m.retain(|k, _| k == name);
+        }
+        if let Some(m) = o["network_info"].as_object_mut() {
+            m.retain(|k, _| k == name);
+        }
+        o["port_mappings"] = Value::Array(Vec::new());
+        o
+    };
+    let gone: Vec<String> = state
+        .interfaces
+        .iter()
+        .filter(|i| !members.iter().any(|m| m.network == i.network))
+        .map(|i| i.network.clone())
+        .collect();
+    for name in &gone {
+        netavark::teardown(
+            &config_dir(ctx),
+            &state.netns,
+            &single(&state.options, name),
+        )?;
+        let _ = store::release(&ctx.db(), &row.id, Some(name));
+        state.interfaces.retain(|i| i.network != *name);
+        if let Some(m) = state.options["networks"].as_object_mut() {
+            m.remove(name);
+        }
+        if let Some(m) = state.options["network_info"].as_object_mut() {
+            m.remove(name);
+        }
+    }
+    let new: Vec<_> = members
+        .into_iter()
+        .filter(|m| !state.interfaces.iter().any(|i| i.network == m.network))
+        .collect();
+    if gone.is_empty() && new.is_empty() {
+        // reload: the firewall rules again, over what is there.
+        netavark::setup(&config_dir(ctx), &state.netns, &state.options)?;
+    }
+    for m in new {
+        let network = store::find(&ctx.db(), &m.network)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("network {} not found", m.network))?;
+        let ips = ipam::allocate(&ctx.db(), &network, &row.id, &m.static_ips)?;
+        let joined = Joined {
+            network: network.clone(),
+            membership: m.clone(),
+            ips: ips.clone(),
+        };
+        let hostname = row
+            .config
+            .hostname
+            .clone()
+            .unwrap_or_else(|| row.id[..12].to_string());
+        let opts = netavark::options(&row.id, &row.name, &hostname, &[joined], &[], &[]);
+        let status = match netavark::setup(&config_dir(ctx), &state.netns, &opts) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = store::release(&ctx.db(), &row.id, Some(&network.name));
+                return Err(e);
+            }
+        };
+        if let (Some(dst), Some(src)) = (
+            state.options["networks"].as_object_mut(),
+            opts["networks"].as_object(),
+        ) {
+            dst.extend(src.clone());
+        }
+        if let (Some(dst), Some(src)) = (
+            state.options["network_info"].as_object_mut(),
+            opts["network_info"].as_object(),
+        ) {
+            dst.extend(src.clone());
+        }
+        state.interfaces.push(Interface {
+            network: network.name.clone(),
+            interface: m.interface_name.clone(),
+            ips,
+            gateway: network
+                .subnets
+                .first()
+                .and_then(|s| s.gateway.as_ref())
+                .and_then(|g| g.parse().ok()),
+            mac: status[&network.name]["interfaces"][&m.interface_name]["mac_address"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            dns: network.dns_enabled,
+            aliases: m.aliases.clone(),
+        });
+    }
+    let bytes = serde_json::to_vec(&state).map_err(|e| e.to_string())?;
+    crate::store::fsutil::write_atomic(&state_file(run_dir), &bytes, 0o600)
+        .map_err(|e| e.to_string())
+}
