@@ -269,7 +269,7 @@ pub fn inspect(ctx: &StoreContext, name: &str) -> Result<Value> {
         }},
         "Mounts": mounts,
         "Dependencies": [],
-        "NetworkSettings": { "Bridge": "", "SandboxID": "", "HairpinMode": false, "Ports": {}, "SandboxKey": "" },
+        "NetworkSettings": network_settings(ctx, &row, &paths, running),
         "Namespace": "",
         "IsInfra": false,
         "Config": {
@@ -327,4 +327,91 @@ pub fn inspect(ctx: &StoreContext, name: &str) -> Result<Value> {
             "Init": c.init,
         },
     }))
+}
+
+/// Inspect's NetworkSettings, as Podman fills it: the addresses per network while the
+/// container runs (the default network's also at the top level), and its ports.
+fn network_settings(
+    ctx: &StoreContext,
+    row: &ContainerRow,
+    paths: &ContainerPaths,
+    running: bool,
+) -> Value {
+    let state = running
+        .then(|| crate::network::setup::read_state(&paths.run))
+        .flatten();
+    let ports_list = state
+        .as_ref()
+        .map(|s| s.ports.clone())
+        .unwrap_or_else(|| row.config.ports.clone());
+    let mut ports = serde_json::Map::new();
+    for m in &ports_list {
+        for i in 0..m.range.max(1) {
+            let key = format!("{}/{}", m.container_port + i, m.protocol);
+            let host_port = if m.host_port == 0 {
+                String::new()
+            } else {
+                (m.host_port + i).to_string()
+            };
+            let entry = json!({"HostIp": m.host_ip, "HostPort": host_port});
+            match ports.get_mut(&key).and_then(|v| v.as_array_mut()) {
+                Some(list) => list.push(entry),
+                None => {
+                    ports.insert(key, json!([entry]));
+                }
+            }
+        }
+    }
+    let mut out = json!({
+        "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0,
+        "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
+        "MacAddress": "", "Bridge": "", "SandboxID": "", "HairpinMode": false,
+        "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
+        "Ports": ports,
+        "SandboxKey": state.as_ref().map(|s| s.netns.display().to_string()).unwrap_or_default(),
+    });
+    if row.config.network != "bridge" {
+        return out;
+    }
+    let members = crate::network::store::memberships(&ctx.db(), &row.id).unwrap_or_default();
+    let mut networks = serde_json::Map::new();
+    for m in members {
+        let iface = state
+            .as_ref()
+            .and_then(|s| s.interfaces.iter().find(|i| i.network == m.network));
+        let v4 = iface.and_then(|i| i.ips.iter().find(|(ip, _)| ip.is_ipv4()));
+        let v6 = iface.and_then(|i| i.ips.iter().find(|(ip, _)| ip.is_ipv6()));
+        let mut aliases = m.aliases.clone();
+        aliases.push(row.id[..12].to_string());
+        let doc = json!({
+            "EndpointID": "",
+            "Gateway": iface.and_then(|i| i.gateway).map(|g| g.to_string()).unwrap_or_default(),
+            "IPAddress": v4.map(|(ip, _)| ip.to_string()).unwrap_or_default(),
+            "IPPrefixLen": v4.map(|(_, p)| *p).unwrap_or(0),
+            "IPv6Gateway": "",
+            "GlobalIPv6Address": v6.map(|(ip, _)| ip.to_string()).unwrap_or_default(),
+            "GlobalIPv6PrefixLen": v6.map(|(_, p)| *p).unwrap_or(0),
+            "MacAddress": iface.map(|i| i.mac.clone()).unwrap_or_default(),
+            "NetworkID": m.network,
+            "DriverOpts": null,
+            "IPAMConfig": null,
+            "Links": null,
+            "Aliases": aliases,
+        });
+        if m.network == crate::network::DEFAULT_NETWORK {
+            for key in [
+                "Gateway",
+                "IPAddress",
+                "IPPrefixLen",
+                "GlobalIPv6Address",
+                "GlobalIPv6PrefixLen",
+                "MacAddress",
+            ] {
+                out[key] = doc[key].clone();
+            }
+        }
+        networks.insert(m.network.clone(), doc);
+    }
+    out["Networks"] = Value::Object(networks);
+    out
 }
