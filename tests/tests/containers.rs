@@ -1000,7 +1000,7 @@ fn inspect_reports_the_config_and_host_config() {
     let host = &doc["HostConfig"];
     assert_eq!(host["Memory"], 64 * 1024 * 1024, "{host}");
     assert_eq!(host["PidsLimit"], 100, "{host}");
-    assert_eq!(host["NetworkMode"], "none", "{host}");
+    assert_eq!(host["NetworkMode"], "bridge", "{host}");
     assert_eq!(
         doc["OCIRuntime"],
         berth_e2e::containers::oci_runtime(),

@@ -112,9 +112,8 @@ pub fn create(
     };
 
     if req.network == "bridge" {
-        let conn = ctx.db();
         for a in &req.networks {
-            crate::network::ops::lookup(&conn, crate::network::ops::network_name(&a.network))?;
+            crate::network::ops::lookup(crate::network::ops::network_name(&a.network))?;
         }
     }
     let mut row = row;

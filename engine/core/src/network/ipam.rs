@@ -1,15 +1,13 @@
 //! Address management: each running container leases one address per subnet of each
 //! network it joins, the lowest free one in the lease range (never the network
 //! address, the gateway or the broadcast). A static address (`--ip`) must lie in a
-//! subnet and be free. Leases are rows with a unique (network, address) key, so
-//! parallel starts never get the same address.
+//! subnet and be free. Leases live in the host's lease map, changed only under the
+//! host network lock, so parallel starts (from any store) never get the same address.
 
-use super::store;
+use super::host::Leases;
 use super::subnet::parse_cidr;
 use berth_types::network::Network;
 use ipnet::IpNet;
-use rusqlite::Connection;
-use std::collections::HashSet;
 use std::net::IpAddr;
 
 fn bounds(net: &IpNet, lease: Option<&berth_types::network::LeaseRange>) -> (u128, u128) {
@@ -43,12 +41,13 @@ fn from_u128(net: &IpNet, v: u128) -> IpAddr {
 /// Leases `container` one address in each subnet of `network` (the static ones it asked
 /// for where given); returns them with their prefix lengths.
 pub fn allocate(
-    conn: &Connection,
+    leases: &mut Leases,
     network: &Network,
     container: &str,
     static_ips: &[String],
 ) -> Result<Vec<(IpAddr, u8)>, String> {
     let mut out = Vec::new();
+    let taken = leases.entry(network.name.clone()).or_default();
     for s in &network.subnets {
         let net = parse_cidr(&s.subnet)?;
         let gateway: Option<IpAddr> = s.gateway.as_ref().and_then(|g| g.parse().ok());
@@ -63,35 +62,27 @@ pub fn allocate(
                     network.name
                 ));
             }
-            if !store::lease(conn, &network.name, &ip.to_string(), container)
-                .map_err(|e| e.to_string())?
-            {
+            if taken.get(&ip.to_string()).is_some_and(|c| c != container) {
                 return Err(format!(
                     "IPAM error: requested ip address {ip} is already allocated to another container"
                 ));
             }
+            taken.insert(ip.to_string(), container.to_string());
             out.push((ip, net.prefix_len()));
             continue;
         }
-        let taken: HashSet<String> = store::leased(conn, &network.name)
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .collect();
         let (lo, hi) = bounds(&net, s.lease_range.as_ref());
         let mut got = None;
         let mut v = lo;
         while v <= hi {
             let ip = from_u128(&net, v);
             v += 1;
-            if Some(ip) == gateway || taken.contains(&ip.to_string()) {
+            if Some(ip) == gateway || taken.contains_key(&ip.to_string()) {
                 continue;
             }
-            if store::lease(conn, &network.name, &ip.to_string(), container)
-                .map_err(|e| e.to_string())?
-            {
-                got = Some(ip);
-                break;
-            }
+            taken.insert(ip.to_string(), container.to_string());
+            got = Some(ip);
+            break;
         }
         let ip = got.ok_or_else(|| {
             format!(
@@ -113,4 +104,61 @@ pub fn allocate(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_types::network::{LeaseRange, Subnet};
+
+    fn net(subnet: &str, gateway: &str, range: Option<(&str, &str)>) -> Network {
+        Network {
+            name: "n".into(),
+            subnets: vec![Subnet {
+                subnet: subnet.into(),
+                gateway: Some(gateway.into()),
+                lease_range: range.map(|(a, b)| LeaseRange {
+                    start_ip: Some(a.into()),
+                    end_ip: Some(b.into()),
+                }),
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn addresses_go_lowest_first_skipping_the_gateway_and_taken_ones() {
+        let n = net("10.9.0.0/29", "10.9.0.1", None);
+        let mut leases = Leases::new();
+        let a = allocate(&mut leases, &n, "a", &[]).expect("a");
+        let b = allocate(&mut leases, &n, "b", &[]).expect("b");
+        assert_eq!(a[0].0.to_string(), "10.9.0.2");
+        assert_eq!(b[0].0.to_string(), "10.9.0.3");
+        assert_eq!(a[0].1, 29);
+        for c in ["c", "d", "e", "f"] {
+            allocate(&mut leases, &n, c, &[]).expect(c);
+        }
+        let full = allocate(&mut leases, &n, "g", &[]).expect_err("full");
+        assert!(full.contains("failed to find free IP"), "{full}");
+    }
+
+    #[test]
+    fn static_addresses_must_be_free_and_inside() {
+        let n = net(
+            "10.9.0.0/24",
+            "10.9.0.1",
+            Some(("10.9.0.129", "10.9.0.255")),
+        );
+        let mut leases = Leases::new();
+        let ip = allocate(&mut leases, &n, "a", &["10.9.0.7".into()]).expect("static");
+        assert_eq!(ip[0].0.to_string(), "10.9.0.7");
+        let taken = allocate(&mut leases, &n, "b", &["10.9.0.7".into()]).expect_err("taken");
+        assert!(taken.contains("already allocated"), "{taken}");
+        let outside = allocate(&mut leases, &n, "c", &["10.8.0.7".into()]).expect_err("outside");
+        assert!(outside.contains("not in any subnet"), "{outside}");
+        let gw = allocate(&mut leases, &n, "d", &["10.9.0.1".into()]).expect_err("gateway");
+        assert!(gw.contains("reserved"), "{gw}");
+        let ranged = allocate(&mut leases, &n, "e", &[]).expect("range");
+        assert_eq!(ranged[0].0.to_string(), "10.9.0.129");
+    }
 }

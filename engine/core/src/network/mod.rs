@@ -6,6 +6,7 @@
 //! netavark to set up and tear down its interfaces, routes, firewall and DNS entries.
 
 pub mod etc;
+pub mod host;
 pub mod ipam;
 pub mod netavark;
 pub mod netns;

@@ -1,6 +1,8 @@
 //! Driving netavark (and through it aardvark-dns) by its documented interface: a JSON
 //! description of the container's networks on standard input, `setup NETNS` or
 //! `teardown NETNS`, and on success a JSON status per network on standard output.
+//! Callers hold the host network lock: netavark calls do not bear running side by
+//! side (bridges, firewall chains and the aardvark configuration are shared).
 
 use super::store::Membership;
 use berth_types::network::{Network, PortMapping};

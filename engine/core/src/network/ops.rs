@@ -2,6 +2,7 @@
 //! ls with filters, inspect, exists, rm (`-f` removes the containers using it), prune,
 //! connect and disconnect (live on a running container, through netavark), reload.
 
+use super::host::HostNetworks;
 use super::store;
 use super::subnet::{free_subnet, host_routes, lease_range, overlaps, parse_cidr};
 use crate::engine::{storage, LocalEngine, StoreContext};
@@ -15,32 +16,20 @@ fn invalid(msg: impl Into<String>) -> EngineError {
     EngineError::invalid(msg)
 }
 
-/// Makes sure the default network has its row.
-pub fn ensure_default(conn: &Connection) -> Result<()> {
-    if store::find(conn, super::DEFAULT_NETWORK)
-        .map_err(storage)?
-        .is_none()
-    {
-        let n = super::default_network();
-        match store::insert(conn, &n, crate::image::gc::now_nanos()) {
-            Ok(()) => {}
-            // Another process made it meanwhile.
-            Err(rusqlite::Error::SqliteFailure(f, _))
-                if f.code == rusqlite::ErrorCode::ConstraintViolation => {}
-            Err(e) => return Err(storage(e)),
-        }
-    }
-    Ok(())
+fn io_err(e: std::io::Error) -> EngineError {
+    EngineError::new(ErrorKind::Storage, format!("the host's networks: {e}"))
 }
 
 /// A network by name or ID.
-pub fn lookup(conn: &Connection, name: &str) -> Result<Network> {
-    ensure_default(conn)?;
-    store::find(conn, name).map_err(storage)?.ok_or_else(|| {
-        EngineError::not_found(format!(
-            "unable to find network with name or ID {name}: network not found"
-        ))
-    })
+pub fn lookup(name: &str) -> Result<Network> {
+    HostNetworks::for_caller()
+        .find(name)
+        .map_err(io_err)?
+        .ok_or_else(|| {
+            EngineError::not_found(format!(
+                "unable to find network with name or ID {name}: network not found"
+            ))
+        })
 }
 
 fn valid_name(name: &str) -> bool {
@@ -54,16 +43,16 @@ fn random_id() -> String {
 }
 
 pub fn create(engine: &LocalEngine, req: &NetworkCreateRequest) -> Result<Network> {
-    let ctx = engine.ctx()?;
-    let conn = ctx.db();
-    ensure_default(&conn)?;
+    let _ = engine;
+    let host = HostNetworks::for_caller();
+    let _lock = host.lock().map_err(io_err)?;
     let driver = req.driver.clone().unwrap_or_else(|| "bridge".into());
     if driver != "bridge" {
         return Err(invalid(format!(
             "unsupported driver {driver}: only bridge networks are supported"
         )));
     }
-    let existing = store::list(&conn).map_err(storage)?;
+    let existing = host.list().map_err(io_err)?;
     let name = match &req.name {
         Some(n) => {
             if !valid_name(n) {
@@ -233,20 +222,7 @@ pub fn create(engine: &LocalEngine, req: &NetworkCreateRequest) -> Result<Networ
         options,
         ipam_options: BTreeMap::from([("driver".into(), "host-local".into())]),
     };
-    store::insert(&conn, &network, crate::image::gc::now_nanos()).map_err(|e| match e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            EngineError::new(
-                ErrorKind::Conflict,
-                format!(
-                    "network name {} already used: network already exists",
-                    network.name
-                ),
-            )
-        }
-        e => storage(e),
-    })?;
+    host.write(&network).map_err(io_err)?;
     Ok(network)
 }
 
@@ -296,32 +272,30 @@ pub fn parse_filters(filters: &[String]) -> Result<Vec<(String, String)>> {
 }
 
 pub fn list(engine: &LocalEngine, filters: &[String]) -> Result<Vec<Network>> {
+    let _ = engine;
     let filters = parse_filters(filters)?;
-    let ctx = engine.ctx()?;
-    let conn = ctx.db();
-    ensure_default(&conn)?;
-    let mut all = store::list(&conn).map_err(storage)?;
+    let mut all = HostNetworks::for_caller().list().map_err(io_err)?;
     all.retain(|n| matches(n, &filters));
     all.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(all)
 }
 
 pub fn inspect(engine: &LocalEngine, name: &str) -> Result<Network> {
-    let ctx = engine.ctx()?;
-    let conn = ctx.db();
-    lookup(&conn, name)
+    let _ = engine;
+    lookup(name)
 }
 
 pub fn exists(engine: &LocalEngine, name: &str) -> Result<bool> {
-    let ctx = engine.ctx()?;
-    let conn = ctx.db();
-    ensure_default(&conn)?;
-    Ok(store::find(&conn, name).map_err(storage)?.is_some())
+    let _ = engine;
+    Ok(HostNetworks::for_caller()
+        .find(name)
+        .map_err(io_err)?
+        .is_some())
 }
 
 pub fn remove(engine: &LocalEngine, name: &str, force: bool) -> Result<String> {
     let ctx = engine.ctx()?;
-    let network = lookup(&ctx.db(), name)?;
+    let network = lookup(name)?;
     if network.name == super::DEFAULT_NETWORK {
         return Err(invalid(format!(
             "default network {} cannot be removed",
@@ -349,20 +323,19 @@ pub fn remove(engine: &LocalEngine, name: &str, force: bool) -> Result<String> {
             r?;
         }
     }
-    store::delete(&ctx.db(), &network.name).map_err(storage)?;
+    let host = HostNetworks::for_caller();
+    let _lock = host.lock().map_err(io_err)?;
+    host.remove(&network.name).map_err(io_err)?;
     Ok(network.name)
 }
 
 pub fn prune(engine: &LocalEngine, filters: &[String]) -> Result<Vec<String>> {
     let parsed = parse_filters(filters)?;
     let ctx = engine.ctx()?;
-    let candidates = {
-        let conn = ctx.db();
-        ensure_default(&conn)?;
-        store::list(&conn).map_err(storage)?
-    };
+    let host = HostNetworks::for_caller();
+    let _lock = host.lock().map_err(io_err)?;
     let mut removed = Vec::new();
-    for n in candidates {
+    for n in host.list().map_err(io_err)? {
         if n.name == super::DEFAULT_NETWORK || !matches(&n, &parsed) {
             continue;
         }
@@ -372,7 +345,7 @@ pub fn prune(engine: &LocalEngine, filters: &[String]) -> Result<Vec<String>> {
         {
             continue;
         }
-        if store::delete(&ctx.db(), &n.name).map_err(storage)? {
+        if host.remove(&n.name).map_err(io_err)? {
             removed.push(n.name);
         }
     }
@@ -403,7 +376,7 @@ pub fn join_at_create(
         attachments
     };
     for a in list {
-        let network = lookup(conn, network_name(&a.network))?;
+        let network = lookup(network_name(&a.network))?;
         if !a.aliases.is_empty() && !network.dns_enabled {
             // Podman accepts and ignores them; so does netavark.
         }
@@ -431,7 +404,7 @@ pub fn connect(engine: &LocalEngine, container: &str, a: &NetworkAttachment) -> 
             row.name, row.config.network, a.network
         )));
     }
-    let network = lookup(&ctx.db(), &a.network)?;
+    let network = lookup(network_name(&a.network))?;
     let added = store::join(
         &ctx.db(),
         &row.id,
@@ -468,7 +441,7 @@ pub fn disconnect(
     let ctx = engine.ctx()?;
     let row = crate::container::ops::lookup(ctx, container)?;
     let _lock = crate::container::ops::lock(ctx, &row.id)?;
-    let network = lookup(&ctx.db(), network)?;
+    let network = lookup(network_name(network))?;
     let members = store::memberships(&ctx.db(), &row.id).map_err(storage)?;
     if !members.iter().any(|m| m.network == network.name) {
         return Err(invalid(format!(

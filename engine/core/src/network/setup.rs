@@ -3,6 +3,7 @@
 //! ports, DNS names), and the record of it all in RUN/network.json; at its end (or when
 //! it is removed, or found dead), the same undone, every step safe to repeat.
 
+use super::host::HostNetworks;
 use super::netavark::{self, Joined};
 use super::{ipam, netns, ports, store};
 use crate::engine::StoreContext;
@@ -39,11 +40,6 @@ fn state_file(run_dir: &Path) -> PathBuf {
     run_dir.join("network.json")
 }
 
-/// netavark's and aardvark-dns's state (netavark `--config`).
-pub fn config_dir(ctx: &StoreContext) -> PathBuf {
-    ctx.paths.runroot.join("networks")
-}
-
 pub fn read_state(run_dir: &Path) -> Option<NetState> {
     let bytes = std::fs::read(state_file(run_dir)).ok()?;
     serde_json::from_slice(&bytes).ok()
@@ -60,53 +56,38 @@ pub fn setup(
     run_dir: &Path,
 ) -> Result<NetState, String> {
     let members = store::memberships(&ctx.db(), id).map_err(|e| e.to_string())?;
-    let mut joined = Vec::new();
+    let host = HostNetworks::for_caller();
+    let _lock = host
+        .lock()
+        .map_err(|e| format!("locking the host's networks: {e}"))?;
+    let mut leases = host.leases().map_err(|e| e.to_string())?;
     let result = (|| {
+        let mut joined = Vec::new();
         for m in members {
-            let network = store::find(&ctx.db(), &m.network)
+            let network = host
+                .find(&m.network)
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("network {} not found", m.network))?;
-            let ips = ipam::allocate(&ctx.db(), &network, id, &m.static_ips)?;
+            let ips = ipam::allocate(&mut leases, &network, id, &m.static_ips)?;
             joined.push(Joined {
                 network,
                 membership: m,
                 ips,
             });
         }
+        host.save_leases(&leases).map_err(|e| e.to_string())?;
         let ports = ports::resolve(&req.ports, req.publish_all, exposed)?;
         let netns_path = netns::path_for(&ctx.paths.runroot, id);
         netns::create(&netns_path).map_err(|e| e.to_string())?;
         let options = netavark::options(id, name, hostname, &joined, &ports, &[]);
-        let status = match netavark::setup(&config_dir(ctx), &netns_path, &options) {
+        let status = match netavark::setup(&host.run_dir, &netns_path, &options) {
             Ok(s) => s,
             Err(e) => {
                 let _ = netns::remove(&netns_path);
                 return Err(e);
             }
         };
-        let interfaces = joined
-            .iter()
-            .map(|j| {
-                let iface = &status[&j.network.name]["interfaces"][&j.membership.interface_name];
-                Interface {
-                    network: j.network.name.clone(),
-                    interface: j.membership.interface_name.clone(),
-                    ips: j.ips.clone(),
-                    gateway: j
-                        .network
-                        .subnets
-                        .first()
-                        .and_then(|s| s.gateway.as_ref())
-                        .and_then(|g| g.parse().ok()),
-                    mac: iface["mac_address"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
-                    dns: j.network.dns_enabled,
-                    aliases: j.membership.aliases.clone(),
-                }
-            })
-            .collect();
+        let interfaces = joined.iter().map(|j| interface(j, &status)).collect();
         let state = NetState {
             netns: netns_path,
             options,
@@ -119,20 +100,46 @@ pub fn setup(
         Ok(state)
     })();
     if result.is_err() {
-        let _ = store::release(&ctx.db(), id, None);
+        let _ = host.release(id, None);
     }
     result
 }
 
+/// The interface netavark made for `j`, from its status.
+fn interface(j: &Joined, status: &Value) -> Interface {
+    let iface = &status[&j.network.name]["interfaces"][&j.membership.interface_name];
+    Interface {
+        network: j.network.name.clone(),
+        interface: j.membership.interface_name.clone(),
+        ips: j.ips.clone(),
+        gateway: j
+            .network
+            .subnets
+            .first()
+            .and_then(|s| s.gateway.as_ref())
+            .and_then(|g| g.parse().ok()),
+        mac: iface["mac_address"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        dns: j.network.dns_enabled,
+        aliases: j.membership.aliases.clone(),
+    }
+}
+
 /// Undoes `setup` (nothing to do when it was not set up).
 pub fn teardown(ctx: &StoreContext, id: &str, run_dir: &Path) -> Result<(), String> {
+    let _ = ctx;
+    let host = HostNetworks::for_caller();
     let Some(state) = read_state(run_dir) else {
-        let _ = store::release(&ctx.db(), id, None);
         return Ok(());
     };
-    let torn = netavark::teardown(&config_dir(ctx), &state.netns, &state.options);
+    let _lock = host
+        .lock()
+        .map_err(|e| format!("locking the host's networks: {e}"))?;
+    let torn = netavark::teardown(&host.run_dir, &state.netns, &state.options);
     let _ = netns::remove(&state.netns);
-    let _ = store::release(&ctx.db(), id, None);
+    let _ = host.release(id, None);
     let _ = std::fs::remove_file(state_file(run_dir));
     torn
 }
@@ -147,13 +154,16 @@ pub fn reconnect(
 ) -> Result<(), String> {
     let mut state = read_state(run_dir).ok_or("the container has no network set up")?;
     let members = store::memberships(&ctx.db(), &row.id).map_err(|e| e.to_string())?;
+    let host = HostNetworks::for_caller();
+    let _lock = host
+        .lock()
+        .map_err(|e| format!("locking the host's networks: {e}"))?;
     let single = |options: &Value, name: &str| -> Value {
         let mut o = options.clone();
-        if let Some(m) = o["networks"].as_object_mut() {
-            m.retain(|k, _| k == name);
-        }
-        if let Some(m) = o["network_info"].as_object_mut() {
-            m.retain(|k, _| k == name);
+        for key in ["networks", "network_info"] {
+            if let Some(m) = o[key].as_object_mut() {
+                m.retain(|k, _| k == name);
+            }
         }
         o["port_mappings"] = Value::Array(Vec::new());
         o
@@ -165,18 +175,13 @@ pub fn reconnect(
         .map(|i| i.network.clone())
         .collect();
     for name in &gone {
-        netavark::teardown(
-            &config_dir(ctx),
-            &state.netns,
-            &single(&state.options, name),
-        )?;
-        let _ = store::release(&ctx.db(), &row.id, Some(name));
+        netavark::teardown(&host.run_dir, &state.netns, &single(&state.options, name))?;
+        let _ = host.release(&row.id, Some(name));
         state.interfaces.retain(|i| i.network != *name);
-        if let Some(m) = state.options["networks"].as_object_mut() {
-            m.remove(name);
-        }
-        if let Some(m) = state.options["network_info"].as_object_mut() {
-            m.remove(name);
+        for key in ["networks", "network_info"] {
+            if let Some(m) = state.options[key].as_object_mut() {
+                m.remove(name);
+            }
         }
     }
     let new: Vec<_> = members
@@ -185,59 +190,49 @@ pub fn reconnect(
         .collect();
     if gone.is_empty() && new.is_empty() {
         // reload: the firewall rules again, over what is there.
-        netavark::setup(&config_dir(ctx), &state.netns, &state.options)?;
+        netavark::setup(&host.run_dir, &state.netns, &state.options)?;
     }
     for m in new {
-        let network = store::find(&ctx.db(), &m.network)
+        let network = host
+            .find(&m.network)
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("network {} not found", m.network))?;
-        let ips = ipam::allocate(&ctx.db(), &network, &row.id, &m.static_ips)?;
+        let mut leases = host.leases().map_err(|e| e.to_string())?;
+        let ips = ipam::allocate(&mut leases, &network, &row.id, &m.static_ips)?;
+        host.save_leases(&leases).map_err(|e| e.to_string())?;
         let joined = Joined {
             network: network.clone(),
             membership: m.clone(),
-            ips: ips.clone(),
+            ips,
         };
         let hostname = row
             .config
             .hostname
             .clone()
             .unwrap_or_else(|| row.id[..12].to_string());
-        let opts = netavark::options(&row.id, &row.name, &hostname, &[joined], &[], &[]);
-        let status = match netavark::setup(&config_dir(ctx), &state.netns, &opts) {
+        let opts = netavark::options(
+            &row.id,
+            &row.name,
+            &hostname,
+            std::slice::from_ref(&joined),
+            &[],
+            &[],
+        );
+        let status = match netavark::setup(&host.run_dir, &state.netns, &opts) {
             Ok(s) => s,
             Err(e) => {
-                let _ = store::release(&ctx.db(), &row.id, Some(&network.name));
+                let _ = host.release(&row.id, Some(&network.name));
                 return Err(e);
             }
         };
-        if let (Some(dst), Some(src)) = (
-            state.options["networks"].as_object_mut(),
-            opts["networks"].as_object(),
-        ) {
-            dst.extend(src.clone());
+        for key in ["networks", "network_info"] {
+            if let (Some(dst), Some(src)) =
+                (state.options[key].as_object_mut(), opts[key].as_object())
+            {
+                dst.extend(src.clone());
+            }
         }
-        if let (Some(dst), Some(src)) = (
-            state.options["network_info"].as_object_mut(),
-            opts["network_info"].as_object(),
-        ) {
-            dst.extend(src.clone());
-        }
-        state.interfaces.push(Interface {
-            network: network.name.clone(),
-            interface: m.interface_name.clone(),
-            ips,
-            gateway: network
-                .subnets
-                .first()
-                .and_then(|s| s.gateway.as_ref())
-                .and_then(|g| g.parse().ok()),
-            mac: status[&network.name]["interfaces"][&m.interface_name]["mac_address"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-            dns: network.dns_enabled,
-            aliases: m.aliases.clone(),
-        });
+        state.interfaces.push(interface(&joined, &status));
     }
     let bytes = serde_json::to_vec(&state).map_err(|e| e.to_string())?;
     crate::store::fsutil::write_atomic(&state_file(run_dir), &bytes, 0o600)

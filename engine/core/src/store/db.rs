@@ -115,16 +115,9 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE containers ADD COLUMN health_status TEXT NOT NULL DEFAULT '';
      ALTER TABLE containers ADD COLUMN health_failing INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE containers ADD COLUMN health_log TEXT NOT NULL DEFAULT '[]';",
-    // 5: networks (the netavark description as JSON), which containers joined them
-    // (interface, aliases, static address), and the addresses leased while they run.
-    "CREATE TABLE networks (
-        name TEXT PRIMARY KEY,
-        id TEXT NOT NULL UNIQUE,
-        interface TEXT NOT NULL UNIQUE,
-        doc TEXT NOT NULL,
-        created INTEGER NOT NULL
-    );
-    CREATE TABLE container_networks (
+    // 5: which containers joined which networks (interface, aliases, static address);
+    // the networks themselves and their leases belong to the host (network::host).
+    "CREATE TABLE container_networks (
         container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
         network TEXT NOT NULL,
         interface_name TEXT NOT NULL,
@@ -134,13 +127,7 @@ const MIGRATIONS: &[&str] = &[
         position INTEGER NOT NULL,
         PRIMARY KEY (container_id, network)
     );
-    CREATE INDEX container_networks_network ON container_networks(network);
-    CREATE TABLE ip_leases (
-        network TEXT NOT NULL,
-        ip TEXT NOT NULL,
-        container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
-        PRIMARY KEY (network, ip)
-    );",
+    CREATE INDEX container_networks_network ON container_networks(network);",
 ];
 
 /// Opens the database. `init_lock` serialises the setup (WAL switch and migrations)
