@@ -69,10 +69,17 @@ fn attachment(spec: &str) -> Result<NetworkAttachment, ArgError> {
 }
 
 pub fn network_flags(i: &Input<'_>) -> Result<NetworkFlags, ArgError> {
+    // `a,b` joins two networks; `a:ip=…,alias=…` is one network with options.
     let specs: Vec<&str> = i
         .network
         .iter()
-        .flat_map(|n| n.split(','))
+        .flat_map(|n| {
+            if n.contains(':') && !n.starts_with("container:") && !n.starts_with("ns:") {
+                vec![n.as_str()]
+            } else {
+                n.split(',').collect()
+            }
+        })
         .filter(|s| !s.is_empty())
         .collect();
     let special = |s: &str| {
@@ -372,6 +379,7 @@ mod tests {
         assert_eq!(net(&["none"]).expect("ok").mode, "none");
         assert_eq!(net(&["container:abc"]).expect("ok").mode, "container:abc");
         let two = net(&["a:ip=10.1.0.5,alias=web", "b"]).expect("ok");
+        assert_eq!(net(&["a,b"]).expect("ok").networks.len(), 2);
         assert_eq!(two.networks.len(), 2);
         assert_eq!(two.networks[0].ips, ["10.1.0.5"]);
         assert_eq!(two.networks[0].aliases, ["web"]);

@@ -105,13 +105,25 @@ fn healthcheck_flags_build_the_check() {
 }
 
 #[test]
-fn network_other_than_none_or_host_is_not_supported() {
+fn network_modes_and_networks() {
     assert_eq!(request("run --network none busybox").network, "none");
     assert_eq!(request("run --net=host busybox").network, "host");
-    assert_eq!(
-        error("run --network bridge busybox"),
-        r#"network mode "bridge" is not supported yet; use none or host"#
-    );
+    let bridge = request("run --network bridge busybox");
+    assert_eq!(bridge.network, "bridge");
+    let named = request("run --network a --network b:alias=x busybox");
+    assert_eq!(named.networks.len(), 2);
+    assert_eq!(named.networks[1].aliases, ["x"]);
+    let one = request("run --network a --ip 10.0.0.1 busybox");
+    assert_eq!(one.networks[0].ips, ["10.0.0.1"]);
+    assert!(error("run --network a --network b --ip 10.0.0.1 busybox").contains("--ip"));
+    assert_eq!(request("run busybox").network, "bridge");
+    let ports = request("run -p 127.0.0.1:8080:80 -p 53:53/udp -P busybox");
+    assert_eq!(ports.ports.len(), 2);
+    assert!(ports.publish_all);
+    assert!(error("run --network none -p 80 busybox").contains("--publish"));
+    assert!(error("run --no-hosts --add-host a:1.2.3.4 busybox").contains("--no-hosts"));
+    assert!(error("run --add-host nohost busybox").contains("HOST:IP"));
+    assert!(error("run --dns nonsense busybox").contains("--dns"));
 }
 
 #[test]
