@@ -17,7 +17,7 @@ packages=(
   # build
   build-essential pkg-config git ca-certificates curl libseccomp-dev
   # OCI runtimes, rootless helpers, storage and networking (used by the engine)
-  crun runc uidmap fuse-overlayfs netavark aardvark-dns slirp4netns passt catatonit
+  crun runc uidmap fuse-overlayfs netavark aardvark-dns iptables slirp4netns passt catatonit
   # test harness: the real registry, image tools, TLS and htpasswd, busybox for test images
   docker-registry skopeo busybox-static openssl apache2-utils jq zstd iproute2 procps psmisc
   python3 util-linux

@@ -3,21 +3,25 @@
 //! from the host and `berth port` shows it; `network connect`/`disconnect` on a running
 //! container add and remove its interface and its names; `network
 //! create/inspect/ls/exists/rm/prune` (fields, filters, exit codes, `rm -f`, the default
-//! network); bad input (overlapping or invalid subnets, an unknown network, a host port
-//! already taken, a static address already leased) fails with one `Error:` line and
-//! leaves nothing behind; a static `--ip`; /etc/hosts and /etc/resolv.conf; and, once
-//! everything is removed, no interface, namespace file, firewall rule or aardvark-dns
-//! process left on the host.
+//! network, a network another store uses); bad input (overlapping or invalid subnets, an
+//! unknown network, a host port already taken, a static address already leased) fails
+//! with one `Error:` line and leaves nothing behind; a static `--ip`, `--ip-range` and
+//! `mtu`; /etc/hosts and /etc/resolv.conf; and, once everything is removed, no
+//! interface, namespace file, firewall rule or aardvark-dns configuration left on the
+//! host.
 //!
-//! The host's network state is shared with the other tests of this file (they run in
-//! parallel, each in its own store) and with anything else running there, so every
-//! network here gets its own subnet (`10.160-199.N.0/24`) and bridge name, and is
-//! removed with `network rm -f` on drop. No test uses the default network, whose
-//! bridge and subnet other stores share.
+//! Networks belong to the host (`/etc/berth/networks`, leases and aardvark-dns under
+//! `/run/berth/networks`), not to a store: the tests of this file share them with each
+//! other (they run in parallel, each in its own store) and with anything else running
+//! there. So every network here has a name with the process ID in it, its own subnet
+//! (`10.160-199.N.0/24`) and bridge, and is removed with `network rm -f` on drop; `ls`
+//! is checked for what it must hold, not for all it holds; `prune` is scoped with a
+//! label; and no container runs on the default network.
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -85,7 +89,8 @@ fn unique(tag: &str) -> String {
 /// `network create --subnet 10.A.B.0/24 --interface-name BRIDGE EXTRA.. NAME` on a
 /// subnet berth finds free (neither another network's nor routed on the host), tried
 /// from a point that depends on the process ID so that parallel runs spread out.
-/// `PFX` in `extra` stands for the subnet's `10.A.B`.
+/// `PFX` in `extra` stands for the subnet's `10.A.B`, `PID` for the process ID (for
+/// labels no other process's networks have: networks belong to the host).
 #[track_caller]
 fn create_net<'a>(store: &'a Store, tag: &str, extra: &[&str]) -> Net<'a> {
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
@@ -105,7 +110,10 @@ fn create_net<'a>(store: &'a Store, tag: &str, extra: &[&str]) -> Net<'a> {
             "--interface-name".into(),
             bridge.clone(),
         ];
-        args.extend(extra.iter().map(|a| a.replace("PFX", &prefix)));
+        args.extend(extra.iter().map(|a| {
+            a.replace("PFX", &prefix)
+                .replace("PID", &std::process::id().to_string())
+        }));
         args.push(name.clone());
         let r = store.berth(&args);
         if r.success() {
@@ -167,7 +175,7 @@ fn networks_of(store: &Store, name: &str) -> serde_json::Map<String, Value> {
 }
 
 /// The IPv4 addresses (`A.B.C.D/N`) `ip -o -4 addr` lists inside the container, by
-/// interface name.
+/// interface name, loopback left out.
 #[track_caller]
 fn addrs_inside(store: &Store, name: &str) -> Vec<(String, String)> {
     exec(store, name, &["ip", "-o", "-4", "addr"])
@@ -175,7 +183,8 @@ fn addrs_inside(store: &Store, name: &str) -> Vec<(String, String)> {
         .lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
-            (f.get(2) == Some(&"inet")).then(|| (f[1].to_string(), f[3].to_string()))
+            (f.get(2) == Some(&"inet") && f[1] != "lo")
+                .then(|| (f[1].to_string(), f[3].to_string()))
         })
         .collect()
 }
@@ -278,18 +287,24 @@ fn netns_files(store: &Store) -> BTreeSet<String> {
     berth_e2e::fault::entries(&store.runroot().join("netns"))
 }
 
-/// Live aardvark-dns processes whose command line names the store's run root.
-fn aardvark_of(store: &Store) -> Vec<i64> {
-    let runroot = store.runroot().display().to_string();
+/// Live aardvark-dns processes with the configuration directory each was given
+/// (`--config DIR`).
+fn aardvark_processes() -> Vec<(i64, PathBuf)> {
     std::fs::read_dir("/proc")
         .expect("reading /proc")
         .flatten()
         .filter_map(|e| {
             let pid: i64 = e.file_name().to_string_lossy().parse().ok()?;
             let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
-            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            (cmdline.contains("aardvark-dns") && cmdline.contains(&runroot) && pid_alive(pid))
-                .then_some(pid)
+            let args: Vec<String> = cmdline
+                .split(|b| *b == 0)
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            if !args.first()?.ends_with("aardvark-dns") || !pid_alive(pid) {
+                return None;
+            }
+            let i = args.iter().position(|a| a == "--config")?;
+            Some((pid, PathBuf::from(args.get(i + 1)?)))
         })
         .collect()
 }
@@ -473,7 +488,7 @@ fn connect_and_disconnect_a_running_container() {
             .keys()
             .cloned()
             .collect::<Vec<_>>(),
-        [front.name.clone()]
+        std::slice::from_ref(&front.name)
     );
     assert!(!fetch().success(), "db still resolves after disconnect");
     let resolv = exec(&store, "app", &["cat", "/etc/resolv.conf"])
@@ -503,9 +518,9 @@ fn create_inspect_ls_and_exists() {
             "--internal",
             "--disable-dns",
             "--label",
-            "team=red",
+            "team=red-PID",
             "--label",
-            "tier",
+            "tier-PID",
             "--opt",
             "mtu=1400",
         ],
@@ -530,7 +545,11 @@ fn create_inspect_ls_and_exists() {
     assert_eq!(doc["ipv6_enabled"], false);
     assert_eq!(doc["internal"], true);
     assert_eq!(doc["dns_enabled"], false);
-    assert_eq!(doc["labels"], json!({ "team": "red", "tier": "" }));
+    let pid = std::process::id();
+    assert_eq!(
+        doc["labels"],
+        json!({ "team": format!("red-{pid}"), format!("tier-{pid}"): "" })
+    );
     assert_eq!(doc["options"], json!({ "mtu": "1400" }));
     assert_eq!(doc["ipam_options"], json!({ "driver": "host-local" }));
     let created = doc["created"].as_str().expect("created");
@@ -539,7 +558,8 @@ fn create_inspect_ls_and_exists() {
         "{created}"
     );
 
-    // Defaults: DNS on, not internal, gateway .1, no lease range, no labels.
+    // Defaults: DNS on, not internal, gateway .1; no lease range, labels or options
+    // (left out, as Podman's JSON leaves empty ones out).
     let plain = create_net(&store, "plain", &[]);
     let doc = inspect_net(&store, &plain.name);
     assert_eq!(doc["dns_enabled"], true);
@@ -548,7 +568,9 @@ fn create_inspect_ls_and_exists() {
         doc["subnets"],
         json!([{ "subnet": plain.subnet(), "gateway": plain.gateway() }])
     );
-    assert_eq!(doc["labels"], json!({}));
+    for key in ["labels", "options"] {
+        assert!(doc.get(key).is_none(), "no {key}: {doc}");
+    }
 
     // No subnet given: a free 10.89.N.0/24 and a berthN bridge (nothing runs on it).
     let auto = unique("auto");
@@ -600,24 +622,30 @@ fn create_inspect_ls_and_exists() {
         "a row for {}: {table}",
         net.name
     );
+    // Networks belong to the host: others' may be listed too.
+    let all = net_names(&store, &[]);
+    for n in ["berth", &net.name, &plain.name, &auto] {
+        assert!(all.contains(n), "ls -q lists {n}: {all:?}");
+    }
     assert_eq!(
-        net_names(&store, &[]),
-        BTreeSet::from([
-            "berth".to_string(),
-            net.name.clone(),
-            plain.name.clone(),
-            auto.clone()
-        ])
-    );
-    assert_eq!(
-        net_names(&store, &["--filter", "label=team=red"]),
+        net_names(&store, &["--filter", &format!("label=team=red-{pid}")]),
         BTreeSet::from([net.name.clone()])
     );
     assert_eq!(
-        net_names(&store, &["--filter", "label=tier"]),
+        net_names(&store, &["--filter", &format!("label=tier-{pid}")]),
         BTreeSet::from([net.name.clone()])
     );
-    assert!(net_names(&store, &["--filter", "label=team=blue"]).is_empty());
+    assert!(net_names(&store, &["--filter", &format!("label=team=blue-{pid}")]).is_empty());
+    assert!(net_names(
+        &store,
+        &[
+            "--filter",
+            &format!("label=team=red-{pid}"),
+            "--filter",
+            "driver=macvlan"
+        ]
+    )
+    .is_empty());
     assert_eq!(
         net_names(&store, &["--filter", &format!("name={}", plain.name)]),
         BTreeSet::from([plain.name.clone()])
@@ -712,7 +740,7 @@ fn rm_exit_codes_force_and_the_default_network() {
     assert_eq!(in_use.stdout, "");
     assert_eq!(
         ps(&store, &["-q", "--no-trunc"]),
-        [id.clone()],
+        std::slice::from_ref(&id),
         "the user keeps running"
     );
     store.berth(["network", "exists", &net.name]).ok();
@@ -727,10 +755,10 @@ fn rm_exit_codes_force_and_the_default_network() {
         store.berth(["network", "rm", &other.name]).ok(),
         format!("{}\n", other.name)
     );
-    assert_eq!(
-        net_names(&store, &[]),
-        BTreeSet::from(["berth".to_string()])
-    );
+    assert!(!net_names(&store, &[]).contains(&other.name));
+    store
+        .berth(["network", "exists", &other.name])
+        .fails_with(1);
 
     for args in [
         &["network", "rm", "berth"][..],
@@ -747,12 +775,17 @@ fn rm_exit_codes_force_and_the_default_network() {
     }
 }
 
+/// Prune is scoped with a label only this test's networks carry: unscoped, it would
+/// prune every unused network on the host, those of the tests beside it included.
 #[test]
 fn prune_removes_unused_networks_only() {
     let store = store_with_busybox();
-    let used = create_net(&store, "used", &[]);
-    let unused = create_net(&store, "unused", &[]);
-    let stopped = create_net(&store, "stopped", &[]);
+    let label = ["--label", "berth-test-prune=PID"];
+    let used = create_net(&store, "used", &label);
+    let unused = create_net(&store, "unused", &label);
+    let unused2 = create_net(&store, "unused2", &label);
+    let stopped = create_net(&store, "stopped", &label);
+    let other = create_net(&store, "unlabelled", &[]);
     run_detached(
         &store,
         &["--name", "up", "--network", &used.name],
@@ -765,18 +798,60 @@ fn prune_removes_unused_networks_only() {
             &["true"],
         ))
         .ok();
-    let pruned = store.berth(["network", "prune", "-f"]).ok().to_string();
-    assert_eq!(pruned, format!("{}\n", unused.name));
+    let filter = format!("label=berth-test-prune={}", std::process::id());
+    let pruned = store
+        .berth(["network", "prune", "-f", "--filter", &filter])
+        .ok()
+        .lines()
+        .map(str::to_string)
+        .collect::<BTreeSet<_>>();
     assert_eq!(
-        net_names(&store, &[]),
-        BTreeSet::from(["berth".to_string(), used.name.clone(), stopped.name.clone()]),
-        "networks of containers, running or not, and the default stay"
+        pruned,
+        BTreeSet::from([unused.name.clone(), unused2.name.clone()])
     );
+    let left = net_names(&store, &[]);
+    for n in [&used.name, &stopped.name, &other.name, "berth"] {
+        assert!(
+            left.contains(n),
+            "networks of containers, running or not, others and the default stay: {n}: {left:?}"
+        );
+    }
+    for n in [&unused.name, &unused2.name] {
+        assert!(!left.contains(n), "{n} pruned: {left:?}");
+        store.berth(["network", "exists", n]).fails_with(1);
+    }
     assert_eq!(
-        store.berth(["network", "prune", "-f"]).ok(),
+        store
+            .berth(["network", "prune", "-f", "--filter", &filter])
+            .ok(),
         "",
         "nothing more to prune"
     );
+    // The stopped container's network is still there to start it on.
+    store.berth(["start", "idle"]).ok();
+}
+
+/// Networks belong to the host; whether one is in use must not depend on the store that
+/// asks.
+#[test]
+fn a_network_another_store_uses_is_neither_pruned_nor_removed() {
+    let owner = store_with_busybox();
+    let other = Store::new();
+    let net = create_net(&owner, "shared", &["--label", "berth-test-shared=PID"]);
+    run_detached(
+        &owner,
+        &["--name", "user", "--network", &net.name],
+        &["sleep", "600"],
+    );
+    // BUG: the in-use check of `network prune` and `network rm` reads only the calling
+    // store's containers, so another store prunes or removes the network under a running
+    // container.
+    let filter = format!("label=berth-test-shared={}", std::process::id());
+    let pruned = other.berth(["network", "prune", "-f", "--filter", &filter]);
+    assert_eq!(pruned.ok(), "", "pruned a network in use: {pruned}");
+    let rm = other.berth(["network", "rm", &net.name]);
+    rm.fails_with(2);
+    owner.berth(["network", "exists", &net.name]).ok();
 }
 
 // ---- bad input ----------------------------------------------------------------------
@@ -785,8 +860,7 @@ fn prune_removes_unused_networks_only() {
 fn create_refuses_overlapping_and_invalid_subnets() {
     let store = Store::new();
     let net = create_net(&store, "taken", &[]);
-    let before = net_names(&store, &[]);
-    let wider = format!("{}.0/16", net.prefix.rsplit_once('.').expect("10.A.B").0);
+    let wider = format!("{}.0.0/16", net.prefix.rsplit_once('.').expect("10.A.B").0);
     for (subnet, says) in [
         (net.subnet(), "already used"),
         (format!("{}.128/25", net.prefix), "already used"),
@@ -804,11 +878,7 @@ fn create_refuses_overlapping_and_invalid_subnets() {
             "{subnet}: {r}"
         );
         assert_eq!(r.stdout, "", "{r}");
-        assert_eq!(
-            net_names(&store, &[]),
-            before,
-            "nothing created for {subnet}"
-        );
+        store.berth(["network", "exists", &name]).fails_with(1);
     }
     // A gateway outside the subnet, a range outside it.
     for extra in [["--gateway", "10.1.3.1"], ["--ip-range", "10.1.3.0/25"]] {
@@ -818,11 +888,7 @@ fn create_refuses_overlapping_and_invalid_subnets() {
         args.push(&name);
         let r = store.berth(&args);
         assert!(engine_error(&r).contains("10.1.3."), "{r}");
-        assert_eq!(
-            net_names(&store, &[]),
-            before,
-            "nothing created for {extra:?}"
-        );
+        store.berth(["network", "exists", &name]).fails_with(1);
     }
 }
 
@@ -959,6 +1025,9 @@ fn a_static_ip_is_honoured_and_a_taken_one_refused() {
         &["true"],
     );
     assert!(engine_error(&r).contains(&ip), "{r}");
+    let mut names = ps(&store, &["-a", "--format", "{{.Names}}"]);
+    names.sort();
+    assert_eq!(names, ["clash", "fixed"], "the --rm run left nothing");
 
     // Outside the subnet, the gateway: refused too.
     for bad in ["10.1.2.3".to_string(), net.gateway()] {
@@ -1130,7 +1199,6 @@ fn nothing_is_left_on_the_host_once_everything_is_removed() {
     let store = store_with_busybox();
     let links_before: BTreeSet<String> = host_links().into_iter().map(|(_, n, _)| n).collect();
     let netns_before = netns_files(&store);
-    assert!(aardvark_of(&store).is_empty(), "no aardvark-dns yet");
 
     let net = create_net(&store, "leak", &[]);
     let port = free_port();
@@ -1177,9 +1245,16 @@ fn nothing_is_left_on_the_host_once_everything_is_removed() {
         !iptables_rules_with(&format!("--dport {port} ")).is_empty(),
         "rules for the port exist"
     );
+    // aardvark-dns serves every network on the host from one directory, a file each.
+    let aardvark_dir = aardvark_processes()
+        .into_iter()
+        .map(|(_, dir)| dir)
+        .find(|dir| dir.join(&net.name).is_file())
+        .unwrap_or_else(|| panic!("an aardvark-dns serving {}", net.name));
+    let entries = std::fs::read_to_string(aardvark_dir.join(&net.name)).unwrap_or_default();
     assert!(
-        !aardvark_of(&store).is_empty(),
-        "aardvark-dns runs for the store"
+        entries.contains(" srv,") && entries.contains(" peer,"),
+        "aardvark-dns knows both containers: {entries}"
     );
 
     store.berth(["rm", "-f", "-t", "0", "srv", "peer"]).ok();
@@ -1213,9 +1288,23 @@ fn nothing_is_left_on_the_host_once_everything_is_removed() {
     );
     let rules = iptables_rules_with(&format!("--dport {port} "));
     assert!(rules.is_empty(), "rules for port {port} left: {rules:?}");
+    assert!(
+        !aardvark_dir.join(&net.name).exists(),
+        "aardvark-dns still has a configuration for {}",
+        net.name
+    );
+    // aardvark-dns exits once no network needs it (others' networks may keep it up).
     wait_for(
-        "the store's aardvark-dns to exit",
+        "aardvark-dns to exit or to serve another network",
         Duration::from_secs(5),
-        || aardvark_of(&store).is_empty().then_some(()),
+        || {
+            let others = berth_e2e::fault::entries(&aardvark_dir)
+                .into_iter()
+                .any(|f| f != "aardvark.pid");
+            let running = aardvark_processes()
+                .iter()
+                .any(|(_, dir)| *dir == aardvark_dir);
+            (others || !running).then_some(())
+        },
     );
 }
