@@ -407,6 +407,11 @@ fn a_published_port_answers_on_the_host() {
         inspect(&store, "pub")["NetworkSettings"]["Ports"],
         json!({ "80/tcp": [{ "HostIp": "127.0.0.1", "HostPort": port.to_string() }] })
     );
+    assert_eq!(
+        store.berth(["ps", "--format", "{{.Ports}}"]).ok(),
+        format!("127.0.0.1:{port}->80/tcp\n"),
+        "ps shows the published port as Podman does"
+    );
     // Stopped, the port no longer answers and its forwarding rule is gone.
     store.berth(["stop", "-t", "0", "pub"]).ok();
     assert!(
@@ -843,9 +848,7 @@ fn a_network_another_store_uses_is_neither_pruned_nor_removed() {
         &["--name", "user", "--network", &net.name],
         &["sleep", "600"],
     );
-    // BUG: the in-use check of `network prune` and `network rm` reads only the calling
-    // store's containers, so another store prunes or removes the network under a running
-    // container.
+    // Networks belong to the host: another store's running container keeps this one.
     let filter = format!("label=berth-test-shared={}", std::process::id());
     let pruned = other.berth(["network", "prune", "-f", "--filter", &filter]);
     assert_eq!(pruned.ok(), "", "pruned a network in use: {pruned}");

@@ -63,11 +63,11 @@ fn item(c: &ContainerSummary, no_trunc: bool) -> Value {
         "CreatedAt": human::timestamp(c.created),
         "Status": status(c),
         "State": c.state,
-        "Ports": "",
+        "Ports": ports(&c.ports),
         "Names": c.names.join(","),
         "Labels": c.labels,
         "Mounts": c.mounts.join(","),
-        "Networks": "",
+        "Networks": c.networks.join(","),
         "Pid": c.pid,
         "ExitCode": c.exit_code,
         "Exited": c.exited,
@@ -154,4 +154,32 @@ pub fn run(engine: &dyn Engine, a: PsArgs) -> anyhow::Result<i32> {
         a.noheading,
     )?;
     Ok(0)
+}
+
+/// Podman's PORTS column: `127.0.0.1:8080->80/tcp, 0.0.0.0:9000-9002->90-92/udp`.
+fn ports(ports: &[berth_types::network::PortMapping]) -> String {
+    ports
+        .iter()
+        .map(|p| {
+            let ip = if p.host_ip.is_empty() {
+                "0.0.0.0"
+            } else {
+                &p.host_ip
+            };
+            let span = |start: u16| {
+                if p.range > 1 {
+                    format!("{start}-{}", start + p.range - 1)
+                } else {
+                    start.to_string()
+                }
+            };
+            format!(
+                "{ip}:{}->{}/{}",
+                span(p.host_port),
+                span(p.container_port),
+                p.protocol
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -193,6 +193,12 @@ pub struct ContainerSummary {
     /// `starting`, `healthy` or `unhealthy` for a container with a health check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<String>,
+    /// Published ports (the host ports chosen at start while it runs).
+    #[serde(default)]
+    pub ports: Vec<crate::network::PortMapping>,
+    /// The networks it joined.
+    #[serde(default)]
+    pub networks: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

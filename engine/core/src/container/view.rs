@@ -83,6 +83,27 @@ pub fn summary(ctx: &StoreContext, row: &ContainerRow) -> ContainerSummary {
             .as_ref()
             .map(|_| super::health::read(ctx, &row.id).0)
             .filter(|s| !s.is_empty()),
+        ports: if row.state == State::Running
+            && (!row.config.ports.is_empty() || row.config.publish_all)
+        {
+            crate::network::setup::read_state(&ContainerPaths::new(&ctx.paths, &row.id).run)
+                .map(|s| s.ports)
+                .unwrap_or_else(|| row.config.ports.clone())
+        } else {
+            row.config.ports.clone()
+        },
+        networks: match row.config.network.as_str() {
+            "bridge" if row.config.networks.is_empty() => {
+                vec![crate::network::DEFAULT_NETWORK.to_string()]
+            }
+            "bridge" => row
+                .config
+                .networks
+                .iter()
+                .map(|a| crate::network::ops::network_name(&a.network).to_string())
+                .collect(),
+            _ => Vec::new(),
+        },
     }
 }
 

@@ -303,6 +303,17 @@ pub fn remove(engine: &LocalEngine, name: &str, force: bool) -> Result<String> {
         )));
     }
     let users = store::users(&ctx.db(), &network.name).map_err(storage)?;
+    let elsewhere = running_elsewhere(&network.name, &users)?;
+    if !elsewhere.is_empty() {
+        return Err(EngineError::new(
+            ErrorKind::Conflict,
+            format!(
+                "\"{}\" is used by running containers of another store ({}): network is being used",
+                network.name,
+                elsewhere.join(", ")
+            ),
+        ));
+    }
     if !users.is_empty() {
         if !force {
             return Err(EngineError::new(
@@ -339,10 +350,8 @@ pub fn prune(engine: &LocalEngine, filters: &[String]) -> Result<Vec<String>> {
         if n.name == super::DEFAULT_NETWORK || !matches(&n, &parsed) {
             continue;
         }
-        if !store::users(&ctx.db(), &n.name)
-            .map_err(storage)?
-            .is_empty()
-        {
+        let users = store::users(&ctx.db(), &n.name).map_err(storage)?;
+        if !users.is_empty() || !leased(&host, &n.name)?.is_empty() {
             continue;
         }
         if host.remove(&n.name).map_err(io_err)? {
@@ -350,6 +359,29 @@ pub fn prune(engine: &LocalEngine, filters: &[String]) -> Result<Vec<String>> {
         }
     }
     Ok(removed)
+}
+
+/// IDs of the running containers holding an address in `network` (from any store).
+fn leased(host: &HostNetworks, network: &str) -> Result<Vec<String>> {
+    let leases = host.leases().map_err(io_err)?;
+    let mut ids: Vec<String> = leases
+        .get(network)
+        .map(|m| m.values().cloned().collect())
+        .unwrap_or_default();
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// Running containers on `network` that are not among this store's `users`: another
+/// store's, which a forced removal here cannot remove.
+fn running_elsewhere(network: &str, users: &[String]) -> Result<Vec<String>> {
+    let host = HostNetworks::for_caller();
+    Ok(leased(&host, network)?
+        .into_iter()
+        .filter(|id| !users.contains(id))
+        .map(|id| id[..id.len().min(12)].to_string())
+        .collect())
 }
 
 /// An attachment's network: `bridge` and the unnamed one are the default network.
