@@ -1311,3 +1311,81 @@ fn nothing_is_left_on_the_host_once_everything_is_removed() {
         },
     );
 }
+
+#[test]
+fn a_container_joins_another_ones_network_namespace() {
+    let store = store_with_busybox();
+    let net = create_net(&store, "share", &[]);
+    serve(&store, &["--network", &net.name], "owner", "shared-ns-body");
+    let owner_ip = networks_of(&store, "owner")[&net.name]["IPAddress"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let out = run(
+        &store,
+        &["--rm", "--network", "container:owner"],
+        &[
+            "sh",
+            "-c",
+            "wget -q -O - http://127.0.0.1/ && ip -o -4 addr show eth0",
+        ],
+    );
+    let text = out.ok();
+    assert!(
+        text.contains("shared-ns-body"),
+        "localhost is the owner's: {out}"
+    );
+    assert!(
+        text.contains(&owner_ip),
+        "the same address {owner_ip}: {out}"
+    );
+    let stopped = store.berth(run_args(
+        "run",
+        &["--rm", "--network", "container:nosuch"],
+        &["true"],
+    ));
+    stopped.fails_with(125);
+}
+
+#[test]
+fn reload_puts_back_the_forwarding_rules() {
+    let store = store_with_busybox();
+    let net = create_net(&store, "reload", &[]);
+    let port = free_port();
+    let publish = format!("127.0.0.1:{port}:80");
+    serve(
+        &store,
+        &["--network", &net.name, "-p", &publish],
+        "rl",
+        "reload-body",
+    );
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
+    wait_for("the published port", Duration::from_secs(10), || {
+        http_get(addr).filter(|r| r.contains("reload-body"))
+    });
+    // Lose the container's DNAT rules, as a firewall reload would.
+    let rules: Vec<String> = host("iptables", &["-w", "-t", "nat", "-S"])
+        .lines()
+        .filter(|l| l.starts_with("-A ") && l.contains(&format!("--dport {port}")))
+        .map(str::to_string)
+        .collect();
+    assert!(!rules.is_empty(), "a DNAT rule for port {port}");
+    for rule in &rules {
+        // The shell reads the rule's quoted comments back as iptables printed them.
+        let delete = format!("iptables -w -t nat -D {}", rule.trim_start_matches("-A "));
+        host("sh", &["-c", &delete]);
+    }
+    assert!(
+        http_get(addr).is_none_or(|r| !r.contains("reload-body")),
+        "still answered without its rules"
+    );
+    let id = store
+        .berth(["network", "reload", "rl"])
+        .ok()
+        .trim()
+        .to_string();
+    assert_eq!(id, inspect(&store, "rl")["Id"].as_str().unwrap_or_default());
+    wait_for("the port after reload", Duration::from_secs(10), || {
+        http_get(addr).filter(|r| r.contains("reload-body"))
+    });
+}

@@ -189,7 +189,9 @@ pub fn reconnect(
         .filter(|m| !state.interfaces.iter().any(|i| i.network == m.network))
         .collect();
     if gone.is_empty() && new.is_empty() {
-        // reload: the firewall rules again, over what is there.
+        // reload: down and up again in the same namespace, with the same addresses
+        // (the options name them), so the firewall rules are all there again.
+        let _ = netavark::teardown(&host.run_dir, &state.netns, &state.options);
         netavark::setup(&host.run_dir, &state.netns, &state.options)?;
     }
     for m in new {
