@@ -56,9 +56,12 @@ pub fn free_subnet(used: &[IpNet]) -> Option<IpNet> {
         .find(|c| !used.iter().any(|u| overlaps(c, u)))
 }
 
-/// The first host address: the usual gateway.
+/// The first address after the network's: the usual gateway (`.1`, `::1`).
 pub fn first_host(net: &IpNet) -> IpAddr {
-    net.hosts().next().unwrap_or(net.network())
+    match net.network() {
+        IpAddr::V4(a) => IpAddr::V4(Ipv4Addr::from(u32::from(a).saturating_add(1))),
+        IpAddr::V6(a) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(a).saturating_add(1))),
+    }
 }
 
 /// The lease range of `--ip-range R`: R's first host to its last address, as Podman
@@ -93,6 +96,14 @@ mod tests {
         );
         let all: Vec<IpNet> = vec!["10.89.0.0/16".parse().expect("cidr")];
         assert_eq!(free_subnet(&all), None);
+    }
+
+    #[test]
+    fn gateways_are_the_first_address_after_the_network() {
+        let v4: IpNet = "10.1.2.0/24".parse().expect("cidr");
+        let v6: IpNet = "fd00:beef::/64".parse().expect("cidr");
+        assert_eq!(first_host(&v4).to_string(), "10.1.2.1");
+        assert_eq!(first_host(&v6).to_string(), "fd00:beef::1");
     }
 
     #[test]
