@@ -10,6 +10,9 @@ pub fn connect(g: &GlobalOpts) -> anyhow::Result<Box<dyn Engine>> {
         // Podman's --config names the Docker config directory credentials are read from.
         std::env::set_var("DOCKER_CONFIG", dir);
     }
+    // A rootless user works in its own user and mount namespaces (joined before any
+    // thread exists).
+    berth_engine::rootless::pause::enter().map_err(|e| anyhow::anyhow!(e))?;
     let opts = berth_engine::EngineOptions {
         root: g.root.clone(),
         runroot: g.runroot.clone(),

@@ -22,6 +22,11 @@ fn main() {
     if let Some(code) = commands::exit_command_fast_path() {
         std::process::exit(code);
     }
+    // The process that holds a rootless user's namespaces.
+    #[cfg(all(target_os = "linux", feature = "local"))]
+    if std::env::args().nth(1).as_deref() == Some("__rootless-pause") {
+        std::process::exit(berth_engine::rootless::pause::pause_main());
+    }
     restore_sigpipe();
     let cli = cli::Cli::parse();
     init_tracing(cli.global.log_level.as_deref());

@@ -7,7 +7,8 @@
 #      docker-registry instances on free 127.0.0.1 ports: plain HTTP, TLS,
 #      TLS + basic auth, and TLS + Bearer token auth (trusting the token server),
 #   4. pushes the images with skopeo and checks with curl what the registries serve,
-#   5. writes STATE_DIR/env.sh with the BERTH_* variables the tests read.
+#   5. creates the rootless test users (as root),
+#   6. writes STATE_DIR/env.sh with the BERTH_* variables the tests read.
 # The registries and the token server keep running after this script exits;
 # tests/harness/down.sh STATE_DIR stops them. Use tests/run.sh or
 # `source tests/harness/up.sh` rather than calling this directly.
@@ -89,7 +90,19 @@ while read -r registry ref; do
 done <"$state/pushed"
 echo "push+check $(since "$t")" >>"$state/timings"
 
-# 5. The tests' environment.
+# 5. Rootless users: one with subordinate ID ranges (useradd gives it 65536 of each),
+#    one without. Made once per machine; only as root.
+rootless_user=berth-rootless
+nosubid_user=berth-nosubid
+if [ "$(id -u)" = 0 ]; then
+  id "$rootless_user" >/dev/null 2>&1 || useradd -m "$rootless_user"
+  grep -q "^$rootless_user:" /etc/subuid || usermod --add-subuids 200000-265535 "$rootless_user"
+  grep -q "^$rootless_user:" /etc/subgid || usermod --add-subgids 200000-265535 "$rootless_user"
+  id "$nosubid_user" >/dev/null 2>&1 || useradd -m "$nosubid_user"
+  sed -i "/^$nosubid_user:/d" /etc/subuid /etc/subgid
+fi
+
+# 6. The tests' environment.
 if [ -z "${BERTH_BIN:-}" ]; then
   BERTH_BIN=$harness_target/debug/berth
   [ -x "$harness_target/release/berth" ] && BERTH_BIN=$harness_target/release/berth
@@ -107,5 +120,7 @@ export BERTH_TEST_AUTH_USER='$auth_user'
 export BERTH_TEST_AUTH_PASS='$auth_pass'
 export BERTH_TEST_REGISTRY_TOKEN='$token'
 export BERTH_TEST_PLAIN_STORAGE='$state/registry-plain'
+export BERTH_TEST_ROOTLESS_USER='$rootless_user'
+export BERTH_TEST_NOSUBID_USER='$nosubid_user'
 EOF
 log "up: plain $plain, tls $tls, auth $auth, token $token (token server $(token_realm "$state")); $(wc -l <"$state/pushed") pushes checked; $(paste -sd, "$state/timings" | sed 's/,/, /g')"

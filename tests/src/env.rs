@@ -31,6 +31,10 @@ pub struct TestEnv {
     /// `BERTH_TEST_PLAIN_STORAGE`: the plain registry's storage root (read it;
     /// corrupt blobs only in a `PrivateRegistry`, which no other test shares).
     pub plain_storage: PathBuf,
+    /// `BERTH_TEST_ROOTLESS_USER`: a non-root user with /etc/subuid and /etc/subgid ranges.
+    pub rootless_user: String,
+    /// `BERTH_TEST_NOSUBID_USER`: a non-root user without any.
+    pub nosubid_user: String,
 }
 
 fn var(name: &str) -> String {
@@ -59,6 +63,8 @@ impl TestEnv {
             auth_pass: var("BERTH_TEST_AUTH_PASS"),
             registry_token: var("BERTH_TEST_REGISTRY_TOKEN"),
             plain_storage: var("BERTH_TEST_PLAIN_STORAGE").into(),
+            rootless_user: var("BERTH_TEST_ROOTLESS_USER"),
+            nosubid_user: var("BERTH_TEST_NOSUBID_USER"),
         })
     }
 

@@ -105,6 +105,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             container::healthcheck(e, a)
         }
         Command::Network(c) => network::run(e, c),
+        Command::Unshare(a) => unshare(a),
         Command::Volume(c) => volume::run(e, c),
     }
 }
@@ -129,6 +130,28 @@ pub fn exit_command_fast_path() -> Option<i32> {
         code,
     );
     Some(0)
+}
+
+/// `berth unshare [COMMAND…]`: a rootless user's command (default: its shell) inside
+/// the user and mount namespaces Berth works in (joined when the engine was opened).
+fn unshare(a: crate::cli::UnshareArgs) -> anyhow::Result<i32> {
+    #[cfg(all(target_os = "linux", feature = "local"))]
+    if !berth_engine::rootless::active() {
+        return Err(crate::exit::with_code(
+            crate::exit::ENGINE,
+            "please use unshare with rootless".to_string(),
+        ));
+    }
+    let mut command = a.command;
+    if command.is_empty() {
+        command.push(std::env::var("SHELL").unwrap_or_else(|_| "/bin/sh".into()));
+    }
+    let status = std::process::Command::new(&command[0])
+        .args(&command[1..])
+        .env("BERTH_UNSHARE", "1")
+        .status()
+        .map_err(|e| crate::exit::with_code(127, format!("running {}: {e}", command[0])))?;
+    Ok(status.code().unwrap_or(125))
 }
 
 /// Pretty JSON with Go's 4-space indentation, as Podman prints lists.

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod image;
 pub mod layer;
 pub mod network;
+pub mod rootless;
 pub mod store;
 mod system;
 pub mod volume;

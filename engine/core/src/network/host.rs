@@ -24,7 +24,7 @@ pub struct HostNetworks {
 impl HostNetworks {
     /// The caller's: root's system-wide directories, or a user's own.
     pub fn for_caller() -> HostNetworks {
-        if rustix::process::geteuid().is_root() {
+        if !crate::rootless::active() {
             return HostNetworks {
                 config_dir: PathBuf::from("/etc/berth/networks"),
                 run_dir: PathBuf::from("/run/berth/networks"),

@@ -12,7 +12,7 @@ pub struct StorePaths {
 impl StorePaths {
     /// `/var/lib/berth` + `/run/berth` for root; XDG data and runtime dirs otherwise.
     pub fn default_for_current_user() -> StorePaths {
-        if rustix::process::geteuid().is_root() {
+        if !crate::rootless::active() {
             return StorePaths {
                 root: "/var/lib/berth".into(),
                 runroot: "/run/berth".into(),
@@ -25,7 +25,7 @@ impl StorePaths {
             .map(PathBuf::from)
             .filter(|p| p.is_absolute())
             .unwrap_or_else(|| home.join(".local/share"));
-        let uid = rustix::process::geteuid().as_raw();
+        let uid = crate::rootless::host_uid().unwrap_or(rustix::process::geteuid().as_raw());
         let runtime = std::env::var_os("XDG_RUNTIME_DIR")
             .map(PathBuf::from)
             .filter(|p| p.is_absolute())

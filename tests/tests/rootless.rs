@@ -1,0 +1,125 @@
+//! Rootless Berth as a real non-root user the harness creates (with /etc/subuid and
+//! /etc/subgid ranges): `berth unshare` runs a command as root of the user's namespace,
+//! which maps the user to 0 and its subordinate range after it; every `berth` of that
+//! user joins the same namespace (one pause process holds it); its store lives under
+//! the user's XDG data directory. A user without subordinate ranges gets an error that
+//! names the file and the fix; root is told `unshare` is for rootless users.
+
+use berth_e2e::{cmd, CmdResult, TestEnv};
+use std::process::Command;
+use std::time::Duration;
+
+/// `berth ARGS` as `user` (through runuser), in its home directory.
+fn berth_as(user: &str, args: &[&str]) -> CmdResult {
+    let mut c = Command::new("runuser");
+    c.args(["-u", user, "--"])
+        .arg(&TestEnv::get().berth_bin)
+        .args(args)
+        .current_dir("/")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("XDG_CONFIG_HOME")
+        .env("HOME", format!("/home/{user}"));
+    cmd::run(c, None, Duration::from_secs(60))
+}
+
+/// (uid, first subordinate id, count) of `user` in `file`.
+fn subid_range(file: &str, user: &str) -> (u32, u32) {
+    let text = std::fs::read_to_string(file).expect("reading the subordinate id file");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{user}:")))
+        .unwrap_or_else(|| panic!("{user} has a range in {file}"));
+    let f: Vec<&str> = line.split(':').collect();
+    (f[1].parse().expect("start"), f[2].parse().expect("count"))
+}
+
+fn uid_of(user: &str) -> u32 {
+    let out = Command::new("id")
+        .args(["-u", user])
+        .output()
+        .expect("id -u");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a uid")
+}
+
+#[test]
+fn unshare_maps_the_user_to_root_and_its_subordinate_range_after_it() {
+    let user = &TestEnv::get().rootless_user;
+    let (start, count) = subid_range("/etc/subuid", user);
+    let uid = uid_of(user);
+    let out = berth_as(
+        user,
+        &["unshare", "sh", "-c", "id -u; cat /proc/self/uid_map"],
+    );
+    let text = out.ok().to_string();
+    let lines: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(lines[0], ["0"], "root inside: {out}");
+    assert_eq!(lines[1], ["0", &uid.to_string(), "1"], "{out}");
+    assert_eq!(
+        lines[2],
+        ["1", &start.to_string(), &count.to_string()],
+        "{out}"
+    );
+    let gid_map = berth_as(user, &["unshare", "cat", "/proc/self/gid_map"]);
+    let (gstart, gcount) = subid_range("/etc/subgid", user);
+    let second: Vec<String> = gid_map
+        .ok()
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        second,
+        ["1".to_string(), gstart.to_string(), gcount.to_string()],
+        "{gid_map}"
+    );
+}
+
+#[test]
+fn every_berth_of_the_user_joins_one_namespace_and_keeps_its_store_at_home() {
+    let user = &TestEnv::get().rootless_user;
+    let first = berth_as(user, &["unshare", "readlink", "/proc/self/ns/user"]);
+    let second = berth_as(user, &["unshare", "readlink", "/proc/self/ns/user"]);
+    assert_eq!(first.ok(), second.ok(), "one namespace for all");
+    let host_ns = std::fs::read_link("/proc/self/ns/user").expect("own user namespace");
+    assert_ne!(
+        first.stdout.trim(),
+        host_ns.to_string_lossy(),
+        "not the host's namespace"
+    );
+    let root = berth_as(user, &["info", "--format", "{{.Store.GraphRoot}}"]);
+    assert_eq!(root.ok().trim(), format!("/home/{user}/.local/share/berth"));
+    // The store is the user's on the host.
+    let meta = std::fs::metadata(format!("/home/{user}/.local/share/berth")).expect("the store");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(meta.uid(), uid_of(user));
+}
+
+#[test]
+fn a_user_without_subordinate_ids_is_told_how_to_get_some() {
+    let user = &TestEnv::get().nosubid_user;
+    let out = berth_as(user, &["unshare", "id"]);
+    let err = out.fails_with(125);
+    assert!(err.starts_with("Error: "), "{out}");
+    assert!(err.contains("/etc/subuid"), "names the file: {out}");
+    assert!(
+        err.contains("usermod --add-subuids") && err.contains(user.as_str()),
+        "says how to fix it: {out}"
+    );
+    assert_eq!(err.lines().count(), 1, "one line: {out}");
+}
+
+#[test]
+fn unshare_as_root_is_refused() {
+    let store = berth_e2e::Store::new();
+    let out = store.berth(["unshare", "id"]);
+    assert!(out.fails_with(125).contains("rootless"), "{out}");
+}
