@@ -123,3 +123,99 @@ fn unshare_as_root_is_refused() {
     let out = store.berth(["unshare", "id"]);
     assert!(out.fails_with(125).contains("rootless"), "{out}");
 }
+
+/// The busybox test image, pulled into the rootless user's store.
+fn rootless_busybox(user: &str) -> String {
+    let image = TestEnv::get().image_ref("busybox");
+    berth_as(user, &["pull", "-q", "--tls-verify=false", &image]).ok();
+    image
+}
+
+#[test]
+fn a_rootless_container_runs_as_root_of_the_users_namespace() {
+    let user = &TestEnv::get().rootless_user;
+    let image = rootless_busybox(user);
+    let name = format!("rrm{}", std::process::id());
+    let out = berth_as(
+        user,
+        &[
+            "run",
+            "--rm",
+            "--name",
+            &name,
+            "--network",
+            "none",
+            &image,
+            "sh",
+            "-c",
+            "id -u; head -1 /proc/self/uid_map; touch /made-here && echo wrote",
+        ],
+    );
+    let text = out.ok().to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "0", "{out}");
+    let map: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(map, ["0", &uid_of(user).to_string(), "1"], "{out}");
+    assert_eq!(lines[2], "wrote", "{out}");
+    let gone = berth_as(user, &["container", "exists", &name]);
+    assert_eq!(gone.code, Some(1), "--rm removed it: {gone}");
+}
+
+#[test]
+fn a_rootless_published_port_answers_on_the_hosts_loopback_through_pasta() {
+    use std::io::{Read, Write};
+    let user = &TestEnv::get().rootless_user;
+    let image = rootless_busybox(user);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let publish = format!("127.0.0.1:{port}:80");
+    let name = format!("rweb{}", std::process::id());
+    berth_as(
+        user,
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "-p",
+            &publish,
+            &image,
+            "sh",
+            "-c",
+            "mkdir -p /www && echo rootless-body > /www/index.html && exec httpd -f -p 80 -h /www",
+        ],
+    )
+    .ok();
+    let answer =
+        berth_e2e::containers::wait_for("the published port", Duration::from_secs(15), || {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+            s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+            let mut body = String::new();
+            s.read_to_string(&mut body).ok()?;
+            body.contains("rootless-body").then_some(body)
+        });
+    assert!(answer.starts_with("HTTP/1."), "{answer}");
+    let pasta_running = || {
+        let out = Command::new("pgrep")
+            .args(["-u", user, "-f", &format!("pasta.*:{}", 80)])
+            .output()
+            .expect("pgrep");
+        !out.stdout.is_empty()
+    };
+    assert!(pasta_running(), "pasta forwards the port");
+    berth_as(user, &["rm", "-f", "-t", "0", &name]).ok();
+    berth_e2e::containers::wait_for(
+        "the port to close once the container is gone",
+        Duration::from_secs(10),
+        || {
+            std::net::TcpStream::connect(("127.0.0.1", port))
+                .is_err()
+                .then_some(())
+        },
+    );
+    berth_e2e::containers::wait_for("pasta to end", Duration::from_secs(10), || {
+        (!pasta_running()).then_some(())
+    });
+}

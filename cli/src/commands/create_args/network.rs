@@ -96,11 +96,7 @@ pub fn network_flags(i: &Input<'_>) -> Result<NetworkFlags, ArgError> {
         [one] if special(one) => {
             out.mode = match *one {
                 "private" => "bridge".into(),
-                "slirp4netns" | "pasta" => {
-                    return Err(ArgError::Unsupported(format!(
-                        "network mode {one} is for rootless containers, which are not supported yet"
-                    )))
-                }
+                "slirp4netns" => "pasta".into(),
                 m => m.to_string(),
             };
             if let Some(path) = one.strip_prefix("ns:") {
@@ -173,7 +169,7 @@ pub fn network_flags(i: &Input<'_>) -> Result<NetworkFlags, ArgError> {
                 )));
             }
         }
-        if !i.publish.is_empty() && out.mode != "host" {
+        if !i.publish.is_empty() && out.mode != "host" && out.mode != "pasta" {
             return Err(ArgError::Conflict(format!(
                 "-p/--publish needs a bridge network, not --network {}",
                 out.mode

@@ -61,6 +61,23 @@ pub fn create(
             )));
         }
     }
+    // A rootless container's default network is pasta; bridge networks need root.
+    let mut req = req.clone();
+    if crate::rootless::active() && req.network == "bridge" {
+        if !req
+            .networks
+            .iter()
+            .all(|a| a.network.is_empty() || a.network == "bridge")
+        {
+            return Err(EngineError::new(
+                ErrorKind::Unsupported,
+                "bridge networks are not supported for rootless containers yet: use the default (pasta) or --network none",
+            ));
+        }
+        req.network = "pasta".into();
+        req.networks.clear();
+    }
+    let req = &req;
     let runtime = runtime::select(
         req.runtime.as_deref().or(engine.options.runtime.as_deref()),
         |n| runtime_root(&ctx.paths, n),
@@ -440,7 +457,12 @@ pub fn stop_locked(ctx: &StoreContext, id: &str, timeout: Option<u32>) -> Result
         }
         tracing::info!(container = %row.id, "stop timeout elapsed; sending SIGKILL");
     }
-    let _ = runtime.kill(&row.id, "KILL", true);
+    // `--all` finds the processes through the container's cgroup, which a rootless
+    // container on cgroup v1 does not have: there its init alone is killed (and with
+    // it the pid namespace).
+    let has_cgroup = !crate::rootless::active()
+        || std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let _ = runtime.kill(&row.id, "KILL", has_cgroup);
     if wait_stopped(ctx, &row.id, Duration::from_secs(10)) {
         return Ok(());
     }

@@ -244,6 +244,9 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, runtime: &Runtime) -> Res
         if runtime.name == "crun" {
             precompiled_seccomp(ctx, &mut spec);
         }
+        if crate::rootless::active() {
+            rootless_spec(&mut spec);
+        }
         let bytes = serde_json::to_vec(&spec).map_err(fail)?;
         crate::store::fsutil::write_replace(&paths.config_json(), &bytes, 0o600)
             .map_err(|e| fail(format!("writing {}: {e}", paths.config_json().display())))
@@ -285,6 +288,18 @@ fn network_namespace(
         .map_err(|e| fail(format!("container {}: setting up the network: {e}", row.id)))?;
         return Ok((Some(state.netns.clone()), Some(state)));
     }
+    if mode == "pasta" {
+        let exposed: Vec<String> = image
+            .config
+            .as_ref()
+            .and_then(|c| c.exposed_ports.as_ref())
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default();
+        let state =
+            crate::network::setup::setup_pasta(ctx, &row.id, &row.config, &exposed, &paths.run)
+                .map_err(|e| fail(format!("container {}: setting up the network: {e}", row.id)))?;
+        return Ok((Some(state.netns.clone()), Some(state)));
+    }
     if let Some(path) = mode.strip_prefix("ns:") {
         return Ok((Some(PathBuf::from(path)), None));
     }
@@ -302,6 +317,18 @@ fn network_namespace(
         return Ok((Some(PathBuf::from(format!("/proc/{}/ns/net", o.pid))), None));
     }
     Ok((None, None))
+}
+
+/// A rootless user may not create cgroups on a cgroup v1 host: the runtime runs the
+/// container without one of its own (resource limits need cgroup v2 delegation).
+fn rootless_spec(spec: &mut serde_json::Value) {
+    let v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    if let Some(linux) = spec.get_mut("linux").and_then(|l| l.as_object_mut()) {
+        if !v2 {
+            linux.remove("cgroupsPath");
+            linux.remove("resources");
+        }
+    }
 }
 
 /// Hands crun the seccomp profile already compiled (see `seccomp_bpf`); when that

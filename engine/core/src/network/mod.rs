@@ -11,6 +11,7 @@ pub mod ipam;
 pub mod netavark;
 pub mod netns;
 pub mod ops;
+pub mod pasta;
 pub mod ports;
 pub mod setup;
 pub mod store;

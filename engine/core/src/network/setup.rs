@@ -127,6 +127,37 @@ fn interface(j: &Joined, status: &Value) -> Interface {
     }
 }
 
+/// Sets up a rootless container's network with pasta in a namespace of its own.
+pub fn setup_pasta(
+    ctx: &StoreContext,
+    id: &str,
+    req: &ContainerCreateRequest,
+    exposed: &[String],
+    run_dir: &Path,
+) -> Result<NetState, String> {
+    let ports = ports::resolve(&req.ports, req.publish_all, exposed)?;
+    let netns_path = netns::path_for(&ctx.paths.runroot, id);
+    netns::create(&netns_path).map_err(|e| e.to_string())?;
+    if let Err(e) = super::pasta::start(&netns_path, &ports, &pasta_pid_file(run_dir)) {
+        let _ = netns::remove(&netns_path);
+        return Err(e);
+    }
+    let state = NetState {
+        netns: netns_path,
+        options: serde_json::json!({ "pasta": true }),
+        interfaces: Vec::new(),
+        ports,
+    };
+    let bytes = serde_json::to_vec(&state).map_err(|e| e.to_string())?;
+    crate::store::fsutil::write_atomic(&state_file(run_dir), &bytes, 0o600)
+        .map_err(|e| e.to_string())?;
+    Ok(state)
+}
+
+fn pasta_pid_file(run_dir: &Path) -> PathBuf {
+    run_dir.join("pasta.pid")
+}
+
 /// Undoes `setup` (nothing to do when it was not set up).
 pub fn teardown(ctx: &StoreContext, id: &str, run_dir: &Path) -> Result<(), String> {
     let _ = ctx;
@@ -134,6 +165,12 @@ pub fn teardown(ctx: &StoreContext, id: &str, run_dir: &Path) -> Result<(), Stri
     let Some(state) = read_state(run_dir) else {
         return Ok(());
     };
+    if state.options["pasta"] == true {
+        super::pasta::stop(&pasta_pid_file(run_dir));
+        let _ = netns::remove(&state.netns);
+        let _ = std::fs::remove_file(state_file(run_dir));
+        return Ok(());
+    }
     let _lock = host
         .lock()
         .map_err(|e| format!("locking the host's networks: {e}"))?;
