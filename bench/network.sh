@@ -2,7 +2,7 @@
 # Networking, Berth vs Podman in one run, both on their default bridge network through
 # netavark (runc here; crun where it works):
 #   - median of N `run --rm busybox true` on the default bridge (goal <= 0.5)
-#   - rootless `run --rm` (goal <= 0.5): printed as not measured until rootless lands
+#   - rootless `run --rm` as the test harness's rootless user (goal <= 0.5)
 #   - loopback throughput into a container through a published port (goal >= Podman's)
 . "$(dirname "$0")/lib.sh"
 runs=${RUNS:-10}
@@ -21,7 +21,22 @@ for i in $(seq "$runs"); do
 done
 report "run --rm busybox true on the default bridge, runtime $runtime ($runs runs each, median)" 0.5 "${b[*]}" "${p[*]}"
 
-echo "rootless run --rm: not measured (rootless containers are not implemented yet)"
+# Rootless: the harness's rootless user (tests/harness/start.sh makes it), Berth on
+# pasta, Podman 4.3 on slirp4netns (it has no pasta mode), both runc without cgroups.
+rootless_user=${BERTH_TEST_ROOTLESS_USER:-berth-rootless}
+if id "$rootless_user" >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  as_user() { runuser -u "$rootless_user" -- env -C / HOME="/home/$rootless_user" "$@"; }
+  as_user "$BERTH" pull -q --tls-verify=false "$image" >/dev/null
+  as_user podman --cgroup-manager cgroupfs pull -q --tls-verify=false "$image" >/dev/null 2>&1
+  b=(); p=()
+  for i in $(seq "$runs"); do
+    b+=("$(time_ms as_user "$BERTH" run --rm "$image" true)")
+    p+=("$(time_ms as_user podman --cgroup-manager cgroupfs run --rm "${podman_run_flags[@]}" "$image" true)")
+  done
+  report "rootless run --rm busybox true as $rootless_user ($runs runs each, median)" 0.5 "${b[*]}" "${p[*]}"
+else
+  echo "rootless run --rm: not measured (no user $rootless_user; tests/harness/start.sh makes it)"
+fi
 
 # MB/s of 256 MiB sent from the host to 127.0.0.1:PORT, published to `nc -l` in a container.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
