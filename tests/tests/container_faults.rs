@@ -144,28 +144,38 @@ fn sigkill_of_the_monitor_then_the_container_shows_exited_and_rm_cleans_up() {
     nothing_left(&store, "rm after the monitor and the container were killed");
 }
 
-#[test]
-fn sigkill_of_an_attached_run_rm_leaves_the_cleanup_to_the_monitor() {
-    // The attached `run` records the exit and removes the container itself; killed
-    // before that, the monitor's exit command does it all the same.
-    let store = store_with_busybox();
-    let mut cli = store
-        .command(run_args(
-            "run",
-            &["--rm", "--name", "dropped"],
-            &["sleep", "2"],
-        ))
+/// Starts an attached `berth run --name NAME FLAGS… COMMAND` in the background and
+/// returns once `ps` shows the container up.
+fn attached_run(
+    store: &Store,
+    name: &str,
+    flags: &[&str],
+    command: &[&str],
+) -> std::process::Child {
+    let mut args = vec!["--name", name];
+    args.extend_from_slice(flags);
+    let cli = store
+        .command(run_args("run", &args, command))
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("starting berth run");
     wait_for("the container to run", Duration::from_secs(10), || {
-        names_and_status(&store)
+        names_and_status(store)
             .iter()
-            .any(|l| l.starts_with("dropped Up "))
+            .any(|l| l.starts_with(&format!("{name} Up ")))
             .then_some(())
     });
+    cli
+}
+
+#[test]
+fn sigkill_of_an_attached_run_rm_leaves_the_cleanup_to_the_monitor() {
+    // The attached `run` records the exit and removes the container itself; killed
+    // before that, the monitor's exit command does it all the same.
+    let store = store_with_busybox();
+    let mut cli = attached_run(&store, "dropped", &["--rm"], &["sleep", "2"]);
     kill9(cli.id() as i64);
     let _ = cli.wait();
     assert!(
@@ -188,19 +198,7 @@ fn sigkill_of_an_attached_run_rm_leaves_the_cleanup_to_the_monitor() {
 fn stop_of_a_container_whose_attached_run_is_still_going_is_prompt() {
     let store = store_with_busybox();
     let started = Instant::now();
-    let mut cli = store
-        .command(run_args("run", &["--name", "held"], &["sleep", "60"]))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("starting berth run");
-    wait_for("the container to run", Duration::from_secs(10), || {
-        names_and_status(&store)
-            .iter()
-            .any(|l| l.starts_with("held Up "))
-            .then_some(())
-    });
+    let mut cli = attached_run(&store, "held", &[], &["sleep", "60"]);
     store.berth(["stop", "-t", "1", "held"]).ok();
     let status = cli.wait().expect("waiting for berth run");
     assert_eq!(status.code(), Some(137), "run reports the container's end");

@@ -154,6 +154,17 @@ fn unshare(a: crate::cli::UnshareArgs) -> anyhow::Result<i32> {
     Ok(status.code().unwrap_or(125))
 }
 
+/// `k=v` pairs; a bare `k` has an empty value (as Podman reads `--label` and `--opt`).
+pub fn key_values(items: &[String]) -> std::collections::BTreeMap<String, String> {
+    items
+        .iter()
+        .map(|s| match s.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (s.clone(), String::new()),
+        })
+        .collect()
+}
+
 /// Pretty JSON with Go's 4-space indentation, as Podman prints lists.
 pub fn json_pretty(value: &impl serde::Serialize) -> anyhow::Result<String> {
     json_indented(value, b"    ")

@@ -7,7 +7,6 @@ use berth_types::network::{Network, NetworkAttachment, NetworkCreateRequest, Sub
 use berth_types::{Engine, ErrorKind};
 use clap::{Args, Subcommand};
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 #[derive(Subcommand, Debug)]
 pub enum NetworkCommand {
@@ -221,17 +220,6 @@ pub fn run(engine: &dyn Engine, command: NetworkCommand) -> anyhow::Result<i32> 
     }
 }
 
-/// `k=v` pairs; a bare `k` has an empty value.
-fn pairs(items: &[String]) -> BTreeMap<String, String> {
-    items
-        .iter()
-        .map(|s| match s.split_once('=') {
-            Some((k, v)) => (k.to_string(), v.to_string()),
-            None => (s.clone(), String::new()),
-        })
-        .collect()
-}
-
 fn create(engine: &dyn Engine, a: CreateArgs) -> anyhow::Result<i32> {
     if a.gateway.len() > a.subnet.len() || a.ip_range.len() > a.subnet.len() {
         return Err(exit::with_code(
@@ -256,8 +244,8 @@ fn create(engine: &dyn Engine, a: CreateArgs) -> anyhow::Result<i32> {
         ipv6: a.ipv6,
         internal: a.internal,
         disable_dns: a.disable_dns,
-        labels: pairs(&a.label),
-        options: pairs(&a.opt),
+        labels: super::key_values(&a.label),
+        options: super::key_values(&a.opt),
         interface_name: a.interface_name,
         ignore_if_exists: a.ignore,
     };

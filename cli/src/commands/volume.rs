@@ -9,7 +9,6 @@ use berth_types::volume::{VolumeCreateRequest, VolumeInspect, VolumeRemoveReques
 use berth_types::{Engine, ErrorKind};
 use clap::{Args, Subcommand};
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
 
 #[derive(Subcommand, Debug)]
 pub enum VolumeCommand {
@@ -122,23 +121,12 @@ pub fn run(engine: &dyn Engine, command: VolumeCommand) -> anyhow::Result<i32> {
     }
 }
 
-/// `k=v` pairs; a bare `k` has an empty value (as Podman reads `--label` and `--opt`).
-fn pairs(items: &[String]) -> BTreeMap<String, String> {
-    items
-        .iter()
-        .map(|s| match s.split_once('=') {
-            Some((k, v)) => (k.to_string(), v.to_string()),
-            None => (s.clone(), String::new()),
-        })
-        .collect()
-}
-
 fn create(engine: &dyn Engine, a: CreateArgs) -> anyhow::Result<i32> {
     let req = VolumeCreateRequest {
         name: a.name,
         driver: Some(a.driver),
-        labels: pairs(&a.label),
-        options: pairs(&a.opt),
+        labels: super::key_values(&a.label),
+        options: super::key_values(&a.opt),
         ignore_if_exists: a.ignore,
     };
     println!("{}", engine.create_volume(&req).map_err(exit::engine)?);
@@ -372,6 +360,7 @@ fn prune(engine: &dyn Engine, a: PruneArgs) -> anyhow::Result<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     #[test]
     fn go_time_prints_like_time_string() {
@@ -426,7 +415,7 @@ mod tests {
 
     #[test]
     fn bare_keys_get_empty_values() {
-        let p = pairs(&["a=b".into(), "c".into(), "d=e=f".into()]);
+        let p = super::super::key_values(&["a=b".into(), "c".into(), "d=e=f".into()]);
         assert_eq!(p.get("c").map(String::as_str), Some(""));
         assert_eq!(p.get("d").map(String::as_str), Some("e=f"));
     }

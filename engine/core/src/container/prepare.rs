@@ -258,6 +258,16 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, runtime: &Runtime) -> Res
     result
 }
 
+/// The image's EXPOSEd ports (`80/tcp`), for `-P`.
+fn exposed_ports(image: &ImageConfig) -> Vec<String> {
+    image
+        .config
+        .as_ref()
+        .and_then(|c| c.exposed_ports.as_ref())
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
 /// The network namespace the container joins: a bridge network's (set up now), a
 /// given one (`ns:PATH`), another running container's (`container:ID`); `None` for a
 /// new empty one (`none`) or the host's.
@@ -270,12 +280,7 @@ fn network_namespace(
 ) -> Result<(Option<PathBuf>, Option<crate::network::setup::NetState>)> {
     let mode = row.config.network.as_str();
     if mode == "bridge" {
-        let exposed: Vec<String> = image
-            .config
-            .as_ref()
-            .and_then(|c| c.exposed_ports.as_ref())
-            .map(|p| p.keys().cloned().collect())
-            .unwrap_or_default();
+        let exposed = exposed_ports(image);
         let state = crate::network::setup::setup(
             ctx,
             &row.id,
@@ -289,12 +294,7 @@ fn network_namespace(
         return Ok((Some(state.netns.clone()), Some(state)));
     }
     if mode == "pasta" {
-        let exposed: Vec<String> = image
-            .config
-            .as_ref()
-            .and_then(|c| c.exposed_ports.as_ref())
-            .map(|p| p.keys().cloned().collect())
-            .unwrap_or_default();
+        let exposed = exposed_ports(image);
         let state =
             crate::network::setup::setup_pasta(ctx, &row.id, &row.config, &exposed, &paths.run)
                 .map_err(|e| fail(format!("container {}: setting up the network: {e}", row.id)))?;
