@@ -186,6 +186,8 @@ pub enum SystemCommand {
     Info(FormatArgs),
     /// Reset Berth storage
     Reset(ResetArgs),
+    /// Migrate containers; for a rootless user, restart its namespaces (after /etc/subuid changes)
+    Migrate,
 }
 
 /// How to reach a registry (shared by pull, push, login).

@@ -9,6 +9,14 @@ use berth_e2e::{cmd, CmdResult, TestEnv};
 use std::process::Command;
 use std::time::Duration;
 
+/// The rootless user's namespaces are one for all its `berth`s, and `system migrate`
+/// restarts them: the tests of this file take turns.
+static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    TURN.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// `berth ARGS` as `user` (through runuser), in its home directory.
 fn berth_as(user: &str, args: &[&str]) -> CmdResult {
     let mut c = Command::new("runuser");
@@ -47,6 +55,7 @@ fn uid_of(user: &str) -> u32 {
 
 #[test]
 fn unshare_maps_the_user_to_root_and_its_subordinate_range_after_it() {
+    let _turn = turn();
     let user = &TestEnv::get().rootless_user;
     let (start, count) = subid_range("/etc/subuid", user);
     let uid = uid_of(user);
@@ -85,6 +94,7 @@ fn unshare_maps_the_user_to_root_and_its_subordinate_range_after_it() {
 
 #[test]
 fn every_berth_of_the_user_joins_one_namespace_and_keeps_its_store_at_home() {
+    let _turn = turn();
     let user = &TestEnv::get().rootless_user;
     let first = berth_as(user, &["unshare", "readlink", "/proc/self/ns/user"]);
     let second = berth_as(user, &["unshare", "readlink", "/proc/self/ns/user"]);
@@ -105,6 +115,7 @@ fn every_berth_of_the_user_joins_one_namespace_and_keeps_its_store_at_home() {
 
 #[test]
 fn a_user_without_subordinate_ids_is_told_how_to_get_some() {
+    let _turn = turn();
     let user = &TestEnv::get().nosubid_user;
     let out = berth_as(user, &["unshare", "id"]);
     let err = out.fails_with(125);
@@ -119,6 +130,7 @@ fn a_user_without_subordinate_ids_is_told_how_to_get_some() {
 
 #[test]
 fn unshare_as_root_is_refused() {
+    let _turn = turn();
     let store = berth_e2e::Store::new();
     let out = store.berth(["unshare", "id"]);
     assert!(out.fails_with(125).contains("rootless"), "{out}");
@@ -133,6 +145,7 @@ fn rootless_busybox(user: &str) -> String {
 
 #[test]
 fn a_rootless_container_runs_as_root_of_the_users_namespace() {
+    let _turn = turn();
     let user = &TestEnv::get().rootless_user;
     let image = rootless_busybox(user);
     let name = format!("rrm{}", std::process::id());
@@ -163,6 +176,7 @@ fn a_rootless_container_runs_as_root_of_the_users_namespace() {
 
 #[test]
 fn a_rootless_published_port_answers_on_the_hosts_loopback_through_pasta() {
+    let _turn = turn();
     use std::io::{Read, Write};
     let user = &TestEnv::get().rootless_user;
     let image = rootless_busybox(user);
@@ -218,4 +232,35 @@ fn a_rootless_published_port_answers_on_the_hosts_loopback_through_pasta() {
     berth_e2e::containers::wait_for("pasta to end", Duration::from_secs(10), || {
         (!pasta_running()).then_some(())
     });
+}
+
+#[test]
+fn system_migrate_restarts_the_users_namespaces() {
+    let _turn = turn();
+    // Its own user: the other tests of this file keep theirs running meanwhile.
+    let user = &TestEnv::get().rootless_user;
+    let before = berth_as(user, &["unshare", "cat", "/proc/self/uid_map"]);
+    before.ok();
+    let pause_pids = || {
+        let out = Command::new("pgrep")
+            .args(["-u", user, "-f", "__rootless-pause"])
+            .output()
+            .expect("pgrep");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let old = pause_pids();
+    assert!(!old.is_empty(), "a pause process holds the namespaces");
+    berth_as(user, &["system", "migrate"]).ok();
+    berth_e2e::containers::wait_for(
+        "the old pause process to end",
+        Duration::from_secs(5),
+        || (!pause_pids().split_whitespace().any(|p| p == old)).then_some(()),
+    );
+    let after = berth_as(user, &["unshare", "cat", "/proc/self/uid_map"]);
+    assert_eq!(after.ok(), before.stdout, "the same mapping, made anew");
+    let new = pause_pids();
+    assert!(
+        !new.is_empty() && new != old,
+        "a new pause process: {old} -> {new}"
+    );
 }

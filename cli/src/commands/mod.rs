@@ -59,6 +59,11 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Info(a) | Command::System(SystemCommand::Info(a)) => system::info(e, a),
         Command::System(SystemCommand::Df(a)) => system::df(e, a),
         Command::System(SystemCommand::Reset(a)) => system::reset(e, a),
+        Command::System(SystemCommand::Migrate) => {
+            #[cfg(all(target_os = "linux", feature = "local"))]
+            berth_engine::rootless::pause::stop();
+            Ok(0)
+        }
         Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => run::run(e, a),
         Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => run::create(e, a),
         Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => {

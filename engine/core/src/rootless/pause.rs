@@ -15,7 +15,8 @@ use std::process::{Command, Stdio};
 
 /// `$XDG_RUNTIME_DIR/berth` (or a private directory under /tmp).
 fn run_dir() -> PathBuf {
-    let uid = rustix::process::getuid().as_raw();
+    // Inside the namespace the user is 0: name the directory after the host uid.
+    let uid = super::host_uid().unwrap_or(rustix::process::getuid().as_raw());
     std::env::var_os("XDG_RUNTIME_DIR")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
@@ -91,6 +92,17 @@ pub fn enter() -> Result<(), String> {
         None => start_pause()?,
     };
     join(pid).map_err(|e| format!("joining the rootless namespaces of process {pid}: {e}"))
+}
+
+/// `system migrate`: stops the pause process, so the next `berth` makes the namespaces
+/// anew (with the subordinate ranges as they are now). Returns whether one ran.
+pub fn stop() -> bool {
+    let Some(pid) = live_pause().and_then(rustix::process::Pid::from_raw) else {
+        return false;
+    };
+    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+    let _ = std::fs::remove_file(pid_file());
+    true
 }
 
 /// One mapping line set for newuidmap/newgidmap: the user as 0, its ranges from 1.
