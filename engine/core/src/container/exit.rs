@@ -61,7 +61,7 @@ pub fn record_exit(engine: &LocalEngine, id: &str, code: i32, policies: bool) {
         }
     }
     let paths = ContainerPaths::new(&ctx.paths, id);
-    if let Err(e) = crate::network::setup::teardown(ctx, id, &paths.run) {
+    if let Err(e) = crate::network::setup::teardown(id, &paths.run) {
         tracing::warn!(container = %id, error = %e, "tearing the network down");
     }
     if rootfs::is_mounted(&paths.merged()) {

@@ -524,7 +524,7 @@ pub fn destroy(ctx: &StoreContext, row: &ContainerRow, volumes: bool) -> Result<
         }
     }
     let mut errors = Vec::new();
-    if let Err(e) = crate::network::setup::teardown(ctx, &row.id, &paths.run) {
+    if let Err(e) = crate::network::setup::teardown(&row.id, &paths.run) {
         errors.push(e);
     }
     if let Err(e) = rootfs::unmount_rootfs(&paths) {

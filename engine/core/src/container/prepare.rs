@@ -252,7 +252,7 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, runtime: &Runtime) -> Res
             .map_err(|e| fail(format!("writing {}: {e}", paths.config_json().display())))
     })();
     if result.is_err() {
-        let _ = crate::network::setup::teardown(ctx, &row.id, &paths.run);
+        let _ = crate::network::setup::teardown(&row.id, &paths.run);
         let _ = rootfs::unmount_rootfs(&paths);
     }
     result
@@ -279,25 +279,23 @@ fn network_namespace(
     paths: &ContainerPaths,
 ) -> Result<(Option<PathBuf>, Option<crate::network::setup::NetState>)> {
     let mode = row.config.network.as_str();
-    if mode == "bridge" {
+    if mode == "bridge" || mode == "pasta" {
+        use crate::network::setup;
         let exposed = exposed_ports(image);
-        let state = crate::network::setup::setup(
-            ctx,
-            &row.id,
-            &row.name,
-            hostname,
-            &row.config,
-            &exposed,
-            &paths.run,
-        )
+        let state = if mode == "bridge" {
+            setup::setup(
+                ctx,
+                &row.id,
+                &row.name,
+                hostname,
+                &row.config,
+                &exposed,
+                &paths.run,
+            )
+        } else {
+            setup::setup_pasta(ctx, &row.id, &row.config, &exposed, &paths.run)
+        }
         .map_err(|e| fail(format!("container {}: setting up the network: {e}", row.id)))?;
-        return Ok((Some(state.netns.clone()), Some(state)));
-    }
-    if mode == "pasta" {
-        let exposed = exposed_ports(image);
-        let state =
-            crate::network::setup::setup_pasta(ctx, &row.id, &row.config, &exposed, &paths.run)
-                .map_err(|e| fail(format!("container {}: setting up the network: {e}", row.id)))?;
         return Ok((Some(state.netns.clone()), Some(state)));
     }
     if let Some(path) = mode.strip_prefix("ns:") {

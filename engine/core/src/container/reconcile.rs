@@ -75,7 +75,7 @@ pub fn refreshed(ctx: &StoreContext, row: ContainerRow) -> ContainerRow {
             }
         }
         let paths = ContainerPaths::new(&ctx.paths, &row.id);
-        let _ = crate::network::setup::teardown(ctx, &row.id, &paths.run);
+        let _ = crate::network::setup::teardown(&row.id, &paths.run);
         let _ = rootfs::unmount_rootfs(&paths);
     }
     store::get(&ctx.db(), &row.id).ok().flatten().unwrap_or(row)

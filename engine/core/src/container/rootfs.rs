@@ -198,7 +198,6 @@ pub fn write_etc_files(
 /// Rewrites /etc/hosts and /etc/resolv.conf of a running container in place (they are
 /// bind mounts of these files: a new file would not be seen) after its networks changed.
 pub fn rewrite_network_files(
-    ctx: &crate::engine::StoreContext,
     row: &super::store::ContainerRow,
     paths: &ContainerPaths,
 ) -> io::Result<()> {
@@ -216,7 +215,6 @@ pub fn rewrite_network_files(
         req: &row.config,
         net: net.as_ref(),
     };
-    let _ = ctx;
     let (hosts, resolv) = hosts_and_resolv(&input);
     for (file, content) in [("hosts", hosts), ("resolv.conf", resolv)] {
         let path = paths.bundle().join(file);

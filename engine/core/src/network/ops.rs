@@ -409,9 +409,6 @@ pub fn join_at_create(
     };
     for a in list {
         let network = lookup(network_name(&a.network))?;
-        if !a.aliases.is_empty() && !network.dns_enabled {
-            // Podman accepts and ignores them; so does netavark.
-        }
         store::join(
             conn,
             id,
@@ -494,7 +491,7 @@ fn live_change(ctx: &StoreContext, row: &crate::container::store::ContainerRow) 
     let paths = crate::container::paths::ContainerPaths::new(&ctx.paths, &row.id);
     super::setup::reconnect(ctx, row, &paths.run)
         .map_err(|e| EngineError::new(ErrorKind::Storage, e))?;
-    crate::container::rootfs::rewrite_network_files(ctx, row, &paths)
+    crate::container::rootfs::rewrite_network_files(row, &paths)
         .map_err(|e| EngineError::new(ErrorKind::Storage, e.to_string()))
 }
 

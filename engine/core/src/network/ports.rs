@@ -13,29 +13,15 @@ fn bind_addr(m: &PortMapping, port: u16) -> SocketAddr {
     SocketAddr::new(ip, port)
 }
 
-/// Whether the host port is free (nothing listening or bound there).
-fn free(m: &PortMapping, port: u16) -> bool {
-    match m.protocol.as_str() {
-        "udp" => UdpSocket::bind(bind_addr(m, port)).is_ok(),
-        _ => TcpListener::bind(bind_addr(m, port)).is_ok(),
-    }
-}
-
-/// A free host port picked by the kernel.
-fn any_free(m: &PortMapping) -> Option<u16> {
-    let port = match m.protocol.as_str() {
-        "udp" => UdpSocket::bind(bind_addr(m, 0))
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port(),
-        _ => TcpListener::bind(bind_addr(m, 0))
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port(),
+/// Binds the mapping's address and `port` (0: any) for a moment; the port bound, or
+/// `None` when something else holds it.
+fn try_bind(m: &PortMapping, port: u16) -> Option<u16> {
+    let addr = bind_addr(m, port);
+    let bound = match m.protocol.as_str() {
+        "udp" => UdpSocket::bind(addr).ok()?.local_addr().ok()?,
+        _ => TcpListener::bind(addr).ok()?.local_addr().ok()?,
     };
-    Some(port)
+    Some(bound.port())
 }
 
 /// The mappings to hand netavark: explicit ones (host port 0 → a free port) plus,
@@ -73,10 +59,10 @@ pub fn resolve(
             if m.range > 1 {
                 return Err("a port range needs its host ports given".into());
             }
-            m.host_port = any_free(&m).ok_or("no free host port")?;
+            m.host_port = try_bind(&m, 0).ok_or("no free host port")?;
         } else {
             for p in m.host_port..m.host_port.saturating_add(m.range) {
-                if !free(&m, p) {
+                if try_bind(&m, p).is_none() {
                     let ip = if m.host_ip.is_empty() {
                         "0.0.0.0"
                     } else {

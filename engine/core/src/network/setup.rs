@@ -40,6 +40,12 @@ fn state_file(run_dir: &Path) -> PathBuf {
     run_dir.join("network.json")
 }
 
+fn write_state(run_dir: &Path, state: &NetState) -> Result<(), String> {
+    let bytes = serde_json::to_vec(state).map_err(|e| e.to_string())?;
+    crate::store::fsutil::write_atomic(&state_file(run_dir), &bytes, 0o600)
+        .map_err(|e| e.to_string())
+}
+
 pub fn read_state(run_dir: &Path) -> Option<NetState> {
     let bytes = std::fs::read(state_file(run_dir)).ok()?;
     serde_json::from_slice(&bytes).ok()
@@ -94,9 +100,7 @@ pub fn setup(
             interfaces,
             ports,
         };
-        let bytes = serde_json::to_vec(&state).map_err(|e| e.to_string())?;
-        crate::store::fsutil::write_atomic(&state_file(run_dir), &bytes, 0o600)
-            .map_err(|e| e.to_string())?;
+        write_state(run_dir, &state)?;
         Ok(state)
     })();
     if result.is_err() {
@@ -148,9 +152,7 @@ pub fn setup_pasta(
         interfaces: Vec::new(),
         ports,
     };
-    let bytes = serde_json::to_vec(&state).map_err(|e| e.to_string())?;
-    crate::store::fsutil::write_atomic(&state_file(run_dir), &bytes, 0o600)
-        .map_err(|e| e.to_string())?;
+    write_state(run_dir, &state)?;
     Ok(state)
 }
 
@@ -159,8 +161,7 @@ fn pasta_pid_file(run_dir: &Path) -> PathBuf {
 }
 
 /// Undoes `setup` (nothing to do when it was not set up).
-pub fn teardown(ctx: &StoreContext, id: &str, run_dir: &Path) -> Result<(), String> {
-    let _ = ctx;
+pub fn teardown(id: &str, run_dir: &Path) -> Result<(), String> {
     let host = HostNetworks::for_caller();
     let Some(state) = read_state(run_dir) else {
         return Ok(());
@@ -273,7 +274,5 @@ pub fn reconnect(
         }
         state.interfaces.push(interface(&joined, &status));
     }
-    let bytes = serde_json::to_vec(&state).map_err(|e| e.to_string())?;
-    crate::store::fsutil::write_atomic(&state_file(run_dir), &bytes, 0o600)
-        .map_err(|e| e.to_string())
+    write_state(run_dir, &state)
 }
