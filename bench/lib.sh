@@ -5,7 +5,14 @@ bench_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BERTH=${BERTH_BIN:-$(command -v berth || echo "$bench_root/target/release/berth")}
 work=$(mktemp -d "${TMPDIR:-/tmp}/berth-bench.XXXXXX")
 
-# Podman as it works on these machines: cgroupfs, no systemd, its own store under $work.
+# Podman as it works on these machines: cgroupfs, no systemd, its own store under $work,
+# and netavark, as Berth (Debian's podman ships a CNI configuration that would otherwise
+# make it pick CNI, whose plugins are not installed).
+cat >"$work/containers.conf" <<'CONF'
+[network]
+network_backend = "netavark"
+CONF
+export CONTAINERS_CONF="$work/containers.conf"
 podman_cmd() {
   podman --root "$work/podman-root" --runroot "$work/podman-run" --storage-driver overlay \
     --cgroup-manager cgroupfs "$@"

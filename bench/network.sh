@@ -25,7 +25,7 @@ report "run --rm busybox true on the default bridge, runtime $runtime ($runs run
 # pasta, Podman 4.3 on slirp4netns (it has no pasta mode), both runc without cgroups.
 rootless_user=${BERTH_TEST_ROOTLESS_USER:-berth-rootless}
 if id "$rootless_user" >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  as_user() { runuser -u "$rootless_user" -- env -C / HOME="/home/$rootless_user" "$@"; }
+  as_user() { runuser -u "$rootless_user" -- env -u CONTAINERS_CONF -C / HOME="/home/$rootless_user" "$@"; }
   as_user "$BERTH" pull -q --tls-verify=false "$image" >/dev/null
   as_user podman --cgroup-manager cgroupfs pull -q --tls-verify=false "$image" >/dev/null 2>&1
   b=(); p=()

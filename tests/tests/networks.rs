@@ -1312,6 +1312,64 @@ fn nothing_is_left_on_the_host_once_everything_is_removed() {
     );
 }
 
+/// The links enslaved to `bridge`.
+fn ports_of(bridge: &str) -> Vec<String> {
+    host_links()
+        .into_iter()
+        .filter(|(_, _, m)| m.as_deref() == Some(bridge))
+        .map(|(_, n, _)| n)
+        .collect()
+}
+
+#[test]
+fn a_network_keeps_its_bridge_and_chains_between_containers_until_removed() {
+    let store = store_with_busybox();
+    let net = create_net(&store, "keep", &[]);
+    let port = free_port();
+    let publish = format!("127.0.0.1:{port}:80");
+    let first = run(
+        &store,
+        &["--rm", "--network", &net.name, "-p", &publish],
+        &["cat", "/sys/class/net/eth0/address"],
+    );
+    assert!(first.ok().contains(':'), "{first}");
+
+    // The container is gone: so are its veth and its port's rules, not the bridge,
+    // which keeps one port of Berth's (down) and the network's own chains.
+    let ports = ports_of(&net.bridge);
+    assert_eq!(ports.len(), 1, "one keeper port on {}: {ports:?}", net.bridge);
+    assert!(ports[0].starts_with("bk-"), "{ports:?}");
+    let keeper = host("ip", &["-o", "link", "show", &ports[0]]);
+    assert!(keeper.contains("state DOWN"), "the keeper carries nothing: {keeper}");
+    let rules = iptables_rules_with(&format!("--dport {port} "));
+    assert!(rules.is_empty(), "rules left for port {port}: {rules:?}");
+    let subnet_rules = iptables_rules_with(&format!("{}.0/24", net.prefix));
+    assert!(!subnet_rules.is_empty(), "the network's chains stay");
+
+    // A second container on the kept bridge gets the network as the first did.
+    let out = run(
+        &store,
+        &["--rm", "--network", &net.name],
+        &["sh", "-c", "ip -4 -o addr show eth0; ip route"],
+    )
+    .ok()
+    .to_string();
+    assert!(out.contains(&format!("{}.2/24", net.prefix)), "{out}");
+    assert!(out.contains(&format!("default via {}", net.gateway())), "{out}");
+
+    assert_eq!(
+        store.berth(["network", "rm", &net.name]).ok(),
+        format!("{}\n", net.name)
+    );
+    let left: Vec<_> = host_links()
+        .into_iter()
+        .filter(|(_, n, m)| *n == net.bridge || m.as_deref() == Some(net.bridge.as_str()))
+        .collect();
+    assert!(left.is_empty(), "interfaces left after network rm: {left:?}");
+    let subnet_rules = iptables_rules_with(&format!("{}.0/24", net.prefix));
+    assert!(subnet_rules.is_empty(), "rules left: {subnet_rules:?}");
+}
+
 #[test]
 fn a_container_joins_another_ones_network_namespace() {
     let store = store_with_busybox();

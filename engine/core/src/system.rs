@@ -135,8 +135,24 @@ pub fn disk_usage(engine: &LocalEngine) -> Result<Vec<DiskUsageRow>> {
     ])
 }
 
-/// Removes the whole store (graph root and run root).
+/// Removes the whole store (graph root and run root), its containers stopped and
+/// removed first so that nothing of theirs (monitors, mounts, network namespaces and
+/// addresses) outlives it; then the default network's bridge, if nothing else uses it.
 pub fn reset(engine: &LocalEngine) -> Result<()> {
+    if engine.paths.db().exists() {
+        let req = berth_types::container::RemoveContainersRequest {
+            all: true,
+            force: true,
+            volumes: true,
+            timeout: Some(0),
+            ..Default::default()
+        };
+        for removed in crate::container::ops::remove(engine, &req)? {
+            if let Err(e) = removed {
+                tracing::warn!(error = %e, "system reset: removing a container");
+            }
+        }
+    }
     for dir in [&engine.paths.root, &engine.paths.runroot] {
         match std::fs::remove_dir_all(dir) {
             Ok(()) => {}
@@ -148,6 +164,9 @@ pub fn reset(engine: &LocalEngine) -> Result<()> {
                 ));
             }
         }
+    }
+    if !crate::rootless::active() {
+        crate::network::ops::release_default_if_idle()?;
     }
     Ok(())
 }

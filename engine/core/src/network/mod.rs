@@ -8,6 +8,7 @@
 pub mod etc;
 pub mod host;
 pub mod ipam;
+pub mod keeper;
 pub mod netavark;
 pub mod netns;
 pub mod ops;
@@ -23,10 +24,12 @@ use std::collections::BTreeMap;
 
 /// The network containers join when none is named.
 pub const DEFAULT_NETWORK: &str = "berth";
-/// Its bridge and subnet (Podman's `podman` network is `podman0`, 10.88.0.0/16).
+/// Its bridge and subnet. Podman's default network is 10.88.0.0/16 on `podman0`, and
+/// its new networks count up from 10.89.0.0/24: Berth's default lies below both, so
+/// the two engines' bridges (which stay while their networks exist) never overlap.
 pub const DEFAULT_INTERFACE: &str = "berth0";
-pub const DEFAULT_SUBNET: &str = "10.88.0.0/16";
-pub const DEFAULT_GATEWAY: &str = "10.88.0.1";
+pub const DEFAULT_SUBNET: &str = "10.87.0.0/16";
+pub const DEFAULT_GATEWAY: &str = "10.87.0.1";
 
 /// The default network as it is until changed.
 pub fn default_network() -> Network {

@@ -336,6 +336,7 @@ pub fn remove(engine: &LocalEngine, name: &str, force: bool) -> Result<String> {
     }
     let host = HostNetworks::for_caller();
     let _lock = host.lock().map_err(io_err)?;
+    release_bridge(&host, &network)?;
     host.remove(&network.name).map_err(io_err)?;
     Ok(network.name)
 }
@@ -354,11 +355,33 @@ pub fn prune(engine: &LocalEngine, filters: &[String]) -> Result<Vec<String>> {
         if !users.is_empty() || !leased(&host, &n.name)?.is_empty() {
             continue;
         }
+        release_bridge(&host, &n)?;
         if host.remove(&n.name).map_err(io_err)? {
             removed.push(n.name);
         }
     }
     Ok(removed)
+}
+
+/// Takes down the bridge and firewall chains kept for `network` (see [`super::keeper`]).
+fn release_bridge(host: &HostNetworks, network: &Network) -> Result<()> {
+    super::keeper::release(network, host).map_err(|e| {
+        EngineError::new(
+            ErrorKind::Storage,
+            format!("tearing down the bridge of network {}: {e}", network.name),
+        )
+    })
+}
+
+/// Takes down the default network's bridge unless a running container (of any store)
+/// is on it: `system reset` leaves the host as it found it.
+pub fn release_default_if_idle() -> Result<()> {
+    let host = HostNetworks::for_caller();
+    let _lock = host.lock().map_err(io_err)?;
+    if !leased(&host, super::DEFAULT_NETWORK)?.is_empty() {
+        return Ok(());
+    }
+    release_bridge(&host, &lookup(super::DEFAULT_NETWORK)?)
 }
 
 /// IDs of the running containers holding an address in `network` (from any store).

@@ -93,6 +93,9 @@ pub fn setup(
                 return Err(e);
             }
         };
+        for j in &joined {
+            super::keeper::ensure(&j.network);
+        }
         let interfaces = joined.iter().map(|j| interface(j, &status)).collect();
         let state = NetState {
             netns: netns_path,
@@ -272,6 +275,7 @@ pub fn reconnect(
                 dst.extend(src.clone());
             }
         }
+        super::keeper::ensure(&joined.network);
         state.interfaces.push(interface(&joined, &status));
     }
     write_state(run_dir, &state)

@@ -4,7 +4,7 @@
 use rusqlite::{params, Connection};
 
 /// A container's membership in one network.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Membership {
     pub network: String,
     /// `eth0`, `eth1`… in the order the networks were joined.
