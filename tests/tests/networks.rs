@@ -1337,10 +1337,18 @@ fn a_network_keeps_its_bridge_and_chains_between_containers_until_removed() {
     // The container is gone: so are its veth and its port's rules, not the bridge,
     // which keeps one port of Berth's (down) and the network's own chains.
     let ports = ports_of(&net.bridge);
-    assert_eq!(ports.len(), 1, "one keeper port on {}: {ports:?}", net.bridge);
+    assert_eq!(
+        ports.len(),
+        1,
+        "one keeper port on {}: {ports:?}",
+        net.bridge
+    );
     assert!(ports[0].starts_with("bk-"), "{ports:?}");
     let keeper = host("ip", &["-o", "link", "show", &ports[0]]);
-    assert!(keeper.contains("state DOWN"), "the keeper carries nothing: {keeper}");
+    assert!(
+        keeper.contains("state DOWN"),
+        "the keeper carries nothing: {keeper}"
+    );
     let rules = iptables_rules_with(&format!("--dport {port} "));
     assert!(rules.is_empty(), "rules left for port {port}: {rules:?}");
     let subnet_rules = iptables_rules_with(&format!("{}.0/24", net.prefix));
@@ -1355,7 +1363,10 @@ fn a_network_keeps_its_bridge_and_chains_between_containers_until_removed() {
     .ok()
     .to_string();
     assert!(out.contains(&format!("{}.2/24", net.prefix)), "{out}");
-    assert!(out.contains(&format!("default via {}", net.gateway())), "{out}");
+    assert!(
+        out.contains(&format!("default via {}", net.gateway())),
+        "{out}"
+    );
 
     assert_eq!(
         store.berth(["network", "rm", &net.name]).ok(),
@@ -1365,7 +1376,10 @@ fn a_network_keeps_its_bridge_and_chains_between_containers_until_removed() {
         .into_iter()
         .filter(|(_, n, m)| *n == net.bridge || m.as_deref() == Some(net.bridge.as_str()))
         .collect();
-    assert!(left.is_empty(), "interfaces left after network rm: {left:?}");
+    assert!(
+        left.is_empty(),
+        "interfaces left after network rm: {left:?}"
+    );
     let subnet_rules = iptables_rules_with(&format!("{}.0/24", net.prefix));
     assert!(subnet_rules.is_empty(), "rules left: {subnet_rules:?}");
 }

@@ -264,3 +264,208 @@ fn system_migrate_restarts_the_users_namespaces() {
         "a new pause process: {old} -> {new}"
     );
 }
+
+/// A directory the rootless user owns, for bind mounts.
+fn users_dir(user: &str, tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("berth-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let status = Command::new("chown")
+        .arg(user)
+        .arg(&dir)
+        .status()
+        .expect("chown");
+    assert!(status.success());
+    dir
+}
+
+#[test]
+fn keep_id_runs_as_the_user_whose_files_stay_its_own() {
+    use std::os::unix::fs::MetadataExt;
+    let _turn = turn();
+    let user = &TestEnv::get().rootless_user;
+    let image = rootless_busybox(user);
+    let uid = uid_of(user);
+    let share = users_dir(user, "keepid");
+    let volume = format!("{}:/share", share.display());
+    let out = berth_as(
+        user,
+        &[
+            "run",
+            "--rm",
+            "--userns",
+            "keep-id",
+            "-v",
+            &volume,
+            &image,
+            "sh",
+            "-c",
+            "id -u; id -g; echo $HOME; stat -c %u /bin/busybox; grep \"^$(id -un):\" /etc/passwd; touch /share/made-inside; echo root-owned >/root-file 2>/dev/null || echo refused",
+        ],
+    );
+    let text = out.ok().to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        uid.to_string(),
+        "the user's own uid inside: {out}"
+    );
+    assert_eq!(
+        lines[1],
+        uid.to_string(),
+        "and gid (the harness's user group): {out}"
+    );
+    assert_eq!(lines[2], format!("/home/{user}"), "{out}");
+    assert_eq!(
+        lines[3], "0",
+        "the image's files still belong to root: {out}"
+    );
+    assert!(
+        lines[4].starts_with(&format!("{user}:*:{uid}:{uid}:")),
+        "a passwd entry for the user: {out}"
+    );
+    assert_eq!(lines[5], "refused", "the user is not root inside: {out}");
+    let made = std::fs::metadata(share.join("made-inside")).expect("the file made inside");
+    assert_eq!(made.uid(), uid, "owned by the user on the host");
+
+    // keep-id:uid=,gid= move the user inside.
+    let out = berth_as(
+        user,
+        &[
+            "run",
+            "--rm",
+            "--userns",
+            "keep-id:uid=200,gid=210",
+            &image,
+            "sh",
+            "-c",
+            "id -u; id -g",
+        ],
+    );
+    assert_eq!(out.ok(), "200\n210\n", "{out}");
+    let _ = std::fs::remove_dir_all(&share);
+}
+
+#[test]
+fn nomap_leaves_the_user_out_and_uidmap_maps_what_it_says() {
+    let _turn = turn();
+    let user = &TestEnv::get().rootless_user;
+    let image = rootless_busybox(user);
+    let home = format!("/home/{user}");
+    // The container's root is not the user here: the store's parents must let anyone
+    // search them, which a fresh home's ~/.local/share does not.
+    for dir in [".local", ".local/share"] {
+        let p = format!("{home}/{dir}");
+        let _ = Command::new("chmod").args(["go+x", &p]).status();
+    }
+    let out = berth_as(
+        user,
+        &[
+            "run",
+            "--rm",
+            "--userns",
+            "nomap",
+            &image,
+            "sh",
+            "-c",
+            "cat /proc/self/uid_map; stat -c %u /bin/busybox",
+        ],
+    );
+    let none = berth_as(
+        user,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--userns",
+            "nomap",
+            &image,
+            "cat",
+            "/proc/self/uid_map",
+        ],
+    );
+    assert_eq!(
+        none.ok().lines().count(),
+        1,
+        "without a network too: {none}"
+    );
+    let text = out.ok().to_string();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    // Read inside, the map's second column counts in the user's namespace, where the
+    // user is 0 and its subordinate IDs follow.
+    let (_, count) = subid_range("/etc/subuid", user);
+    assert_eq!(
+        rows[0],
+        ["0", "1", &count.to_string()],
+        "only the subordinate range: {out}"
+    );
+    assert_eq!(rows.len(), 2, "and nothing else: {out}");
+    assert_eq!(
+        rows[1],
+        ["0"],
+        "the image's files belong to root inside: {out}"
+    );
+
+    let out = berth_as(
+        user,
+        &[
+            "run",
+            "--rm",
+            "--uidmap",
+            "0:1:2000",
+            &image,
+            "sh",
+            "-c",
+            "cat /proc/self/uid_map /proc/self/gid_map; stat -c %u:%g /etc",
+        ],
+    );
+    let text = out.ok().to_string();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows[0], ["0", "1", "2000"], "{out}");
+    assert_eq!(
+        rows[1],
+        ["0", "1", "2000"],
+        "--gidmap follows --uidmap: {out}"
+    );
+    assert_eq!(rows[2], ["0:0"], "{out}");
+
+    // Refused before anything is made.
+    let name = format!("bad-userns-{}", std::process::id());
+    for (args, says) in [
+        (vec!["--userns", "private"], "invalid --userns"),
+        (vec!["--uidmap", "0:1:70000"], "beyond the"),
+        (
+            vec!["--userns", "nomap", "--uidmap", "0:1:10"],
+            "cannot be combined",
+        ),
+    ] {
+        let mut full = vec!["create", "--name", &name];
+        full.extend(args);
+        full.push(&image);
+        let r = berth_as(user, &full);
+        assert_eq!(r.code, Some(125), "{r}");
+        assert!(r.stderr.contains(says), "{r}");
+        let left = berth_as(user, &["container", "exists", &name]);
+        assert_eq!(left.code, Some(1), "nothing created: {left}");
+    }
+
+    for dir in [".local/share", ".local"] {
+        let p = format!("{home}/{dir}");
+        let _ = Command::new("chmod").args(["go-x", &p]).status();
+    }
+    let out = berth_as(user, &["run", "--rm", "--userns", "nomap", &image, "true"]);
+    assert_eq!(out.code, Some(125), "{out}");
+    assert!(
+        out.stderr.contains(&format!(
+            "cannot reach the store through {home}/.local/share"
+        )) && out.stderr.contains("chmod go+x"),
+        "says which directory and how: {out}"
+    );
+}

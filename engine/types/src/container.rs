@@ -162,6 +162,15 @@ pub struct ContainerCreateRequest {
     pub timeout: Option<u32>,
     /// OCI runtime name or path (`--runtime`).
     pub runtime: Option<String>,
+    /// `--userns` as given (`host`, `keep-id[:uid=,gid=]`, `nomap`, `auto[:size=]`);
+    /// empty: the caller's own namespace.
+    #[serde(default)]
+    pub userns: String,
+    /// `--uidmap` / `--gidmap`: `CONTAINER_ID:HOST_ID:SIZE` each.
+    #[serde(default)]
+    pub uidmap: Vec<String>,
+    #[serde(default)]
+    pub gidmap: Vec<String>,
     /// The command line that created it (inspect's `Config.CreateCommand`).
     pub create_command: Vec<String>,
 }

@@ -201,6 +201,15 @@ pub struct CreateArgs {
     /// Username or UID (format: <name|uid>[:<group|gid>])
     #[arg(short, long, value_name = "USER")]
     pub user: Option<String>,
+    /// User namespace to use (host, keep-id[:uid=N,gid=N], nomap, auto[:size=N])
+    #[arg(long, value_name = "MODE")]
+    pub userns: Option<String>,
+    /// UID map for the user namespace (CONTAINER_UID:FROM_UID:AMOUNT)
+    #[arg(long, value_name = "CONTAINER_UID:FROM_UID:AMOUNT")]
+    pub uidmap: Vec<String>,
+    /// GID map for the user namespace (CONTAINER_GID:FROM_GID:AMOUNT)
+    #[arg(long, value_name = "CONTAINER_GID:FROM_GID:AMOUNT")]
+    pub gidmap: Vec<String>,
     /// Bind mount a volume into the container ([SOURCE:]CONTAINER-DIR[:OPTIONS])
     #[arg(short, long, value_name = "VOLUME")]
     pub volume: Vec<String>,

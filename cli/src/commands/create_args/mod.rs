@@ -173,6 +173,9 @@ impl CreateArgs {
             shm_size: resources::shm_size(self.shm_size.as_deref())?,
             timeout: self.timeout.filter(|t| *t > 0),
             runtime: None,
+            userns: self.userns.clone().unwrap_or_default(),
+            uidmap: self.uidmap.clone(),
+            gidmap: self.gidmap.clone(),
             create_command,
         };
         let client = ClientOptions {

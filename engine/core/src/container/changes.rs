@@ -196,8 +196,7 @@ pub fn export(engine: &LocalEngine, name: &str, out: &mut dyn std::io::Write) ->
     let paths = ContainerPaths::new(&ctx.paths, &row.id);
     let was_mounted = rootfs::is_mounted(&paths.merged());
     if !was_mounted {
-        let lowers: Vec<PathBuf> = lower_roots(ctx, &row.image_id)?.into_iter().rev().collect();
-        rootfs::mount_rootfs(&paths, &lowers).map_err(fail)?;
+        super::prepare::mount_root(ctx, &row)?;
     }
     let result = (|| {
         let mut b = tar::Builder::new(out);

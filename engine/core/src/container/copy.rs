@@ -5,7 +5,6 @@
 //! as the source itself is followed inside the root, and the copy takes the target's
 //! name, as Podman does.
 
-use super::changes::lower_roots_for;
 use super::ops::{lock, lookup};
 use super::paths::ContainerPaths;
 use super::rootfs;
@@ -37,11 +36,7 @@ fn with_root<T>(ctx: &StoreContext, name: &str, f: impl FnOnce(&Path) -> Result<
     let paths = ContainerPaths::new(&ctx.paths, &row.id);
     let was_mounted = rootfs::is_mounted(&paths.merged());
     if !was_mounted {
-        let lowers: Vec<PathBuf> = lower_roots_for(ctx, &row.image_id)?
-            .into_iter()
-            .rev()
-            .collect();
-        rootfs::mount_rootfs(&paths, &lowers).map_err(fail)?;
+        super::prepare::mount_root(ctx, &row)?;
     }
     let result = f(&paths.merged());
     if !was_mounted {

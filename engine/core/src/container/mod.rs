@@ -8,6 +8,7 @@ pub mod copy;
 pub mod exec;
 pub mod exit;
 pub mod health;
+pub mod idmap;
 pub mod logfile;
 pub mod logs;
 pub mod monitor;

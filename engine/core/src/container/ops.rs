@@ -78,6 +78,7 @@ pub fn create(
         req.networks.clear();
     }
     let req = &req;
+    super::idmap::for_request(req).map_err(EngineError::invalid)?;
     let runtime = runtime::select(
         req.runtime.as_deref().or(engine.options.runtime.as_deref()),
         |n| runtime_root(&ctx.paths, n),

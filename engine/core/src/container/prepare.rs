@@ -8,8 +8,7 @@ use super::rootfs;
 use super::runtime::Runtime;
 use super::spec::{self, MountType, ResolvedMount, SpecInput};
 use super::store::ContainerRow;
-use crate::engine::{storage, StoreContext};
-use crate::store::db;
+use crate::engine::StoreContext;
 use berth_registry::manifest::ImageConfig;
 use berth_types::container::MountKind;
 use berth_types::{EngineError, ErrorKind, Result};
@@ -26,26 +25,30 @@ pub fn image_config(ctx: &StoreContext, row: &ContainerRow) -> Result<ImageConfi
     ImageConfig::parse(&bytes).map_err(|e| fail(format!("image {}: {e}", row.image_id)))
 }
 
-/// The image's layer directories, topmost first (overlay's lowerdir order).
-fn lower_dirs(ctx: &StoreContext, row: &ContainerRow) -> Result<Vec<PathBuf>> {
-    let image = db::get_image(&ctx.db(), &row.image_id)
-        .map_err(storage)?
-        .ok_or_else(|| {
-            fail(format!(
-                "image {} of container {} is gone",
-                row.image_id, row.id
-            ))
-        })?;
-    Ok(image
-        .layers
-        .iter()
+/// Mounts the container's root at `merged`: the image's layers, or their copy shifted
+/// into the container's user namespace, under its own upper directory. Returns the
+/// container's ID mappings. Does nothing (but return them) when already mounted.
+pub fn mount_root(
+    ctx: &StoreContext,
+    row: &ContainerRow,
+) -> Result<Option<super::idmap::IdMappings>> {
+    let paths = ContainerPaths::new(&ctx.paths, &row.id);
+    let id_mappings = super::idmap::for_request(&row.config).map_err(EngineError::invalid)?;
+    // Overlay wants the topmost layer first.
+    let mut lowers: Vec<PathBuf> = super::changes::lower_roots_for(ctx, &row.image_id)?
+        .into_iter()
         .rev()
-        .map(|d| {
-            ctx.paths
-                .layer_dir(d.trim_start_matches("sha256:"))
-                .join("diff")
-        })
-        .collect())
+        .collect();
+    let mut root_owner = None;
+    if let Some(m) = &id_mappings {
+        let tree = crate::layer::shifted::shifted_tree(&ctx.paths, &row.image_id, &lowers, m)
+            .map_err(|e| fail(format!("container {}: {e}", row.id)))?;
+        lowers = vec![tree];
+        root_owner = m.host_uid(0).zip(m.host_gid(0));
+    }
+    rootfs::mount_rootfs(&paths, &lowers, root_owner)
+        .map_err(|e| fail(format!("container {}: {e}", row.id)))?;
+    Ok(id_mappings)
 }
 
 /// Mounts, volumes and bind sources resolved to host paths.
@@ -181,8 +184,7 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, runtime: &Runtime) -> Res
     std::fs::create_dir_all(&paths.run)
         .map_err(|e| fail(format!("creating {}: {e}", paths.run.display())))?;
     let image = image_config(ctx, row)?;
-    rootfs::mount_rootfs(&paths, &lower_dirs(ctx, row)?)
-        .map_err(|e| fail(format!("container {}: {e}", row.id)))?;
+    let id_mappings = mount_root(ctx, row)?;
     let result = (|| {
         let merged = paths.merged();
         let hostname = row
@@ -201,7 +203,9 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, runtime: &Runtime) -> Res
         let etc_files = rootfs::write_etc_files(&paths, &etc_input)
             .map_err(|e| fail(format!("container {}: writing /etc files: {e}", row.id)))?;
         let mounts = resolve_mounts(ctx, row, &image, &merged)?;
-        let user_spec = row.config.user.clone().or_else(|| {
+        let kept = super::user::keep_id_user(&row.config.userns, &merged)
+            .map_err(|e| fail(format!("container {}: --userns=keep-id: {e}", row.id)))?;
+        let user_spec = row.config.user.clone().or(kept).or_else(|| {
             image
                 .config
                 .as_ref()
@@ -210,9 +214,17 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, runtime: &Runtime) -> Res
         });
         let user = super::user::resolve_user(&merged, user_spec.as_deref(), &row.config.group_add)
             .map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))?;
+        // Volume option U: owned by the container's user as the host sees it.
+        let (owner_uid, owner_gid) = match &id_mappings {
+            Some(m) => (
+                m.host_uid(user.uid).unwrap_or(user.uid),
+                m.host_gid(user.gid).unwrap_or(user.gid),
+            ),
+            None => (user.uid, user.gid),
+        };
         for m in mounts.iter().filter(|m| m.options.iter().any(|o| o == "U")) {
             if m.kind == MountType::Bind {
-                crate::volume::chown::chown_tree(&m.source, user.uid, user.gid).map_err(|e| {
+                crate::volume::chown::chown_tree(&m.source, owner_uid, owner_gid).map_err(|e| {
                     fail(format!(
                         "changing the owner of {} to {}:{} (volume option U): {e}",
                         m.source.display(),
@@ -220,6 +232,26 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, runtime: &Runtime) -> Res
                         user.gid
                     ))
                 })?;
+            }
+        }
+        if id_mappings.is_some() {
+            // The runtime mounts these from inside the container's user namespace,
+            // whose root is nobody special to the store's directories.
+            let sources = etc_files.iter().map(|(p, _)| p.as_path()).chain(
+                mounts
+                    .iter()
+                    .filter(|m| m.kind == MountType::Bind)
+                    .map(|m| m.source.as_path()),
+            );
+            let stores = [ctx.paths.root.as_path(), ctx.paths.runroot.as_path()];
+            for path in sources.chain([merged.as_path()]) {
+                make_traversable(path, &stores)
+                    .map_err(|e| fail(format!("container {}: {e}", row.id)))?;
+            }
+            if let Some(m) = &id_mappings {
+                for store in stores {
+                    check_reachable(store, m)?;
+                }
             }
         }
         let seccomp = seccomp(row)?;
@@ -237,7 +269,9 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, runtime: &Runtime) -> Res
             seccomp: seccomp.map(|(p, _)| p),
             init_binary,
             devices: devices(row)?,
+            userns_owns_netns: net.is_some() && id_mappings.is_some(),
             netns,
+            id_mappings,
         };
         let mut spec = spec::build_spec(&input)
             .map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))?;
@@ -256,6 +290,56 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, runtime: &Runtime) -> Res
         let _ = rootfs::unmount_rootfs(&paths);
     }
     result
+}
+
+/// Lets anyone search (not list) the directories from the store root in `stores` that
+/// holds `path` down to `path`'s parent, as Podman's store does for containers with
+/// user namespaces. Paths outside the stores are left as they are.
+fn make_traversable(path: &Path, stores: &[&Path]) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(store) = stores.iter().find(|s| path.starts_with(s)) else {
+        return Ok(());
+    };
+    for dir in path.ancestors().skip(1) {
+        if !dir.starts_with(store) {
+            break;
+        }
+        let meta = std::fs::metadata(dir)?;
+        let mode = meta.permissions().mode();
+        if mode & 0o001 == 0 {
+            std::fs::set_permissions(
+                dir,
+                std::fs::Permissions::from_mode((mode | 0o011) & 0o7777),
+            )
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
+        }
+    }
+    Ok(())
+}
+
+/// The directories above a store must be searchable by the container's root: by
+/// group and others (the runtime prepares the root still holding the caller's group),
+/// or by an owner the container maps (whose files its root may enter).
+fn check_reachable(store: &Path, m: &super::idmap::IdMappings) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    for dir in store.ancestors().skip(1) {
+        let Ok(meta) = std::fs::metadata(dir) else {
+            continue;
+        };
+        let mapped = m
+            .uids
+            .iter()
+            .any(|r| meta.uid() >= r.host && meta.uid() - r.host < r.size);
+        if meta.mode() & 0o011 != 0o011 && !mapped {
+            return Err(EngineError::invalid(format!(
+                "the container's root cannot reach the store through {} (mode {:o}; its owner is not mapped in the container's user namespace): allow it with `chmod go+x {}`",
+                dir.display(),
+                meta.mode() & 0o7777,
+                dir.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The image's EXPOSEd ports (`80/tcp`), for `-P`.

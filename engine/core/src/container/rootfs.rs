@@ -38,9 +38,22 @@ fn unescape(s: &str) -> String {
 }
 
 /// Mounts the overlay (`lowers` topmost first). Does nothing when already mounted.
-pub fn mount_rootfs(paths: &ContainerPaths, lowers: &[PathBuf]) -> io::Result<()> {
+/// `root_owner`: the host uid and gid of the container's root in a user namespace of
+/// its own, who then owns the root directory (the upper one's).
+pub fn mount_rootfs(
+    paths: &ContainerPaths,
+    lowers: &[PathBuf],
+    root_owner: Option<(u32, u32)>,
+) -> io::Result<()> {
     for d in [paths.upper(), paths.work(), paths.merged()] {
         std::fs::create_dir_all(&d)?;
+    }
+    if let Some((uid, gid)) = root_owner {
+        rustix::fs::chown(
+            paths.upper(),
+            Some(rustix::fs::Uid::from_raw(uid)),
+            Some(rustix::fs::Gid::from_raw(gid)),
+        )?;
     }
     let merged = paths.merged();
     if is_mounted(&merged) {

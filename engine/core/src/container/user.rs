@@ -168,6 +168,88 @@ fn lookup_group(groups: &[GroupEntry], g: &str) -> Result<u32, UserError> {
         .ok_or_else(|| UserError::GroupNotFound(g.to_string()))
 }
 
+/// `--userns=keep-id`: the user the container runs as unless `--user` says otherwise
+/// (`UID:GID`, the caller's own or the ones asked for), with an entry of the caller's
+/// name and home added to the container's /etc/passwd and /etc/group when they have
+/// none for those IDs, as Podman adds them. `None` for other modes.
+pub fn keep_id_user(userns: &str, root: &Path) -> io::Result<Option<String>> {
+    use super::idmap::{parse_mode, Caller, UsernsMode};
+    let Ok(UsernsMode::KeepId { uid, gid }) = parse_mode(userns) else {
+        return Ok(None);
+    };
+    let Some((host_uid, host_gid)) = Caller::detect().user else {
+        return Ok(None);
+    };
+    let (uid, gid) = (uid.unwrap_or(host_uid), gid.unwrap_or(host_gid));
+    let host_passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let me = parse_passwd(&host_passwd)
+        .into_iter()
+        .find(|e| e.uid == host_uid);
+    let name = me
+        .as_ref()
+        .map(|e| e.name.clone())
+        .unwrap_or_else(|| format!("user{host_uid}"));
+    let home = me
+        .map(|e| e.home)
+        .filter(|h| h.starts_with('/'))
+        .unwrap_or_else(|| "/".into());
+    let dir = rfs::open(
+        root,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let passwd = read_in_root(&dir, "etc/passwd")?;
+    if !passwd.is_empty() && !parse_passwd(&passwd).iter().any(|e| e.uid == uid) {
+        append_in_root(
+            &dir,
+            "etc/passwd",
+            &passwd,
+            &format!("{name}:*:{uid}:{gid}:{name}:{home}:/bin/sh\n"),
+        )?;
+    }
+    let group = read_in_root(&dir, "etc/group")?;
+    if !group.is_empty() && !parse_group(&group).iter().any(|g| g.gid == gid) {
+        append_in_root(
+            &dir,
+            "etc/group",
+            &group,
+            &format!("{name}:x:{gid}:{name}\n"),
+        )?;
+    }
+    Ok(Some(format!("{uid}:{gid}")))
+}
+
+/// Appends `line` to the regular file `path` inside `root` (on a line of its own after
+/// `current`, its text).
+fn append_in_root(
+    root: &std::os::fd::OwnedFd,
+    path: &str,
+    current: &str,
+    line: &str,
+) -> io::Result<()> {
+    use std::io::Write;
+    let fd = rfs::openat2(
+        root,
+        path,
+        OFlags::WRONLY | OFlags::APPEND | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK,
+        Mode::empty(),
+        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+    )?;
+    let st = rfs::fstat(&fd)?;
+    if rfs::FileType::from_raw_mode(st.st_mode) != rfs::FileType::RegularFile {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{path} is not a regular file"),
+        ));
+    }
+    let mut text = String::new();
+    if !current.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(line);
+    std::fs::File::from(fd).write_all(text.as_bytes())
+}
+
 /// The file's text, resolved inside `root`; empty when it does not exist.
 fn read_in_root(root: &std::os::fd::OwnedFd, path: &str) -> io::Result<String> {
     let fd = match rfs::openat2(

@@ -113,5 +113,11 @@ fn collect_locked(ctx: &StoreContext, _lock: FileLock) -> std::io::Result<()> {
         }
     }
     layers.sweep_staging();
+    let images: Vec<String> = db::list_images(&ctx.db())
+        .map_err(std::io::Error::other)?
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    crate::layer::shifted::remove_unused(&ctx.paths, &images);
     Ok(())
 }

@@ -56,11 +56,8 @@ pub fn ensure(network: &Network) {
     let mtu = std::fs::read_to_string(Path::new("/sys/class/net").join(bridge).join("mtu"))
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "1500".into());
-    let made = ip(&["tuntap", "add", "dev", &keeper, "mode", "tap"]).and_then(|()| {
-        ip(&[
-            "link", "set", "dev", &keeper, "mtu", &mtu, "master", bridge,
-        ])
-    });
+    let made = ip(&["tuntap", "add", "dev", &keeper, "mode", "tap"])
+        .and_then(|()| ip(&["link", "set", "dev", &keeper, "mtu", &mtu, "master", bridge]));
     if let Err(e) = made {
         tracing::debug!(bridge, error = %e, "no keeper port on the bridge");
         let _ = ip(&["link", "del", "dev", &keeper]);
@@ -93,7 +90,7 @@ pub fn release(network: &Network, host: &HostNetworks) -> Result<(), String> {
     };
     let options = netavark::options(&id, &id[..12], &id[..12], &[joined], &[], &[]);
     let netns = super::netns::path_for(&host.run_dir, &id);
-    super::netns::create(&netns).map_err(|e| e.to_string())?;
+    super::netns::create(&netns, None).map_err(|e| e.to_string())?;
     let result = netavark::setup(&host.run_dir, &netns, &options)
         .and_then(|_| netavark::teardown(&host.run_dir, &netns, &options));
     let _ = super::netns::remove(&netns);

@@ -84,7 +84,7 @@ pub fn setup(
         host.save_leases(&leases).map_err(|e| e.to_string())?;
         let ports = ports::resolve(&req.ports, req.publish_all, exposed)?;
         let netns_path = netns::path_for(&ctx.paths.runroot, id);
-        netns::create(&netns_path).map_err(|e| e.to_string())?;
+        netns::create(&netns_path, owner(req)?.as_ref()).map_err(|e| e.to_string())?;
         let options = netavark::options(id, name, hostname, &joined, &ports, &[]);
         let status = match netavark::setup(&host.run_dir, &netns_path, &options) {
             Ok(s) => s,
@@ -110,6 +110,13 @@ pub fn setup(
         let _ = host.release(id, None);
     }
     result
+}
+
+/// The user namespace of the container's own that is to own its network namespace.
+fn owner(
+    req: &ContainerCreateRequest,
+) -> Result<Option<crate::container::idmap::IdMappings>, String> {
+    crate::container::idmap::for_request(req)
 }
 
 /// The interface netavark made for `j`, from its status.
@@ -144,7 +151,7 @@ pub fn setup_pasta(
 ) -> Result<NetState, String> {
     let ports = ports::resolve(&req.ports, req.publish_all, exposed)?;
     let netns_path = netns::path_for(&ctx.paths.runroot, id);
-    netns::create(&netns_path).map_err(|e| e.to_string())?;
+    netns::create(&netns_path, owner(req)?.as_ref()).map_err(|e| e.to_string())?;
     if let Err(e) = super::pasta::start(&netns_path, &ports, &pasta_pid_file(run_dir)) {
         let _ = netns::remove(&netns_path);
         return Err(e);

@@ -53,6 +53,10 @@ impl StorePaths {
     pub fn volumes(&self) -> PathBuf {
         self.root.join("volumes")
     }
+    /// Image trees copied for containers with user namespaces (`layer::shifted`).
+    pub fn idmapped(&self) -> PathBuf {
+        self.root.join("idmapped")
+    }
     pub fn locks(&self) -> PathBuf {
         self.runroot.join("locks")
     }

@@ -69,6 +69,11 @@ pub struct SpecInput<'a> {
     pub devices: Vec<ResolvedDevice>,
     /// The network namespace to join by path (bridge networks, `ns:`, `container:`).
     pub netns: Option<PathBuf>,
+    /// A user namespace of its own with these mappings (`--userns`, `--uidmap`).
+    pub id_mappings: Option<super::idmap::IdMappings>,
+    /// `netns` was made by Berth inside the container's user namespace, which is kept
+    /// beside it ([`crate::network::netns::userns_path`]) for the runtime to join.
+    pub userns_owns_netns: bool,
 }
 
 /// Facts about the host the spec depends on, apart from [`SpecInput`].
@@ -162,7 +167,9 @@ pub fn build_spec_with(input: &SpecInput, host: &HostFacts) -> Result<Value, Spe
     }
 
     let mut linux = Map::new();
-    let sysctls = resources::sysctls(req)?;
+    let netns_not_owned =
+        input.id_mappings.is_some() && input.netns.is_some() && !input.userns_owns_netns;
+    let sysctls = resources::sysctls(req, netns_not_owned)?;
     if !sysctls.is_empty() {
         linux.insert("sysctl".into(), Value::Object(sysctls));
     }
@@ -175,6 +182,21 @@ pub fn build_spec_with(input: &SpecInput, host: &HostFacts) -> Result<Value, Spe
         "namespaces".into(),
         resources::namespaces(req, host.cgroup_ns, input.netns.as_deref()),
     );
+    if let Some(m) = &input.id_mappings {
+        use super::idmap::IdMappings;
+        // The network namespace Berth made comes with the user namespace that owns it.
+        let user = match input.netns.as_deref().filter(|_| input.userns_owns_netns) {
+            Some(netns) => {
+                json!({"type": "user", "path": crate::network::netns::userns_path(netns)})
+            }
+            None => json!({"type": "user"}),
+        };
+        if let Some(ns) = linux.get_mut("namespaces").and_then(|n| n.as_array_mut()) {
+            ns.push(user);
+        }
+        linux.insert("uidMappings".into(), IdMappings::spec_entries(&m.uids));
+        linux.insert("gidMappings".into(), IdMappings::spec_entries(&m.gids));
+    }
     let devices = resources::devices(&input.devices)?;
     if !devices.is_empty() {
         linux.insert("devices".into(), Value::Array(devices));
@@ -253,6 +275,8 @@ pub(crate) mod testing {
             init_binary: None,
             devices: Vec::new(),
             netns: None,
+            id_mappings: None,
+            userns_owns_netns: false,
         }
     }
 

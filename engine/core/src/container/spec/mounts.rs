@@ -83,8 +83,18 @@ fn size_option(bytes: u64) -> String {
     }
 }
 
-fn system_mounts(privileged: bool, shm_size: u64) -> Vec<Mount> {
-    let sys = if privileged {
+/// `sys_bind`: /sys is the host's, bound (as Podman does when the container has a user
+/// namespace of its own but not the network namespace, where sysfs cannot be mounted).
+fn system_mounts(privileged: bool, shm_size: u64, sys_bind: bool) -> Vec<Mount> {
+    let sys = if sys_bind {
+        let rw = if privileged { "rw" } else { "ro" };
+        Mount::new(
+            "/sys",
+            "bind",
+            "/sys",
+            &["rprivate", "nosuid", "noexec", "nodev", rw, "rbind"],
+        )
+    } else if privileged {
         Mount::new(
             "/sys",
             "sysfs",
@@ -270,7 +280,10 @@ pub(super) fn mounts(input: &SpecInput) -> Result<Vec<Value>, SpecError> {
     }
 
     let shm = req.shm_size.filter(|s| *s > 0).unwrap_or(DEFAULT_SHM_SIZE);
-    let mut base = system_mounts(req.privileged, shm);
+    let foreign_netns =
+        (input.netns.is_some() && !input.userns_owns_netns) || req.network == "host";
+    let sys_bind = input.id_mappings.is_some() && foreign_netns;
+    let mut base = system_mounts(req.privileged, shm, sys_bind);
     if req.read_only && req.read_only_tmpfs {
         for dest in ["/tmp", "/var/tmp", "/run"] {
             base.push(Mount::new(

@@ -263,10 +263,15 @@ fn namespaced(name: &str) -> bool {
 }
 
 /// `linux.sysctl`, keys sorted.
-pub(super) fn sysctls(req: &ContainerCreateRequest) -> Result<Map<String, Value>, SpecError> {
+/// `netns_not_owned`: the container has a user namespace of its own but joins a network
+/// namespace made outside it, whose sysctls it may not write: no default is set then.
+pub(super) fn sysctls(
+    req: &ContainerCreateRequest,
+    netns_not_owned: bool,
+) -> Result<Map<String, Value>, SpecError> {
     let host_net = req.network == "host";
     let mut all = std::collections::BTreeMap::new();
-    if !host_net {
+    if !host_net && !netns_not_owned {
         all.insert("net.ipv4.ping_group_range".to_string(), "0 0".to_string());
     }
     for (name, value) in &req.sysctls {
@@ -499,12 +504,12 @@ mod tests {
         let mut req = ContainerCreateRequest::default();
         req.sysctls.insert("kernel.msgmax".into(), "65536".into());
         assert_eq!(
-            Value::Object(sysctls(&req).expect("ok")),
+            Value::Object(sysctls(&req, false).expect("ok")),
             json!({"kernel.msgmax": "65536", "net.ipv4.ping_group_range": "0 0"})
         );
         req.network = "host".into();
         assert_eq!(
-            Value::Object(sysctls(&req).expect("ok")),
+            Value::Object(sysctls(&req, false).expect("ok")),
             json!({"kernel.msgmax": "65536"})
         );
     }
@@ -514,14 +519,14 @@ mod tests {
         let mut req = ContainerCreateRequest::default();
         req.sysctls.insert("vm.swappiness".into(), "0".into());
         assert!(
-            matches!(sysctls(&req), Err(SpecError::Sysctl { name, .. }) if name == "vm.swappiness")
+            matches!(sysctls(&req, false), Err(SpecError::Sysctl { name, .. }) if name == "vm.swappiness")
         );
         let mut req = ContainerCreateRequest {
             network: "host".into(),
             ..Default::default()
         };
         req.sysctls.insert("net.ipv4.ip_forward".into(), "1".into());
-        let err = sysctls(&req).expect_err("host net");
+        let err = sysctls(&req, false).expect_err("host net");
         assert!(err.to_string().contains("--network host"), "{err}");
     }
 }
