@@ -139,3 +139,55 @@ fn keep_id_and_nomap_are_for_rootless_users() {
         );
     }
 }
+
+#[test]
+fn auto_gives_parallel_containers_ranges_of_their_own_that_they_keep() {
+    let store = store_with_busybox();
+    let image = busybox();
+    let creates: Vec<_> = (0..4)
+        .map(|i| {
+            let mut c = store.command([
+                "create",
+                "--name",
+                &format!("auto{i}"),
+                "--userns",
+                "auto:size=3000",
+                &image,
+                "cat",
+                "/proc/self/uid_map",
+            ]);
+            c.stdout(std::process::Stdio::null());
+            c.spawn().expect("berth create")
+        })
+        .collect();
+    for mut c in creates {
+        assert!(c.wait().expect("wait").success());
+    }
+    let mut starts = Vec::new();
+    for i in 0..4 {
+        let name = format!("auto{i}");
+        let host = inspect(&store, &name);
+        assert_eq!(host["HostConfig"]["UsernsMode"], "auto", "{host}");
+        let map = host["HostConfig"]["IDMappings"]["UidMap"][0]
+            .as_str()
+            .expect("a uid map")
+            .to_string();
+        let f: Vec<u32> = map.split(':').map(|n| n.parse().expect("number")).collect();
+        assert_eq!((f[0], f[2]), (0, 3000), "{map}");
+        starts.push(f[1]);
+        // What the kernel was given is what inspect says, at every start.
+        for _ in 0..2 {
+            let out = store.berth(["start", "-a", &name]).ok().to_string();
+            let seen: Vec<&str> = out.split_whitespace().collect();
+            assert_eq!(seen, ["0", &f[1].to_string(), "3000"], "{out}");
+        }
+    }
+    starts.sort();
+    for w in starts.windows(2) {
+        assert!(w[1] >= w[0] + 3000, "ranges overlap: {starts:?}");
+    }
+    assert!(
+        starts[0] >= 65536,
+        "root's auto ranges leave the host's own IDs: {starts:?}"
+    );
+}

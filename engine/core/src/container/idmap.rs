@@ -207,7 +207,8 @@ pub fn plan(
     taken: &[IdRange],
 ) -> Result<Option<IdMappings>, String> {
     if !uidmap.is_empty() || !gidmap.is_empty() {
-        if *mode != UsernsMode::Host {
+        // `auto` ranges are chosen once, at create, and kept as explicit maps.
+        if !matches!(mode, UsernsMode::Host | UsernsMode::Auto { .. }) {
             return Err("--userns and --uidmap/--gidmap cannot be combined".into());
         }
         let uids = if uidmap.is_empty() { gidmap } else { uidmap }.to_vec();
@@ -288,11 +289,6 @@ pub fn for_request(
     req: &berth_types::container::ContainerCreateRequest,
 ) -> Result<Option<IdMappings>, String> {
     let mode = parse_mode(&req.userns)?;
-    if matches!(mode, UsernsMode::Auto { .. }) {
-        return Err(
-            "--userns=auto is not supported yet: use keep-id, nomap or --uidmap/--gidmap".into(),
-        );
-    }
     let parse = |flag: &str, list: &[String]| -> Result<Vec<IdRange>, String> {
         list.iter().map(|s| parse_range(flag, s)).collect()
     };
@@ -303,6 +299,38 @@ pub fn for_request(
         &Caller::detect(),
         &[],
     )
+}
+
+/// `--userns=auto` at create: picks the range (avoiding those of the `others`
+/// containers) and records it in the request as `--uidmap`/`--gidmap`, so the
+/// container keeps it. Other modes are left as they are. The caller holds a lock that
+/// keeps two creates from picking at once.
+pub fn assign_auto<'a>(
+    req: &mut berth_types::container::ContainerCreateRequest,
+    others: impl Iterator<Item = &'a berth_types::container::ContainerCreateRequest>,
+) -> Result<(), String> {
+    let mode = parse_mode(&req.userns)?;
+    if !matches!(mode, UsernsMode::Auto { .. }) || !req.uidmap.is_empty() {
+        return Ok(());
+    }
+    let taken: Vec<IdRange> = others
+        .filter(|o| o.userns.starts_with("auto"))
+        .flat_map(|o| {
+            o.uidmap
+                .iter()
+                .filter_map(|m| parse_range("--uidmap", m).ok())
+        })
+        .collect();
+    if let Some(m) = plan(&mode, &[], &[], &Caller::detect(), &taken)? {
+        let text = |r: &[IdRange]| -> Vec<String> {
+            r.iter()
+                .map(|r| format!("{}:{}:{}", r.container, r.host, r.size))
+                .collect()
+        };
+        req.uidmap = text(&m.uids);
+        req.gidmap = text(&m.gids);
+    }
+    Ok(())
 }
 
 /// Ranges must fit what the caller can map and overlap nowhere.

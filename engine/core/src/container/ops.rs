@@ -135,6 +135,20 @@ pub fn create(
         }
     }
     let mut row = row;
+    // `--userns=auto` picks its range under a lock held until the row is in.
+    let _auto_lock = if req.userns.starts_with("auto") {
+        let lock =
+            crate::store::lock::FileLock::exclusive(&ctx.paths.locks().join("userns-auto.lock"))
+                .map_err(|e| {
+                    EngineError::new(ErrorKind::Storage, format!("locking the store: {e}"))
+                })?;
+        let others = store::list(&ctx.db()).map_err(storage)?;
+        super::idmap::assign_auto(&mut row.config, others.iter().map(|r| &r.config))
+            .map_err(EngineError::invalid)?;
+        Some(lock)
+    } else {
+        None
+    };
     let mut inserted = store::insert(&ctx.db(), &row);
     // A generated name may already be taken: draw another, as Podman does.
     for _ in 0..20 {

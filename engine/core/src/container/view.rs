@@ -336,6 +336,11 @@ pub fn inspect(ctx: &StoreContext, name: &str) -> Result<Value> {
             "ReadonlyRootfs": c.read_only,
             "SecurityOpt": c.security_opt,
             "Runtime": "oci",
+            "UsernsMode": userns_mode(c),
+            "IDMappings": (!c.uidmap.is_empty() || !c.gidmap.is_empty()).then(|| json!({
+                "UidMap": if c.uidmap.is_empty() { &c.gidmap } else { &c.uidmap },
+                "GidMap": if c.gidmap.is_empty() { &c.uidmap } else { &c.gidmap },
+            })),
             "Memory": c.resources.memory.unwrap_or(0),
             "MemorySwap": c.resources.memory_swap.unwrap_or(0),
             "NanoCpus": c.resources.cpus.map(|x| (x * 1e9) as i64).unwrap_or(0),
@@ -348,6 +353,16 @@ pub fn inspect(ctx: &StoreContext, name: &str) -> Result<Value> {
             "Init": c.init,
         },
     }))
+}
+
+/// `HostConfig.UsernsMode` as Podman shows it: the mode given, `private` for maps.
+fn userns_mode(c: &berth_types::container::ContainerCreateRequest) -> String {
+    let mode = c.userns.split(':').next().unwrap_or_default();
+    match mode {
+        "" | "host" if !c.uidmap.is_empty() || !c.gidmap.is_empty() => "private".into(),
+        "host" => String::new(),
+        m => m.into(),
+    }
 }
 
 /// Inspect's NetworkSettings, as Podman fills it: the addresses per network while the
