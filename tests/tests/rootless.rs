@@ -174,9 +174,10 @@ fn a_rootless_container_runs_as_root_of_the_users_namespace() {
     assert_eq!(gone.code, Some(1), "--rm removed it: {gone}");
 }
 
-#[test]
-fn a_rootless_published_port_answers_on_the_hosts_loopback_through_pasta() {
-    let _turn = turn();
+/// Serves a page from a rootless container on `network` (none given: the default),
+/// publishes it on a free loopback port, checks that it answers and that `tool`'s
+/// process (pasta or slirp4netns) is there, then that both are gone after `rm`.
+fn published_port_answers_through(network: &[&str], tool: &str) {
     use std::io::{Read, Write};
     let user = &TestEnv::get().rootless_user;
     let image = rootless_busybox(user);
@@ -186,22 +187,15 @@ fn a_rootless_published_port_answers_on_the_hosts_loopback_through_pasta() {
         .port();
     let publish = format!("127.0.0.1:{port}:80");
     let name = format!("rweb{}", std::process::id());
-    berth_as(
-        user,
-        &[
-            "run",
-            "-d",
-            "--name",
-            &name,
-            "-p",
-            &publish,
-            &image,
-            "sh",
-            "-c",
-            "mkdir -p /www && echo rootless-body > /www/index.html && exec httpd -f -p 80 -h /www",
-        ],
-    )
-    .ok();
+    let mut args = vec!["run", "-d", "--name", &name, "-p", &publish];
+    args.extend_from_slice(network);
+    args.extend_from_slice(&[
+        &image,
+        "sh",
+        "-c",
+        "mkdir -p /www && echo rootless-body > /www/index.html && exec httpd -f -p 80 -h /www",
+    ]);
+    berth_as(user, &args).ok();
     let answer =
         berth_e2e::containers::wait_for("the published port", Duration::from_secs(15), || {
             let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
@@ -211,14 +205,26 @@ fn a_rootless_published_port_answers_on_the_hosts_loopback_through_pasta() {
             body.contains("rootless-body").then_some(body)
         });
     assert!(answer.starts_with("HTTP/1."), "{answer}");
-    let pasta_running = || {
+    let netns = berth_as(
+        user,
+        &[
+            "inspect",
+            "--format",
+            "{{.NetworkSettings.SandboxKey}}",
+            &name,
+        ],
+    )
+    .ok()
+    .trim()
+    .to_string();
+    let helper_running = || {
         let out = Command::new("pgrep")
-            .args(["-u", user, "-f", &format!("pasta.*:{}", 80)])
+            .args(["-u", user, "-f", &format!("{tool}.*{netns}")])
             .output()
             .expect("pgrep");
         !out.stdout.is_empty()
     };
-    assert!(pasta_running(), "pasta forwards the port");
+    assert!(helper_running(), "{tool} serves {netns}");
     berth_as(user, &["rm", "-f", "-t", "0", &name]).ok();
     berth_e2e::containers::wait_for(
         "the port to close once the container is gone",
@@ -229,9 +235,46 @@ fn a_rootless_published_port_answers_on_the_hosts_loopback_through_pasta() {
                 .then_some(())
         },
     );
-    berth_e2e::containers::wait_for("pasta to end", Duration::from_secs(10), || {
-        (!pasta_running()).then_some(())
+    berth_e2e::containers::wait_for(&format!("{tool} to end"), Duration::from_secs(10), || {
+        (!helper_running()).then_some(())
     });
+}
+
+#[test]
+fn a_rootless_published_port_answers_on_the_hosts_loopback_through_pasta() {
+    let _turn = turn();
+    published_port_answers_through(&[], "pasta");
+}
+
+#[test]
+fn slirp4netns_networks_a_rootless_container_and_publishes_its_ports() {
+    let _turn = turn();
+    published_port_answers_through(&["--network", "slirp4netns"], "slirp4netns");
+    let user = &TestEnv::get().rootless_user;
+    let image = rootless_busybox(user);
+    let out = berth_as(
+        user,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "slirp4netns",
+            &image,
+            "sh",
+            "-c",
+            "ip -4 -o addr show tap0; ip route; cat /etc/resolv.conf",
+        ],
+    );
+    let text = out.ok().to_string();
+    assert!(
+        text.contains("inet 10.0.2.100/24"),
+        "slirp4netns's address: {out}"
+    );
+    assert!(text.contains("default via 10.0.2.2 dev tap0"), "{out}");
+    assert!(
+        text.contains("nameserver 10.0.2.3"),
+        "its DNS forwarder is the name server: {out}"
+    );
 }
 
 #[test]

@@ -96,7 +96,6 @@ pub fn network_flags(i: &Input<'_>) -> Result<NetworkFlags, ArgError> {
         [one] if special(one) => {
             out.mode = match *one {
                 "private" => "bridge".into(),
-                "slirp4netns" => "pasta".into(),
                 m => m.to_string(),
             };
             if let Some(path) = one.strip_prefix("ns:") {
@@ -169,7 +168,12 @@ pub fn network_flags(i: &Input<'_>) -> Result<NetworkFlags, ArgError> {
                 )));
             }
         }
-        if !i.publish.is_empty() && out.mode != "host" && out.mode != "pasta" {
+        if matches!(out.mode.as_str(), "pasta" | "slirp4netns") {
+            // The user-mode helpers forward published ports themselves.
+            for p in i.publish {
+                out.ports.extend(publish(p)?);
+            }
+        } else if !i.publish.is_empty() && out.mode != "host" {
             return Err(ArgError::Conflict(format!(
                 "-p/--publish needs a bridge network, not --network {}",
                 out.mode

@@ -61,7 +61,8 @@ pub fn create(
             )));
         }
     }
-    // A rootless container's default network is pasta; bridge networks need root.
+    // A rootless container's default network is pasta (slirp4netns where pasta is
+    // missing); bridge networks need root.
     let mut req = req.clone();
     if crate::rootless::active() && req.network == "bridge" {
         if !req
@@ -74,7 +75,7 @@ pub fn create(
                 "bridge networks are not supported for rootless containers yet: use the default (pasta) or --network none",
             ));
         }
-        req.network = "pasta".into();
+        req.network = crate::network::setup::user_mode_default().into();
         req.networks.clear();
     }
     let req = &req;

@@ -363,7 +363,7 @@ fn network_namespace(
     paths: &ContainerPaths,
 ) -> Result<(Option<PathBuf>, Option<crate::network::setup::NetState>)> {
     let mode = row.config.network.as_str();
-    if mode == "bridge" || mode == "pasta" {
+    if matches!(mode, "bridge" | "pasta" | "slirp4netns") {
         use crate::network::setup;
         let exposed = exposed_ports(image);
         let state = if mode == "bridge" {
@@ -377,7 +377,7 @@ fn network_namespace(
                 &paths.run,
             )
         } else {
-            setup::setup_pasta(ctx, &row.id, &row.config, &exposed, &paths.run)
+            setup::setup_user_mode(ctx, &row.id, &row.config, &exposed, &paths.run)
         }
         .map_err(|e| fail(format!("container {}: setting up the network: {e}", row.id)))?;
         return Ok((Some(state.netns.clone()), Some(state)));

@@ -166,10 +166,18 @@ fn hosts_and_resolv(input: &EtcInput<'_>) -> (String, String) {
     if ips.is_empty() {
         hosts.push_str(&format!("127.0.1.1\t{} {}\n", input.hostname, input.name));
     }
+    // slirp4netns answers DNS itself and forwards to the host's servers (loopback
+    // ones included, which the container could not reach directly).
+    let slirp_dns = [crate::network::slirp::DNS.to_string()];
+    let dns = if req.network == "slirp4netns" && req.dns.is_empty() {
+        &slirp_dns[..]
+    } else {
+        &req.dns[..]
+    };
     let resolv = etc::resolv_conf(
         &host_resolv,
         &aardvark,
-        &req.dns,
+        dns,
         &req.dns_search,
         &req.dns_options,
     );

@@ -15,6 +15,7 @@ pub mod ops;
 pub mod pasta;
 pub mod ports;
 pub mod setup;
+pub mod slirp;
 pub mod store;
 pub mod subnet;
 

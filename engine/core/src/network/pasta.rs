@@ -51,17 +51,24 @@ pub fn args(netns: &Path, ports: &[PortMapping], pid_file: &Path) -> Vec<String>
     a
 }
 
-/// Starts pasta for `netns`; it forks into the background once the interface is up.
-pub fn start(netns: &Path, ports: &[PortMapping], pid_file: &Path) -> Result<(), String> {
-    if let Err(e) = std::fs::OpenOptions::new()
+/// The user-mode network helpers (pasta, slirp4netns) need /dev/net/tun: an error
+/// naming the device and the fix when it cannot be opened.
+pub fn check_tun(tool: &str) -> Result<(), String> {
+    match std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open("/dev/net/tun")
     {
-        return Err(format!(
-            "cannot open /dev/net/tun: {e}: rootless networking (pasta) needs it; as root, `chmod 0666 /dev/net/tun`, or run with --network none"
-        ));
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!(
+            "cannot open /dev/net/tun: {e}: rootless networking ({tool}) needs it; as root, `chmod 0666 /dev/net/tun`, or run with --network none"
+        )),
     }
+}
+
+/// Starts pasta for `netns`; it forks into the background once the interface is up.
+pub fn start(netns: &Path, ports: &[PortMapping], pid_file: &Path) -> Result<(), String> {
+    check_tun("pasta")?;
     let pasta = super::netavark::helper("pasta").map_err(|_| {
         "pasta not found: install the passt package, or run with --network none".to_string()
     })?;
@@ -81,7 +88,7 @@ pub fn start(netns: &Path, ports: &[PortMapping], pid_file: &Path) -> Result<(),
     Ok(())
 }
 
-/// Stops the pasta of `pid_file` (it also quits by itself once the namespace is gone).
+/// Stops the user-mode helper (pasta or slirp4netns) whose pid is in `pid_file`.
 pub fn stop(pid_file: &Path) {
     let pid = std::fs::read_to_string(pid_file)
         .ok()

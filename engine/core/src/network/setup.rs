@@ -141,8 +141,9 @@ fn interface(j: &Joined, status: &Value) -> Interface {
     }
 }
 
-/// Sets up a rootless container's network with pasta in a namespace of its own.
-pub fn setup_pasta(
+/// Sets up a container's user-mode network (`pasta`, or `slirp4netns` where pasta is
+/// missing or that is asked for) in a namespace of its own.
+pub fn setup_user_mode(
     ctx: &StoreContext,
     id: &str,
     req: &ContainerCreateRequest,
@@ -152,13 +153,24 @@ pub fn setup_pasta(
     let ports = ports::resolve(&req.ports, req.publish_all, exposed)?;
     let netns_path = netns::path_for(&ctx.paths.runroot, id);
     netns::create(&netns_path, owner(req)?.as_ref()).map_err(|e| e.to_string())?;
-    if let Err(e) = super::pasta::start(&netns_path, &ports, &pasta_pid_file(run_dir)) {
+    let tool = req.network.as_str();
+    let started = if tool == "slirp4netns" {
+        super::slirp::start(
+            &netns_path,
+            &ports,
+            &helper_pid_file(run_dir),
+            &slirp_socket(&netns_path),
+        )
+    } else {
+        super::pasta::start(&netns_path, &ports, &helper_pid_file(run_dir))
+    };
+    if let Err(e) = started {
         let _ = netns::remove(&netns_path);
         return Err(e);
     }
     let state = NetState {
         netns: netns_path,
-        options: serde_json::json!({ "pasta": true }),
+        options: serde_json::json!({ tool: true }),
         interfaces: Vec::new(),
         ports,
     };
@@ -166,8 +178,30 @@ pub fn setup_pasta(
     Ok(state)
 }
 
-fn pasta_pid_file(run_dir: &Path) -> PathBuf {
+/// A rootless container's default network: pasta, or slirp4netns where only it is
+/// installed (Podman 4's order is the other way round; pasta is faster).
+pub fn user_mode_default() -> &'static str {
+    choose_user_mode(|tool| super::netavark::helper(tool).is_ok())
+}
+
+fn choose_user_mode(installed: impl Fn(&str) -> bool) -> &'static str {
+    if !installed("pasta") && installed("slirp4netns") {
+        "slirp4netns"
+    } else {
+        "pasta"
+    }
+}
+
+/// The user-mode helper's pid file (the name predates slirp4netns).
+fn helper_pid_file(run_dir: &Path) -> PathBuf {
     run_dir.join("pasta.pid")
+}
+
+/// slirp4netns's API socket, beside the namespace file (a short path, as sockets need).
+fn slirp_socket(netns: &Path) -> PathBuf {
+    let mut name = netns.as_os_str().to_owned();
+    name.push(".slirp");
+    PathBuf::from(name)
 }
 
 /// Undoes `setup` (nothing to do when it was not set up).
@@ -176,8 +210,9 @@ pub fn teardown(id: &str, run_dir: &Path) -> Result<(), String> {
     let Some(state) = read_state(run_dir) else {
         return Ok(());
     };
-    if state.options["pasta"] == true {
-        super::pasta::stop(&pasta_pid_file(run_dir));
+    if state.options["pasta"] == true || state.options["slirp4netns"] == true {
+        super::pasta::stop(&helper_pid_file(run_dir));
+        let _ = std::fs::remove_file(slirp_socket(&state.netns));
         let _ = netns::remove(&state.netns);
         let _ = std::fs::remove_file(state_file(run_dir));
         return Ok(());
@@ -286,4 +321,17 @@ pub fn reconnect(
         state.interfaces.push(interface(&joined, &status));
     }
     write_state(run_dir, &state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pasta_is_the_default_and_slirp4netns_stands_in_for_it() {
+        assert_eq!(choose_user_mode(|_| true), "pasta");
+        assert_eq!(choose_user_mode(|t| t == "slirp4netns"), "slirp4netns");
+        // Neither: pasta, whose start then says what to install.
+        assert_eq!(choose_user_mode(|_| false), "pasta");
+    }
 }
