@@ -100,8 +100,10 @@ if [ "$(id -u)" = 0 ]; then
   grep -q "^$rootless_user:" /etc/subgid || usermod --add-subgids 200000-265535 "$rootless_user"
   id "$nosubid_user" >/dev/null 2>&1 || useradd -m "$nosubid_user"
   sed -i "/^$nosubid_user:/d" /etc/subuid /etc/subgid
-  # pasta (rootless networking) needs the tun device, root's alone on these machines.
+  # pasta and slirp4netns (rootless networking) need the tun device, and fuse-overlayfs
+  # the fuse device: root's alone on these machines.
   [ -c /dev/net/tun ] && chmod 0666 /dev/net/tun
+  [ -c /dev/fuse ] && chmod 0666 /dev/fuse
 fi
 
 # 6. The tests' environment.

@@ -512,3 +512,102 @@ fn nomap_leaves_the_user_out_and_uidmap_maps_what_it_says() {
         "says which directory and how: {out}"
     );
 }
+
+/// Writes the rootless user's storage.conf naming fuse-overlayfs as the overlay mount
+/// program (as Podman users do where the kernel refuses overlay), removed on drop.
+struct FuseStorageConf(std::path::PathBuf);
+
+impl FuseStorageConf {
+    fn new(user: &str) -> FuseStorageConf {
+        let dir = std::path::PathBuf::from(format!("/home/{user}/.config/containers"));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let file = dir.join("storage.conf");
+        std::fs::write(
+            &file,
+            "[storage.options.overlay]\nmount_program = \"/usr/bin/fuse-overlayfs\"\n",
+        )
+        .expect("write storage.conf");
+        let _ = Command::new("chown")
+            .args(["-R", user, &format!("/home/{user}/.config")])
+            .status();
+        FuseStorageConf(file)
+    }
+}
+
+impl Drop for FuseStorageConf {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn fuse_overlayfs_mounts_the_root_when_storage_conf_names_it() {
+    let _turn = turn();
+    let user = &TestEnv::get().rootless_user;
+    let image = rootless_busybox(user);
+    let _conf = FuseStorageConf::new(user);
+    let name = format!("rfuse{}", std::process::id());
+    berth_as(
+        user,
+        &["run", "-d", "--name", &name, &image, "sleep", "600"],
+    )
+    .ok();
+    // The user's mount namespace shows what is mounted on the container's root.
+    let mounts = berth_as(user, &["unshare", "cat", "/proc/self/mountinfo"])
+        .ok()
+        .to_string();
+    let id = berth_as(user, &["inspect", "--format", "{{.Id}}", &name])
+        .ok()
+        .trim()
+        .to_string();
+    let root = mounts
+        .lines()
+        .find(|l| l.contains(&format!("{id}/merged")))
+        .unwrap_or_else(|| panic!("the container's root is mounted: {mounts}"));
+    assert!(
+        root.contains(" - fuse.fuse-overlayfs ") || root.contains("fuse-overlayfs"),
+        "{root}"
+    );
+    let out = berth_as(
+        user,
+        &[
+            "exec",
+            &name,
+            "sh",
+            "-c",
+            "echo written > /new && cat /new /etc/hostname",
+        ],
+    );
+    assert!(out.ok().starts_with("written\n"), "{out}");
+    berth_as(user, &["rm", "-f", "-t", "0", &name]).ok();
+    berth_e2e::containers::wait_for("fuse-overlayfs to end", Duration::from_secs(10), || {
+        let out = Command::new("pgrep")
+            .args(["-u", user, "-x", "fuse-overlayfs"])
+            .output()
+            .expect("pgrep");
+        out.stdout.is_empty().then_some(())
+    });
+
+    // Without access to /dev/fuse the error names it and the fix, and nothing runs.
+    use std::os::unix::fs::PermissionsExt;
+    let fuse = std::path::Path::new("/dev/fuse");
+    let mode = std::fs::metadata(fuse)
+        .expect("/dev/fuse")
+        .permissions()
+        .mode();
+    std::fs::set_permissions(fuse, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let refused = berth_as(user, &["run", "--rm", "--name", &name, &image, "true"]);
+    std::fs::set_permissions(fuse, std::fs::Permissions::from_mode(mode)).expect("chmod back");
+    assert_eq!(refused.code, Some(125), "{refused}");
+    assert!(
+        refused.stderr.contains("cannot open /dev/fuse")
+            && refused.stderr.contains("chmod 0666 /dev/fuse"),
+        "{refused}"
+    );
+    let left = berth_as(user, &["container", "exists", &name]);
+    assert_eq!(
+        left.code,
+        Some(1),
+        "--rm removed the container that could not start"
+    );
+}

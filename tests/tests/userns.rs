@@ -8,7 +8,8 @@ use std::os::unix::fs::MetadataExt;
 
 use berth_e2e::containers::{busybox, inspect, run, run_detached, store_with_busybox};
 
-const MAP: &str = "0:200000:65536";
+/// Clear of the harness's rootless user's subordinate IDs (200000-265535).
+const MAP: &str = "0:300000:65536";
 
 fn host_dirs(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(dir)
@@ -45,10 +46,10 @@ fn uidmap_maps_the_container_to_a_host_range_on_disk_and_in_the_kernel() {
         .map(|l| l.split_whitespace().collect())
         .collect();
     assert_eq!(rows[0], ["0"], "root inside: {out}");
-    assert_eq!(rows[1], ["0", "200000", "65536"], "{out}");
+    assert_eq!(rows[1], ["0", "300000", "65536"], "{out}");
     assert_eq!(
         rows[2],
-        ["0", "200000", "65536"],
+        ["0", "300000", "65536"],
         "the gid map follows: {out}"
     );
     assert_eq!(rows[3], ["0:0"], "image files are root's inside: {out}");
@@ -57,7 +58,7 @@ fn uidmap_maps_the_container_to_a_host_range_on_disk_and_in_the_kernel() {
     let made = std::fs::metadata(share.path().join("from-container")).expect("made inside");
     assert_eq!(
         (made.uid(), made.gid()),
-        (200000, 200000),
+        (300000, 300000),
         "mapped on the host"
     );
 
@@ -65,13 +66,13 @@ fn uidmap_maps_the_container_to_a_host_range_on_disk_and_in_the_kernel() {
     let copies = host_dirs(&store.root().join("idmapped"));
     assert_eq!(copies.len(), 1, "{copies:?}");
     let bin = std::fs::symlink_metadata(copies[0].join("bin/busybox")).expect("busybox");
-    assert_eq!((bin.uid(), bin.gid()), (200000, 200000));
+    assert_eq!((bin.uid(), bin.gid()), (300000, 300000));
     assert_eq!(bin.mode() & 0o7777, 0o755, "modes are kept");
 
     // A second container with the same mapping reuses it; another mapping adds one.
     run(&store, &["--rm", "--uidmap", MAP], &["true"]).ok();
     assert_eq!(host_dirs(&store.root().join("idmapped")).len(), 1);
-    run(&store, &["--rm", "--uidmap", "0:300000:1000"], &["true"]).ok();
+    run(&store, &["--rm", "--uidmap", "0:400000:1000"], &["true"]).ok();
     assert_eq!(host_dirs(&store.root().join("idmapped")).len(), 2);
 
     // rmi frees them with the image.
@@ -111,9 +112,9 @@ fn a_mapped_container_on_the_default_bridge_execs_and_writes_its_upper_layer_as_
     );
     let upper = store.root().join("containers").join(&id).join("upper");
     let made = std::fs::metadata(upper.join("made")).expect("the container's file");
-    assert_eq!(made.uid(), 200000);
+    assert_eq!(made.uid(), 300000);
     let root_dir = std::fs::metadata(&upper).expect("upper");
-    assert_eq!(root_dir.uid(), 200000, "the container's / is its root's");
+    assert_eq!(root_dir.uid(), 300000, "the container's / is its root's");
     assert_eq!(
         inspect(&store, "mapped")["State"]["Running"],
         serde_json::json!(true)

@@ -75,15 +75,78 @@ pub fn mount_rootfs(
             lowers.len()
         )));
     }
+    mount_overlay(&options, &merged, MountFlags::empty())
+}
+
+/// Mounts an overlay of `options` at `target`: with the kernel's overlayfs, or with
+/// the `mount_program` of storage.conf (fuse-overlayfs) when one is configured, or
+/// when the kernel refuses a rootless user and fuse-overlayfs is installed.
+pub fn mount_overlay(options: &str, target: &Path, flags: MountFlags) -> io::Result<()> {
+    if let Some(program) = crate::store::storage_conf::mount_program() {
+        return mount_with_program(&program, options, target, flags);
+    }
     let data = std::ffi::CString::new(options).map_err(io::Error::other)?;
-    mount(
-        "overlay",
-        &merged,
-        "overlay",
-        MountFlags::empty(),
-        Some(data.as_c_str()),
-    )
-    .map_err(|e| io::Error::other(format!("mounting overlay at {}: {e}", merged.display())))
+    match mount("overlay", target, "overlay", flags, Some(data.as_c_str())) {
+        Ok(()) => Ok(()),
+        Err(e @ (rustix::io::Errno::PERM | rustix::io::Errno::INVAL | rustix::io::Errno::NODEV))
+            if crate::rootless::active() =>
+        {
+            match crate::network::netavark::helper("fuse-overlayfs") {
+                Ok(program) => {
+                    tracing::debug!(error = %e, "the kernel refused overlay; using fuse-overlayfs");
+                    mount_with_program(&program.display().to_string(), options, target, flags)
+                }
+                Err(_) => Err(io::Error::other(format!(
+                    "mounting overlay at {}: {e}: this kernel refuses overlay to rootless users; install fuse-overlayfs",
+                    target.display()
+                ))),
+            }
+        }
+        Err(e) => Err(io::Error::other(format!(
+            "mounting overlay at {}: {e}",
+            target.display()
+        ))),
+    }
+}
+
+/// fuse-overlayfs (or another mount program taking its arguments): it mounts, then
+/// serves the mount in the background until it is unmounted.
+fn mount_with_program(
+    program: &str,
+    options: &str,
+    target: &Path,
+    flags: MountFlags,
+) -> io::Result<()> {
+    if let Err(e) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/fuse")
+    {
+        return Err(io::Error::other(format!(
+            "cannot open /dev/fuse: {e}: {program} needs it; as root, `chmod 0666 /dev/fuse`"
+        )));
+    }
+    let mut opts = options.to_string();
+    if flags.contains(MountFlags::RDONLY) {
+        opts.push_str(",ro");
+    }
+    let out = std::process::Command::new(program)
+        .arg("-o")
+        .arg(&opts)
+        .arg(target)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .map_err(|e| io::Error::other(format!("running {program}: {e}")))?;
+    if !out.status.success() {
+        return Err(io::Error::other(format!(
+            "{program} at {}: {}",
+            target.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(())
 }
 
 /// Unmounts the overlay; not being mounted is fine.

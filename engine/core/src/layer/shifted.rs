@@ -111,21 +111,11 @@ pub fn remove_unused(paths: &StorePaths, keep: &[String]) {
 
 fn mount_merged(lowers: &[PathBuf], at: &Path) -> io::Result<()> {
     let lower: Vec<String> = lowers.iter().map(|p| p.display().to_string()).collect();
-    let data = std::ffi::CString::new(format!("lowerdir={}", lower.join(":")))
-        .map_err(io::Error::other)?;
-    rustix::mount::mount(
-        "overlay",
+    crate::container::rootfs::mount_overlay(
+        &format!("lowerdir={}", lower.join(":")),
         at,
-        "overlay",
         rustix::mount::MountFlags::RDONLY,
-        Some(data.as_c_str()),
     )
-    .map_err(|e| {
-        io::Error::other(format!(
-            "mounting the image's layers at {}: {e}",
-            at.display()
-        ))
-    })
 }
 
 struct Copier<'a> {

@@ -5,3 +5,4 @@ pub mod db;
 pub mod fsutil;
 pub mod lock;
 pub mod paths;
+pub mod storage_conf;
