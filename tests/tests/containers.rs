@@ -1643,3 +1643,43 @@ fn create_with_platform_pulls_the_image_of_that_platform() {
     assert!(bad.fails_with(125).contains("--platform"), "{bad}");
     assert_eq!(all_ids(&store).len(), 1, "a bad --platform creates nothing");
 }
+
+#[test]
+fn cgroup_manager_systemd_without_systemd_falls_back_to_cgroupfs_with_a_warning() {
+    let store = store_with_busybox();
+    let systemd = std::path::Path::new("/run/systemd/system").is_dir();
+    let out = store.berth([
+        "--cgroup-manager",
+        "systemd",
+        "run",
+        "--name",
+        "cgm",
+        &busybox(),
+        "true",
+    ]);
+    out.ok();
+    let manager = inspect(&store, "cgm")["HostConfig"]["CgroupManager"].clone();
+    if systemd {
+        assert_eq!(manager, "systemd", "{out}");
+    } else {
+        assert_eq!(manager, "cgroupfs", "{out}");
+        assert!(
+            out.stderr.contains("systemd is not running as PID 1"),
+            "says why: {out}"
+        );
+    }
+    let bad = store.berth([
+        "--cgroup-manager",
+        "sysd",
+        "create",
+        "--name",
+        "bad",
+        &busybox(),
+    ]);
+    assert!(
+        bad.fails_with(125)
+            .contains("invalid --cgroup-manager \"sysd\""),
+        "{bad}"
+    );
+    assert_eq!(store.berth(["container", "exists", "bad"]).code, Some(1));
+}

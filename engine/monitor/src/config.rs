@@ -12,6 +12,9 @@ pub struct RuntimeCommand {
     pub path: PathBuf,
     /// The runtime's `--root`.
     pub root: PathBuf,
+    /// Further global flags (`--systemd-cgroup`).
+    #[serde(default)]
+    pub flags: Vec<String>,
 }
 
 /// Where the container's output is stored (absent for `--log-driver none`).

@@ -221,10 +221,12 @@ fn write_replace(path: &Path, data: &[u8]) -> io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-/// The runtime command line shared by every verb: `RUNTIME --root R`.
+/// The runtime command line shared by every verb: `RUNTIME --root R [FLAGS]`.
 fn runtime(cfg: &MonitorConfig) -> Command {
     let mut cmd = Command::new(&cfg.runtime.path);
-    cmd.arg("--root").arg(&cfg.runtime.root);
+    cmd.arg("--root")
+        .arg(&cfg.runtime.root)
+        .args(&cfg.runtime.flags);
     cmd
 }
 

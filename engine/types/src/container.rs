@@ -171,6 +171,10 @@ pub struct ContainerCreateRequest {
     pub uidmap: Vec<String>,
     #[serde(default)]
     pub gidmap: Vec<String>,
+    /// The cgroup manager it was created with (`cgroupfs`, `systemd`); set by the
+    /// engine at create from `--cgroup-manager` and the host.
+    #[serde(default)]
+    pub cgroup_manager: String,
     /// The command line that created it (inspect's `Config.CreateCommand`).
     pub create_command: Vec<String>,
 }

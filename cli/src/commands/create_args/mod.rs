@@ -176,6 +176,7 @@ impl CreateArgs {
             userns: self.userns.clone().unwrap_or_default(),
             uidmap: self.uidmap.clone(),
             gidmap: self.gidmap.clone(),
+            cgroup_manager: String::new(),
             create_command,
         };
         let client = ClientOptions {

@@ -3,7 +3,7 @@
 //! seccomp), with the command, user, environment and directory asked for.
 
 use super::ops::{lookup, now_nanos};
-use super::paths::{runtime_root, ContainerPaths};
+use super::paths::ContainerPaths;
 use super::store::State;
 use crate::engine::{LocalEngine, StoreContext};
 use berth_types::container::{AttachStreams, ExecRequest};
@@ -110,7 +110,7 @@ pub fn exec_with_limit(
         0o600,
     )
     .map_err(fail)?;
-    let runtime = super::runtime::select(Some(&row.runtime), |n| runtime_root(&ctx.paths, n))
+    let runtime = super::runtime::Runtime::of_container(&ctx.paths, &row)
         .map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))?;
     let mut cmd = runtime.command();
     cmd.arg("--log")

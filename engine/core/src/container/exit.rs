@@ -7,11 +7,12 @@ use super::{ops, rootfs, store};
 use crate::engine::{EngineOptions, LocalEngine};
 use std::path::Path;
 
-/// Whether the kernel OOM-killed something in the container's memory cgroup (v1 or v2).
-fn oom_killed(id: &str) -> bool {
+/// Whether the kernel OOM-killed something in the container's memory cgroup (v1 or
+/// v2), at `cgroup` under the hierarchies.
+fn oom_killed(cgroup: &str) -> bool {
     let candidates = [
-        format!("/sys/fs/cgroup/memory/berth/berth-{id}/memory.oom_control"),
-        format!("/sys/fs/cgroup/berth/berth-{id}/memory.events"),
+        format!("/sys/fs/cgroup/memory/{cgroup}/memory.oom_control"),
+        format!("/sys/fs/cgroup/{cgroup}/memory.events"),
     ];
     candidates.iter().any(|p| {
         std::fs::read_to_string(p).is_ok_and(|s| {
@@ -52,10 +53,9 @@ pub fn record_exit(engine: &LocalEngine, id: &str, code: i32, policies: bool) {
         return;
     };
     // The kernel's OOM record lives in the cgroup, which the runtime's delete removes.
-    let oom = oom_killed(id);
-    if let Ok(runtime) = super::runtime::select(Some(&row.runtime), |n| {
-        super::paths::runtime_root(&ctx.paths, n)
-    }) {
+    let manager = super::cgroup::CgroupManager::from_recorded(&row.config.cgroup_manager);
+    let oom = oom_killed(&manager.relative_dir(id));
+    if let Ok(runtime) = super::runtime::Runtime::of_container(&ctx.paths, &row) {
         if runtime.root.join(id).exists() {
             let _ = runtime.delete(id, true);
         }

@@ -3,6 +3,7 @@
 //! monitor, the runtime driver, and the lifecycle operations on top of them.
 
 pub mod attach;
+pub mod cgroup;
 pub mod changes;
 pub mod copy;
 pub mod exec;

@@ -42,8 +42,8 @@ pub fn now_nanos() -> i64 {
     crate::image::gc::now_nanos()
 }
 
-fn runtime_for(ctx: &StoreContext, name: &str) -> Result<Runtime> {
-    runtime::select(Some(name), |n| runtime_root(&ctx.paths, n))
+fn runtime_for(ctx: &StoreContext, row: &ContainerRow) -> Result<Runtime> {
+    Runtime::of_container(&ctx.paths, row)
         .map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))
 }
 
@@ -78,6 +78,14 @@ pub fn create(
         req.network = crate::network::setup::user_mode_default().into();
         req.networks.clear();
     }
+    let (manager, warning) = super::cgroup::choose(
+        engine.options.cgroup_manager.as_deref(),
+        super::cgroup::systemd_running(),
+        crate::rootless::active(),
+    )
+    .map_err(EngineError::invalid)?;
+    req.cgroup_manager = manager.as_str().into();
+    warnings.extend(warning);
     let req = &req;
     super::idmap::for_request(req).map_err(EngineError::invalid)?;
     let runtime = runtime::select(
@@ -229,7 +237,7 @@ pub fn start(
         State::Removing => return Err(bad_state(&row, "it is being removed")),
         _ => {}
     }
-    let runtime = runtime_for(ctx, &row.runtime)?;
+    let runtime = runtime_for(ctx, &row)?;
     let paths = ContainerPaths::new(&ctx.paths, &row.id);
     prepare::prepare(ctx, &row, &runtime)?;
     let cfg = monitor_config(ctx, &row, &runtime, &paths, attach.is_some());
@@ -323,6 +331,7 @@ fn monitor_config(
             name: runtime.name.clone(),
             path: runtime.path.clone(),
             root: runtime.root.clone(),
+            flags: runtime.flags.clone(),
         },
         bundle: paths.bundle(),
         run_dir: paths.run_dir(),
@@ -459,7 +468,7 @@ pub fn stop_locked(ctx: &StoreContext, id: &str, timeout: Option<u32>) -> Result
     if !matches!(row.state, State::Running | State::Paused | State::Stopping) {
         return Ok(());
     }
-    let runtime = runtime_for(ctx, &row.runtime)?;
+    let runtime = runtime_for(ctx, &row)?;
     // "stopping" tells the monitor this exit was asked for: no restart policy applies.
     store::set_state(&ctx.db(), &row.id, State::Stopping).map_err(storage)?;
     let timeout = timeout.or(row.config.stop_timeout).unwrap_or(10);
@@ -494,7 +503,7 @@ pub fn kill(engine: &LocalEngine, name: &str, signal: &str) -> Result<String> {
     if !matches!(row.state, State::Running | State::Paused | State::Stopping) {
         return Err(bad_state(&row, "can only kill running containers"));
     }
-    let runtime = runtime_for(ctx, &row.runtime)?;
+    let runtime = runtime_for(ctx, &row)?;
     runtime
         .kill(&row.id, signal.trim_start_matches("SIG"), false)
         .map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))?;
@@ -533,7 +542,7 @@ pub fn remove_one(
 /// Deletes everything of a stopped container: runtime state, mount, files, row.
 pub fn destroy(ctx: &StoreContext, row: &ContainerRow, volumes: bool) -> Result<()> {
     let paths = ContainerPaths::new(&ctx.paths, &row.id);
-    if let Ok(rt) = runtime_for(ctx, &row.runtime) {
+    if let Ok(rt) = runtime_for(ctx, row) {
         // The monitor usually deleted it already; only ask the runtime when it still knows it.
         if rt.root.join(&row.id).exists() {
             let _ = rt.delete(&row.id, true);
@@ -698,7 +707,7 @@ pub fn pause(engine: &LocalEngine, name: &str, resume: bool) -> Result<String> {
             },
         ));
     }
-    let runtime = runtime_for(ctx, &row.runtime)?;
+    let runtime = runtime_for(ctx, &row)?;
     let result = if resume {
         runtime.resume(&row.id)
     } else {

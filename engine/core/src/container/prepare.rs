@@ -264,7 +264,8 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, runtime: &Runtime) -> Res
             etc_files,
             mounts,
             user,
-            cgroups_path: format!("/berth/berth-{}", row.id),
+            cgroups_path: super::cgroup::CgroupManager::from_recorded(&row.config.cgroup_manager)
+                .spec_path(&row.id),
             host_rlimits: host_rlimits(),
             seccomp: seccomp.map(|(p, _)| p),
             init_binary,

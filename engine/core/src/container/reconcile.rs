@@ -67,9 +67,7 @@ pub fn refreshed(ctx: &StoreContext, row: ContainerRow) -> ContainerRow {
     if !process_alive(row.monitor_pid, 0) {
         // The monitor died before cleaning up: release the runtime's state (and with it
         // the cgroup) and the root filesystem mount here.
-        if let Ok(rt) = super::runtime::select(Some(&row.runtime), |n| {
-            super::paths::runtime_root(&ctx.paths, n)
-        }) {
+        if let Ok(rt) = super::runtime::Runtime::of_container(&ctx.paths, &row) {
             if rt.root.join(&row.id).exists() {
                 let _ = rt.delete(&row.id, true);
             }

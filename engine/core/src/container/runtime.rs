@@ -33,6 +33,8 @@ pub struct Runtime {
     pub path: PathBuf,
     /// The state directory passed with `--root`.
     pub root: PathBuf,
+    /// Further global flags (`--systemd-cgroup` for the systemd cgroup manager).
+    pub flags: Vec<String>,
 }
 
 fn find_in_path(name: &str) -> Option<PathBuf> {
@@ -83,6 +85,7 @@ pub fn select(
             root: state_root(&base),
             name: base,
             path,
+            flags: Vec::new(),
         }
     };
     if let Some(name) = requested {
@@ -117,8 +120,23 @@ impl Runtime {
     /// The command with the global options every call shares.
     pub fn command(&self) -> Command {
         let mut c = Command::new(&self.path);
-        c.arg("--root").arg(&self.root);
+        c.arg("--root").arg(&self.root).args(&self.flags);
         c
+    }
+
+    /// The runtime of an existing container: its runtime, with its cgroup manager's flags.
+    pub fn of_container(
+        paths: &crate::store::paths::StorePaths,
+        row: &super::store::ContainerRow,
+    ) -> Result<Runtime, RuntimeError> {
+        let mut rt = select(Some(&row.runtime), |n| super::paths::runtime_root(paths, n))?;
+        let manager = super::cgroup::CgroupManager::from_recorded(&row.config.cgroup_manager);
+        rt.flags = manager
+            .runtime_flags()
+            .iter()
+            .map(|f| f.to_string())
+            .collect();
+        Ok(rt)
     }
 
     fn run(&self, verb: &str, args: &[&OsStr]) -> Result<Output, RuntimeError> {

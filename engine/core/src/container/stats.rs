@@ -31,9 +31,9 @@ fn host_memory() -> u64 {
         .unwrap_or(0)
 }
 
-fn sample(id: &str) -> ContainerStats {
-    let cg = format!("berth/berth-{id}");
-    let v2 = PathBuf::from("/sys/fs/cgroup").join(&cg);
+/// The figures of the cgroup at `cg` under the hierarchies (v2, else v1).
+fn sample(cg: &str) -> ContainerStats {
+    let v2 = PathBuf::from("/sys/fs/cgroup").join(cg);
     let mut s = ContainerStats::default();
     if v2.join("memory.current").exists() {
         s.mem_usage = read_u64(v2.join("memory.current")).unwrap_or(0);
@@ -60,7 +60,7 @@ fn sample(id: &str) -> ContainerStats {
         let v1 = |ctrl: &str, file: &str| {
             PathBuf::from("/sys/fs/cgroup")
                 .join(ctrl)
-                .join(&cg)
+                .join(cg)
                 .join(file)
         };
         s.mem_usage = read_u64(v1("memory", "memory.usage_in_bytes")).unwrap_or(0);
@@ -119,7 +119,8 @@ pub fn stats(engine: &LocalEngine, names: &[String]) -> Result<Vec<ContainerStat
                 ),
             ));
         }
-        let mut s = sample(&row.id);
+        let manager = super::cgroup::CgroupManager::from_recorded(&row.config.cgroup_manager);
+        let mut s = sample(&manager.relative_dir(&row.id));
         s.container_id = row.id.clone();
         s.name = row.name.clone();
         s.up_time = (now - row.started_at).max(0) as f64 / 1e9;

@@ -2,7 +2,6 @@
 //! ps-style descriptors read from /proc: user, pid, ppid, %cpu, elapsed, tty, time, comm, args.
 
 use super::ops::lookup;
-use super::paths::runtime_root;
 use super::store::State;
 use crate::engine::LocalEngine;
 use berth_types::{EngineError, ErrorKind, Result};
@@ -157,7 +156,7 @@ pub fn top(engine: &LocalEngine, name: &str, descriptors: &[String]) -> Result<V
             header(d).ok_or_else(|| EngineError::invalid(format!("unknown descriptor: {d}")))?;
         table[0].push(h.to_string());
     }
-    let runtime = super::runtime::select(Some(&row.runtime), |n| runtime_root(&ctx.paths, n))
+    let runtime = super::runtime::Runtime::of_container(&ctx.paths, &row)
         .map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))?;
     let out = runtime
         .command()

@@ -324,7 +324,7 @@ pub fn inspect(ctx: &StoreContext, name: &str) -> Result<Value> {
                 if !m.options.is_empty() { s.push(':'); s.push_str(&m.options.join(",")); }
                 s
             }).collect::<Vec<_>>(),
-            "CgroupManager": "cgroupfs",
+            "CgroupManager": super::cgroup::CgroupManager::from_recorded(&c.cgroup_manager).as_str(),
             "LogConfig": { "Type": if c.log_driver.is_empty() { "k8s-file" } else { c.log_driver.as_str() }, "Config": c.log_opts, "Path": paths.log() },
             "NetworkMode": c.network,
             "RestartPolicy": { "Name": if c.restart.name.is_empty() { "no" } else { c.restart.name.as_str() }, "MaximumRetryCount": c.restart.max_retries },

@@ -220,6 +220,11 @@ pub fn teardown(id: &str, run_dir: &Path) -> Result<(), String> {
     let _lock = host
         .lock()
         .map_err(|e| format!("locking the host's networks: {e}"))?;
+    // Another process (`rm -f` and the monitor's exit command race) may have torn it
+    // down while this one waited for the lock.
+    let Some(state) = read_state(run_dir) else {
+        return Ok(());
+    };
     let torn = netavark::teardown(&host.run_dir, &state.netns, &state.options);
     let _ = netns::remove(&state.netns);
     let _ = host.release(id, None);

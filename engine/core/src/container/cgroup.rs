@@ -1,0 +1,129 @@
+//! Where a container's cgroup lives, by cgroup manager, as Podman places them:
+//! `cgroupfs` puts it at `berth/berth-ID` in each hierarchy (v1) or in the unified one
+//! (v2), made by the runtime itself; `systemd` has the runtime ask systemd for a
+//! `berth-ID.scope` unit in `machine.slice` (`--systemd-cgroup`), the default where
+//! systemd is PID 1 and Berth runs as root. Pure but for [`systemd_running`].
+
+use std::path::Path;
+
+/// The cgroup manager a container was created with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CgroupManager {
+    Cgroupfs,
+    Systemd,
+}
+
+impl CgroupManager {
+    /// The name `--cgroup-manager` and inspect use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CgroupManager::Cgroupfs => "cgroupfs",
+            CgroupManager::Systemd => "systemd",
+        }
+    }
+
+    /// A recorded name; anything but `systemd` is cgroupfs (older containers say none).
+    pub fn from_recorded(name: &str) -> CgroupManager {
+        if name == "systemd" {
+            CgroupManager::Systemd
+        } else {
+            CgroupManager::Cgroupfs
+        }
+    }
+
+    /// The spec's `linux.cgroupsPath`.
+    pub fn spec_path(self, id: &str) -> String {
+        match self {
+            CgroupManager::Cgroupfs => format!("/berth/berth-{id}"),
+            CgroupManager::Systemd => format!("machine.slice:berth:{id}"),
+        }
+    }
+
+    /// The cgroup's directory under a hierarchy's mount point.
+    pub fn relative_dir(self, id: &str) -> String {
+        match self {
+            CgroupManager::Cgroupfs => format!("berth/berth-{id}"),
+            CgroupManager::Systemd => format!("machine.slice/berth-{id}.scope"),
+        }
+    }
+
+    /// The runtime's global flags for this manager.
+    pub fn runtime_flags(self) -> &'static [&'static str] {
+        match self {
+            CgroupManager::Cgroupfs => &[],
+            CgroupManager::Systemd => &["--systemd-cgroup"],
+        }
+    }
+}
+
+/// Whether systemd is the init system (`/run/systemd/system`, as sd_booted checks).
+pub fn systemd_running() -> bool {
+    Path::new("/run/systemd/system").is_dir()
+}
+
+/// The manager for a new container: the one asked for, else systemd where it runs
+/// and Berth is root (a rootless user's cgroups need a systemd user session), else
+/// cgroupfs. Asking for systemd where it does not run falls back to cgroupfs with a
+/// warning, as Podman does. Unknown names are an error.
+pub fn choose(
+    requested: Option<&str>,
+    systemd: bool,
+    rootless: bool,
+) -> Result<(CgroupManager, Option<String>), String> {
+    match requested {
+        None | Some("") => Ok((
+            if systemd && !rootless {
+                CgroupManager::Systemd
+            } else {
+                CgroupManager::Cgroupfs
+            },
+            None,
+        )),
+        Some("cgroupfs") => Ok((CgroupManager::Cgroupfs, None)),
+        Some("systemd") if systemd && !rootless => Ok((CgroupManager::Systemd, None)),
+        Some("systemd") => Ok((
+            CgroupManager::Cgroupfs,
+            Some(if systemd {
+                "the systemd cgroup manager needs root here (no systemd user session is used): falling back to cgroupfs".into()
+            } else {
+                "systemd is not running as PID 1: the systemd cgroup manager cannot be used; falling back to cgroupfs".into()
+            }),
+        )),
+        Some(other) => Err(format!(
+            "invalid --cgroup-manager {other:?}: use cgroupfs or systemd"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_follow_each_manager() {
+        let c = CgroupManager::Cgroupfs;
+        assert_eq!(c.spec_path("abc"), "/berth/berth-abc");
+        assert_eq!(c.relative_dir("abc"), "berth/berth-abc");
+        assert!(c.runtime_flags().is_empty());
+        let s = CgroupManager::Systemd;
+        assert_eq!(s.spec_path("abc"), "machine.slice:berth:abc");
+        assert_eq!(s.relative_dir("abc"), "machine.slice/berth-abc.scope");
+        assert_eq!(s.runtime_flags(), ["--systemd-cgroup"]);
+        assert_eq!(CgroupManager::from_recorded(""), c);
+        assert_eq!(CgroupManager::from_recorded("systemd"), s);
+    }
+
+    #[test]
+    fn systemd_is_the_default_where_it_runs_for_root_only() {
+        use CgroupManager::*;
+        assert_eq!(choose(None, true, false), Ok((Systemd, None)));
+        assert_eq!(choose(None, true, true), Ok((Cgroupfs, None)));
+        assert_eq!(choose(None, false, false), Ok((Cgroupfs, None)));
+        assert_eq!(choose(Some("cgroupfs"), true, false), Ok((Cgroupfs, None)));
+        let (m, warning) = choose(Some("systemd"), false, false).expect("falls back");
+        assert_eq!(m, Cgroupfs);
+        assert!(warning.expect("a warning").contains("not running as PID 1"));
+        let err = choose(Some("sysd"), true, false).expect_err("unknown");
+        assert!(err.contains("invalid --cgroup-manager \"sysd\""), "{err}");
+    }
+}
