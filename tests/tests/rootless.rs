@@ -611,3 +611,79 @@ fn fuse_overlayfs_mounts_the_root_when_storage_conf_names_it() {
         "--rm removed the container that could not start"
     );
 }
+
+#[test]
+fn rootless_bridge_networks_resolve_names_and_publish_ports() {
+    use std::io::{Read, Write};
+    let _turn = turn();
+    let user = &TestEnv::get().rootless_user;
+    let image = rootless_busybox(user);
+    let net = format!("rlnet{}", std::process::id());
+    assert_eq!(
+        berth_as(user, &["network", "create", &net]).ok(),
+        format!("{net}\n")
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let publish = format!("127.0.0.1:{port}:80");
+    let name = format!("rlweb{}", std::process::id());
+    berth_as(
+        user,
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--network",
+            &net,
+            "--network-alias",
+            "site",
+            "-p",
+            &publish,
+            &image,
+            "sh",
+            "-c",
+            "mkdir -p /www && echo bridge-body > /www/index.html && exec httpd -f -p 80 -h /www",
+        ],
+    )
+    .ok();
+    // By name and by alias, from a second container on the network.
+    let fetched = berth_as(
+        user,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            &net,
+            &image,
+            "sh",
+            "-c",
+            &format!("wget -qO- http://{name}/; wget -qO- http://site/"),
+        ],
+    );
+    assert_eq!(fetched.ok(), "bridge-body\nbridge-body\n", "{fetched}");
+    // From the host, through the published port.
+    let answer =
+        berth_e2e::containers::wait_for("the published port", Duration::from_secs(15), || {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+            s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+            let mut body = String::new();
+            s.read_to_string(&mut body).ok()?;
+            body.contains("bridge-body").then_some(body)
+        });
+    assert!(answer.starts_with("HTTP/1."), "{answer}");
+    berth_as(user, &["rm", "-f", "-t", "0", &name]).ok();
+    berth_e2e::containers::wait_for("the port to close", Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port))
+            .is_err()
+            .then_some(())
+    });
+    assert_eq!(
+        berth_as(user, &["network", "rm", &net]).ok(),
+        format!("{net}\n")
+    );
+    let left = berth_as(user, &["network", "exists", &net]);
+    assert_eq!(left.code, Some(1), "{left}");
+}

@@ -62,19 +62,15 @@ pub fn create(
         }
     }
     // A rootless container's default network is pasta (slirp4netns where pasta is
-    // missing); bridge networks need root.
+    // missing); the bridge networks it names live in the user's rootless namespace.
     let mut req = req.clone();
-    if crate::rootless::active() && req.network == "bridge" {
-        if !req
+    if crate::rootless::active()
+        && req.network == "bridge"
+        && req
             .networks
             .iter()
             .all(|a| a.network.is_empty() || a.network == "bridge")
-        {
-            return Err(EngineError::new(
-                ErrorKind::Unsupported,
-                "bridge networks are not supported for rootless containers yet: use the default (pasta) or --network none",
-            ));
-        }
+    {
         req.network = crate::network::setup::user_mode_default().into();
         req.networks.clear();
     }

@@ -39,7 +39,10 @@ impl HostNetworks {
         let run = std::env::var_os("XDG_RUNTIME_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| {
-                std::env::temp_dir().join(format!("berth-{}", rustix::process::geteuid().as_raw()))
+                // The user's own uid, not the 0 it is inside its namespace.
+                let uid = crate::rootless::host_uid()
+                    .unwrap_or_else(|| rustix::process::geteuid().as_raw());
+                std::env::temp_dir().join(format!("berth-{uid}"))
             });
         HostNetworks {
             config_dir: config.join("berth/networks"),

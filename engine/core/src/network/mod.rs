@@ -14,6 +14,7 @@ pub mod netns;
 pub mod ops;
 pub mod pasta;
 pub mod ports;
+pub mod rootless_netns;
 pub mod setup;
 pub mod slirp;
 pub mod store;

@@ -101,6 +101,11 @@ fn run(verb: &str, config_dir: &Path, netns: &Path, options: &Value) -> Result<S
     if let Ok(aardvark) = helper("aardvark-dns") {
         cmd.arg("--aardvark-binary").arg(aardvark);
     }
+    // A rootless user's bridges live in its own network namespace (made by then).
+    if crate::rootless::active() {
+        let host = super::host::HostNetworks::for_caller();
+        super::rootless_netns::enter_for(&mut cmd, &super::rootless_netns::path(&host))?;
+    }
     cmd.arg(verb)
         .arg(netns)
         .stdin(Stdio::piped())

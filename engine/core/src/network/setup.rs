@@ -34,6 +34,9 @@ pub struct NetState {
     pub options: Value,
     pub interfaces: Vec<Interface>,
     pub ports: Vec<PortMapping>,
+    /// Rootless: slirp4netns's IDs of the port forwards into the rootless namespace.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forwards: Vec<u64>,
 }
 
 fn state_file(run_dir: &Path) -> PathBuf {
@@ -83,9 +86,18 @@ pub fn setup(
         }
         host.save_leases(&leases).map_err(|e| e.to_string())?;
         let ports = ports::resolve(&req.ports, req.publish_all, exposed)?;
+        let rootless = crate::rootless::active();
+        if rootless {
+            super::rootless_netns::ensure(&host)?;
+        }
         let netns_path = netns::path_for(&ctx.paths.runroot, id);
         netns::create(&netns_path, owner(req)?.as_ref()).map_err(|e| e.to_string())?;
-        let options = netavark::options(id, name, hostname, &joined, &ports, &[]);
+        let inner_ports = if rootless {
+            super::rootless_netns::inner_ports(&ports)
+        } else {
+            ports.clone()
+        };
+        let options = netavark::options(id, name, hostname, &joined, &inner_ports, &[]);
         let status = match netavark::setup(&host.run_dir, &netns_path, &options) {
             Ok(s) => s,
             Err(e) => {
@@ -93,8 +105,20 @@ pub fn setup(
                 return Err(e);
             }
         };
-        for j in &joined {
-            super::keeper::ensure(&j.network);
+        let mut forwards = Vec::new();
+        if rootless {
+            match super::rootless_netns::forward(&host, &ports) {
+                Ok(ids) => forwards = ids,
+                Err(e) => {
+                    let _ = netavark::teardown(&host.run_dir, &netns_path, &options);
+                    let _ = netns::remove(&netns_path);
+                    return Err(e);
+                }
+            }
+        } else {
+            for j in &joined {
+                super::keeper::ensure(&j.network);
+            }
         }
         let interfaces = joined.iter().map(|j| interface(j, &status)).collect();
         let state = NetState {
@@ -102,6 +126,7 @@ pub fn setup(
             options,
             interfaces,
             ports,
+            forwards,
         };
         write_state(run_dir, &state)?;
         Ok(state)
@@ -173,6 +198,7 @@ pub fn setup_user_mode(
         options: serde_json::json!({ tool: true }),
         interfaces: Vec::new(),
         ports,
+        forwards: Vec::new(),
     };
     write_state(run_dir, &state)?;
     Ok(state)
@@ -225,6 +251,7 @@ pub fn teardown(id: &str, run_dir: &Path) -> Result<(), String> {
     let Some(state) = read_state(run_dir) else {
         return Ok(());
     };
+    super::rootless_netns::unforward(&host, &state.forwards);
     let torn = netavark::teardown(&host.run_dir, &state.netns, &state.options);
     let _ = netns::remove(&state.netns);
     let _ = host.release(id, None);

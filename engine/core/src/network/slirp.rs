@@ -134,7 +134,7 @@ fn wait_ready(fd: &impl AsFd) -> Result<(), String> {
 }
 
 /// One request on the API socket: the request, the write side shut, the reply read.
-fn api_call(socket: &Path, request: &Value) -> Result<(), String> {
+pub fn api_call(socket: &Path, request: &Value) -> Result<Value, String> {
     let mut s = std::os::unix::net::UnixStream::connect(socket)
         .map_err(|e| format!("connecting to slirp4netns at {}: {e}", socket.display()))?;
     let _ = s.set_read_timeout(Some(READY_TIMEOUT));
@@ -149,13 +149,14 @@ fn api_call(socket: &Path, request: &Value) -> Result<(), String> {
     if let Some(err) = v.get("error") {
         let args = &request["arguments"];
         return Err(format!(
-            "publishing {}:{} through slirp4netns: {}",
+            "slirp4netns refused {} {}:{}: {}",
+            request["execute"].as_str().unwrap_or_default(),
             args["host_addr"].as_str().unwrap_or_default(),
             args["host_port"],
             err["desc"].as_str().unwrap_or("refused")
         ));
     }
-    Ok(())
+    Ok(v)
 }
 
 #[cfg(test)]
