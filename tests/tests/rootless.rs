@@ -143,11 +143,18 @@ fn rootless_busybox(user: &str) -> String {
     image
 }
 
+/// A container test's start: its turn, the harness's rootless user, and busybox
+/// pulled into that user's store.
+fn rootless_turn() -> (std::sync::MutexGuard<'static, ()>, &'static str, String) {
+    let turn = turn();
+    let user = TestEnv::get().rootless_user.as_str();
+    let image = rootless_busybox(user);
+    (turn, user, image)
+}
+
 #[test]
 fn a_rootless_container_runs_as_root_of_the_users_namespace() {
-    let _turn = turn();
-    let user = &TestEnv::get().rootless_user;
-    let image = rootless_busybox(user);
+    let (_turn, user, image) = rootless_turn();
     let name = format!("rrm{}", std::process::id());
     let out = berth_as(
         user,
@@ -325,9 +332,7 @@ fn users_dir(user: &str, tag: &str) -> std::path::PathBuf {
 #[test]
 fn keep_id_runs_as_the_user_whose_files_stay_its_own() {
     use std::os::unix::fs::MetadataExt;
-    let _turn = turn();
-    let user = &TestEnv::get().rootless_user;
-    let image = rootless_busybox(user);
+    let (_turn, user, image) = rootless_turn();
     let uid = uid_of(user);
     let share = users_dir(user, "keepid");
     let volume = format!("{}:/share", share.display());
@@ -391,9 +396,7 @@ fn keep_id_runs_as_the_user_whose_files_stay_its_own() {
 
 #[test]
 fn nomap_leaves_the_user_out_and_uidmap_maps_what_it_says() {
-    let _turn = turn();
-    let user = &TestEnv::get().rootless_user;
-    let image = rootless_busybox(user);
+    let (_turn, user, image) = rootless_turn();
     let home = format!("/home/{user}");
     // The container's root is not the user here: the store's parents must let anyone
     // search them, which a fresh home's ~/.local/share does not.
@@ -542,9 +545,7 @@ impl Drop for FuseStorageConf {
 
 #[test]
 fn fuse_overlayfs_mounts_the_root_when_storage_conf_names_it() {
-    let _turn = turn();
-    let user = &TestEnv::get().rootless_user;
-    let image = rootless_busybox(user);
+    let (_turn, user, image) = rootless_turn();
     let _conf = FuseStorageConf::new(user);
     let name = format!("rfuse{}", std::process::id());
     berth_as(
@@ -615,9 +616,7 @@ fn fuse_overlayfs_mounts_the_root_when_storage_conf_names_it() {
 #[test]
 fn rootless_bridge_networks_resolve_names_and_publish_ports() {
     use std::io::{Read, Write};
-    let _turn = turn();
-    let user = &TestEnv::get().rootless_user;
-    let image = rootless_busybox(user);
+    let (_turn, user, image) = rootless_turn();
     let net = format!("rlnet{}", std::process::id());
     assert_eq!(
         berth_as(user, &["network", "create", &net]).ok(),
