@@ -127,16 +127,19 @@ struct Copier<'a> {
 }
 
 impl Copier<'_> {
+    /// The host owner of a file owned by `uid`:`gid` in the image: the mapped IDs;
+    /// for IDs the mapping lacks, its nobody, or else the IDs as they were (outside the
+    /// mapping, which the container sees as nobody too, as the layer itself has them).
     fn owner(&self, uid: u32, gid: u32) -> (u32, u32) {
         let m = self.mappings;
         let uid = m
             .host_uid(uid)
             .or_else(|| m.host_uid(OVERFLOW_ID))
-            .unwrap_or(m.uids[0].host);
+            .unwrap_or(uid);
         let gid = m
             .host_gid(gid)
             .or_else(|| m.host_gid(OVERFLOW_ID))
-            .unwrap_or(m.gids[0].host);
+            .unwrap_or(gid);
         (uid, gid)
     }
 
@@ -254,5 +257,90 @@ fn copy_xattrs(src: &Path, dst: &Path) {
             let _ =
                 rustix::fs::lsetxattr(dst, name, &value[..len], rustix::fs::XattrFlags::empty());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::container::idmap::IdRange;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mappings() -> IdMappings {
+        let r = |container, host, size| IdRange {
+            container,
+            host,
+            size,
+        };
+        IdMappings {
+            uids: vec![r(0, 300000, 2000)],
+            gids: vec![r(0, 400000, 2000)],
+        }
+    }
+
+    #[test]
+    fn a_layer_is_copied_with_owners_shifted_and_everything_else_kept() {
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("skipped: changing owners needs root");
+            return;
+        }
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let layer = tmp.path().join("layer");
+        std::fs::create_dir_all(layer.join("bin")).expect("mkdir");
+        std::fs::write(layer.join("bin/tool"), b"#!/bin/sh\n").expect("write");
+        std::fs::set_permissions(
+            layer.join("bin/tool"),
+            std::fs::Permissions::from_mode(0o4755),
+        )
+        .expect("chmod");
+        std::fs::hard_link(layer.join("bin/tool"), layer.join("bin/alias")).expect("link");
+        std::os::unix::fs::symlink("tool", layer.join("bin/sym")).expect("symlink");
+        std::fs::write(layer.join("owned"), b"x").expect("write");
+        std::os::unix::fs::chown(layer.join("owned"), Some(1000), Some(1001)).expect("chown");
+        std::fs::write(layer.join("unmapped"), b"x").expect("write");
+        std::os::unix::fs::chown(layer.join("unmapped"), Some(50000), Some(50000)).expect("chown");
+        // A whiteout means nothing in a lone layer and is not copied.
+        rustix::fs::mknodat(
+            CWD,
+            &layer.join("gone"),
+            rustix::fs::FileType::CharacterDevice,
+            Mode::from_raw_mode(0),
+            0,
+        )
+        .expect("mknod");
+
+        let paths = StorePaths {
+            root: tmp.path().join("root"),
+            runroot: tmp.path().join("run"),
+        };
+        let m = mappings();
+        let tree = shifted_tree(&paths, "abcdef0123456789", std::slice::from_ref(&layer), &m)
+            .expect("copied");
+        let meta = |p: &str| std::fs::symlink_metadata(tree.join(p)).expect(p);
+        assert_eq!((meta("bin").uid(), meta("bin").gid()), (300000, 400000));
+        let tool = meta("bin/tool");
+        assert_eq!((tool.uid(), tool.gid()), (300000, 400000));
+        assert_eq!(
+            tool.mode() & 0o7777,
+            0o4755,
+            "set-id bits survive the chown"
+        );
+        assert_eq!(tool.ino(), meta("bin/alias").ino(), "hard links stay links");
+        assert_eq!(
+            std::fs::read_link(tree.join("bin/sym")).expect("link"),
+            PathBuf::from("tool")
+        );
+        assert_eq!(meta("bin/sym").uid(), 300000);
+        assert_eq!((meta("owned").uid(), meta("owned").gid()), (301000, 401001));
+        // Owners outside a mapping without nobody keep their IDs (nobody inside).
+        assert_eq!(meta("unmapped").uid(), 50000);
+        assert!(!tree.join("gone").exists());
+
+        // Made once: a second call finds it; rmi of the image frees it.
+        std::fs::write(tree.join("marker"), b"").expect("marker");
+        let again = shifted_tree(&paths, "abcdef0123456789", &[layer], &m).expect("found");
+        assert!(again.join("marker").exists());
+        remove_unused(&paths, &["ffff".into()]);
+        assert!(!tree.exists());
     }
 }

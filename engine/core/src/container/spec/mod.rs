@@ -361,6 +361,77 @@ mod tests {
         assert!(host.caps.contains(&"CAP_CHOWN".to_string()), "{host:?}");
     }
 
+    fn mapped() -> crate::container::idmap::IdMappings {
+        let r = crate::container::idmap::IdRange {
+            container: 0,
+            host: 300000,
+            size: 65536,
+        };
+        crate::container::idmap::IdMappings {
+            uids: vec![r],
+            gids: vec![r],
+        }
+    }
+
+    fn namespace<'a>(spec: &'a Value, kind: &str) -> Option<&'a Value> {
+        spec["linux"]["namespaces"]
+            .as_array()
+            .and_then(|n| n.iter().find(|n| n["type"] == kind))
+    }
+
+    #[test]
+    fn a_user_namespace_joins_the_one_that_owns_the_network_namespace() {
+        let req = ContainerCreateRequest::default();
+        let img = image(None, Some(&["/bin/sh"]));
+        let mut inp = input(&req, &img);
+        inp.id_mappings = Some(mapped());
+        inp.netns = Some(PathBuf::from("/run/berth/netns/berth-c"));
+        inp.userns_owns_netns = true;
+        let spec = spec_of(&inp);
+        assert_eq!(
+            namespace(&spec, "user"),
+            Some(&json!({"type": "user", "path": "/run/berth/netns/berth-c.userns"}))
+        );
+        assert_eq!(
+            spec["linux"]["uidMappings"],
+            json!([{"containerID": 0, "hostID": 300000, "size": 65536}])
+        );
+        assert_eq!(spec["linux"]["gidMappings"], spec["linux"]["uidMappings"]);
+        // It owns its network namespace: sysfs and the default sysctl as usual.
+        let sys = spec["mounts"]
+            .as_array()
+            .and_then(|m| m.iter().find(|m| m["destination"] == "/sys"))
+            .cloned();
+        assert_eq!(sys.map(|m| m["type"].clone()), Some(json!("sysfs")));
+        assert_eq!(spec["linux"]["sysctl"]["net.ipv4.ping_group_range"], "0 0");
+    }
+
+    #[test]
+    fn a_user_namespace_in_the_hosts_network_binds_sys_and_sets_no_net_sysctl() {
+        let req = ContainerCreateRequest {
+            network: "host".into(),
+            ..Default::default()
+        };
+        let img = image(None, Some(&["/bin/sh"]));
+        let mut inp = input(&req, &img);
+        inp.id_mappings = Some(mapped());
+        let spec = spec_of(&inp);
+        assert_eq!(namespace(&spec, "user"), Some(&json!({"type": "user"})));
+        assert!(namespace(&spec, "network").is_none());
+        let sys = spec["mounts"]
+            .as_array()
+            .and_then(|m| m.iter().find(|m| m["destination"] == "/sys"))
+            .cloned()
+            .expect("a /sys mount");
+        assert_eq!(sys["type"], "bind");
+        assert_eq!(sys["source"], "/sys");
+        assert!(spec["linux"].get("sysctl").is_none());
+        // Without a mapping there is no user namespace at all.
+        let plain = spec_of(&input(&req, &img));
+        assert!(namespace(&plain, "user").is_none());
+        assert!(plain["linux"].get("uidMappings").is_none());
+    }
+
     #[test]
     fn spec_round_trips_through_json_text() {
         let req = ContainerCreateRequest::default();
