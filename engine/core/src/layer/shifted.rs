@@ -302,7 +302,7 @@ mod tests {
         // A whiteout means nothing in a lone layer and is not copied.
         rustix::fs::mknodat(
             CWD,
-            &layer.join("gone"),
+            layer.join("gone"),
             rustix::fs::FileType::CharacterDevice,
             Mode::from_raw_mode(0),
             0,
