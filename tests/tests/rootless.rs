@@ -673,11 +673,26 @@ fn rootless_bridge_networks_resolve_names_and_publish_ports() {
             body.contains("bridge-body").then_some(body)
         });
     assert!(answer.starts_with("HTTP/1."), "{answer}");
+    let rootless_netns_slirp = || {
+        let out = Command::new("pgrep")
+            .args(["-u", user, "-f", "slirp4netns.*rootless-netns"])
+            .output()
+            .expect("pgrep");
+        !out.stdout.is_empty()
+    };
+    assert!(
+        rootless_netns_slirp(),
+        "slirp4netns joins the user's network namespace"
+    );
     berth_as(user, &["rm", "-f", "-t", "0", &name]).ok();
     berth_e2e::containers::wait_for("the port to close", Duration::from_secs(10), || {
         std::net::TcpStream::connect(("127.0.0.1", port))
             .is_err()
             .then_some(())
+    });
+    // With no container left on the user's networks, their namespace goes.
+    berth_e2e::containers::wait_for("slirp4netns to end", Duration::from_secs(10), || {
+        (!rootless_netns_slirp()).then_some(())
     });
     assert_eq!(
         berth_as(user, &["network", "rm", &net]).ok(),

@@ -3,7 +3,8 @@
 //! aardvark-dns as it would on a host. slirp4netns joins it to the real host: traffic
 //! leaves through its tap, and each published port is forwarded in by its API
 //! (`add_hostfwd`), where netavark's rules take it to the container. The namespace and
-//! its slirp4netns stay up once made, as a bridge does. Callers hold the host lock.
+//! its slirp4netns stay up while a container is on one of the user's networks, as
+//! Podman keeps its rootless netns. Callers hold the host lock.
 
 use super::host::HostNetworks;
 use berth_types::network::PortMapping;
@@ -47,6 +48,17 @@ pub fn ensure(host: &HostNetworks) -> Result<PathBuf, String> {
         return Err(format!("connecting the rootless network namespace: {e}"));
     }
     Ok(ns)
+}
+
+/// Stops slirp4netns and lets the namespace go, once no container uses it (`leases`
+/// empty): what netavark made in it goes with it.
+pub fn stop_if_unused(host: &HostNetworks) {
+    let idle = host.leases().map(|l| l.is_empty()).unwrap_or(false);
+    if idle && path(host).exists() {
+        super::pasta::stop(&pid_file(host));
+        let _ = std::fs::remove_file(api_socket(host));
+        let _ = super::netns::remove(&path(host));
+    }
 }
 
 /// Has `cmd` run inside the namespace (for netavark).

@@ -256,6 +256,9 @@ pub fn teardown(id: &str, run_dir: &Path) -> Result<(), String> {
     let _ = netns::remove(&state.netns);
     let _ = host.release(id, None);
     let _ = std::fs::remove_file(state_file(run_dir));
+    if crate::rootless::active() {
+        super::rootless_netns::stop_if_unused(&host);
+    }
     torn
 }
 
