@@ -234,7 +234,7 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, runtime: &Runtime) -> Res
                 })?;
             }
         }
-        if id_mappings.is_some() {
+        if let Some(m) = &id_mappings {
             // The runtime mounts these from inside the container's user namespace,
             // whose root is nobody special to the store's directories.
             let sources = etc_files.iter().map(|(p, _)| p.as_path()).chain(
@@ -248,10 +248,8 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, runtime: &Runtime) -> Res
                 make_traversable(path, &stores)
                     .map_err(|e| fail(format!("container {}: {e}", row.id)))?;
             }
-            if let Some(m) = &id_mappings {
-                for store in stores {
-                    check_reachable(store, m)?;
-                }
+            for store in stores {
+                check_reachable(store, m)?;
             }
         }
         let seccomp = seccomp(row)?;

@@ -133,6 +133,9 @@ pub fn setup(
     })();
     if result.is_err() {
         let _ = host.release(id, None);
+        if crate::rootless::active() {
+            super::rootless_netns::stop_if_unused(&host);
+        }
     }
     result
 }
