@@ -701,3 +701,20 @@ fn rootless_bridge_networks_resolve_names_and_publish_ports() {
     let left = berth_as(user, &["network", "exists", &net]);
     assert_eq!(left.code, Some(1), "{left}");
 }
+
+#[test]
+fn limits_a_rootless_container_cannot_have_on_cgroup_v1_are_warned_about() {
+    let (_turn, user, image) = rootless_turn();
+    let out = berth_as(user, &["run", "--rm", "--memory", "64m", &image, "true"]);
+    out.ok();
+    let warned = out
+        .stderr
+        .contains("Resource limits are not supported and ignored on cgroups V1 rootless systems");
+    let v1 = !std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    assert_eq!(warned, v1, "warned exactly on cgroup v1: {out}");
+    let plain = berth_as(user, &["run", "--rm", &image, "true"]);
+    assert!(
+        !plain.stderr.contains("Resource limits"),
+        "no limits, no warning: {plain}"
+    );
+}

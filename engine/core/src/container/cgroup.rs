@@ -56,6 +56,15 @@ impl CgroupManager {
     }
 }
 
+/// Whether the host is cgroup v2 only (the unified hierarchy at /sys/fs/cgroup).
+pub fn unified() -> bool {
+    Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+}
+
+/// The warning for limits a rootless container cannot have on cgroup v1 (Podman's).
+pub const ROOTLESS_V1_LIMITS: &str =
+    "Resource limits are not supported and ignored on cgroups V1 rootless systems";
+
 /// Whether systemd is the init system (`/run/systemd/system`, as sd_booted checks).
 pub fn systemd_running() -> bool {
     Path::new("/run/systemd/system").is_dir()

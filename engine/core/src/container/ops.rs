@@ -82,6 +82,12 @@ pub fn create(
     .map_err(EngineError::invalid)?;
     req.cgroup_manager = manager.as_str().into();
     warnings.extend(warning);
+    if crate::rootless::active()
+        && !super::cgroup::unified()
+        && req.resources != berth_types::container::Resources::default()
+    {
+        warnings.push(super::cgroup::ROOTLESS_V1_LIMITS.into());
+    }
     let req = &req;
     super::idmap::for_request(req).map_err(EngineError::invalid)?;
     let runtime = runtime::select(

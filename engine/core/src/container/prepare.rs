@@ -403,9 +403,8 @@ fn network_namespace(
 /// A rootless user may not create cgroups on a cgroup v1 host: the runtime runs the
 /// container without one of its own (resource limits need cgroup v2 delegation).
 fn rootless_spec(spec: &mut serde_json::Value) {
-    let v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
     if let Some(linux) = spec.get_mut("linux").and_then(|l| l.as_object_mut()) {
-        if !v2 {
+        if !super::cgroup::unified() {
             linux.remove("cgroupsPath");
             linux.remove("resources");
         }
