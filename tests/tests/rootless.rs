@@ -718,3 +718,16 @@ fn limits_a_rootless_container_cannot_have_on_cgroup_v1_are_warned_about() {
         "no limits, no warning: {plain}"
     );
 }
+
+#[test]
+fn info_tells_a_rootless_user_it_is_rootless_and_root_that_it_is_not() {
+    let _turn = turn();
+    let user = &TestEnv::get().rootless_user;
+    let format = "{{.Host.Rootless}} {{.Host.CgroupManager}}";
+    let out = berth_as(user, &["info", "--format", format]);
+    assert_eq!(out.ok(), "true cgroupfs\n", "{out}");
+    let mut c = Command::new(&TestEnv::get().berth_bin);
+    c.args(["info", "--format", "{{.Host.Rootless}}"]);
+    let root = cmd::run(c, None, Duration::from_secs(30));
+    assert_eq!(root.ok(), "false\n", "{root}");
+}

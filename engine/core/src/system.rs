@@ -73,18 +73,22 @@ pub fn info(engine: &LocalEngine) -> Result<SystemInfo> {
             mem_total: meminfo("MemTotal:"),
             mem_free: meminfo("MemAvailable:"),
             uptime: uptime(),
-            rootless: !rustix::process::geteuid().is_root(),
-            oci_runtime: engine
-                .options
-                .runtime
-                .clone()
-                .unwrap_or_else(|| "crun".into()),
+            rootless: crate::rootless::active(),
+            // What a new container would get here.
+            oci_runtime: crate::container::runtime::select(
+                engine.options.runtime.as_deref(),
+                |n| crate::container::paths::runtime_root(&ctx.paths, n),
+            )
+            .map(|r| r.name)
+            .unwrap_or_else(|_| engine.options.runtime.clone().unwrap_or_default()),
             cgroup_version: cgroup_version().to_string(),
-            cgroup_manager: engine
-                .options
-                .cgroup_manager
-                .clone()
-                .unwrap_or_else(|| "cgroupfs".into()),
+            cgroup_manager: crate::container::cgroup::choose(
+                engine.options.cgroup_manager.as_deref(),
+                crate::container::cgroup::systemd_running(),
+                crate::rootless::active(),
+            )
+            .map(|(m, _)| m.as_str().to_string())
+            .unwrap_or_else(|_| engine.options.cgroup_manager.clone().unwrap_or_default()),
         },
         store: StoreInfo {
             graph_root: engine.paths.root.display().to_string(),
