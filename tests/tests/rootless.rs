@@ -181,17 +181,45 @@ fn a_rootless_container_runs_as_root_of_the_users_namespace() {
     assert_eq!(gone.code, Some(1), "--rm removed it: {gone}");
 }
 
+/// A loopback port free right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Waits for `GET /` on loopback `port` to answer with `body` in it; the answer.
+fn page_on(port: u16, body: &str) -> String {
+    use std::io::{Read, Write};
+    let answer =
+        berth_e2e::containers::wait_for("the published port", Duration::from_secs(15), || {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+            s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+            let mut text = String::new();
+            s.read_to_string(&mut text).ok()?;
+            text.contains(body).then_some(text)
+        });
+    assert!(answer.starts_with("HTTP/1."), "{answer}");
+    answer
+}
+
+/// Whether a process of `user` matches `pattern` (`pgrep -f`).
+fn user_runs(user: &str, pattern: &str) -> bool {
+    let out = Command::new("pgrep")
+        .args(["-u", user, "-f", pattern])
+        .output()
+        .expect("pgrep");
+    !out.stdout.is_empty()
+}
+
 /// Serves a page from a rootless container on `network` (none given: the default),
 /// publishes it on a free loopback port, checks that it answers and that `tool`'s
 /// process (pasta or slirp4netns) is there, then that both are gone after `rm`.
 fn published_port_answers_through(network: &[&str], tool: &str) {
-    use std::io::{Read, Write};
     let user = &TestEnv::get().rootless_user;
     let image = rootless_busybox(user);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = free_port();
     let publish = format!("127.0.0.1:{port}:80");
     let name = format!("rweb{}", std::process::id());
     let mut args = vec!["run", "-d", "--name", &name, "-p", &publish];
@@ -203,15 +231,7 @@ fn published_port_answers_through(network: &[&str], tool: &str) {
         "mkdir -p /www && echo rootless-body > /www/index.html && exec httpd -f -p 80 -h /www",
     ]);
     berth_as(user, &args).ok();
-    let answer =
-        berth_e2e::containers::wait_for("the published port", Duration::from_secs(15), || {
-            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-            s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
-            let mut body = String::new();
-            s.read_to_string(&mut body).ok()?;
-            body.contains("rootless-body").then_some(body)
-        });
-    assert!(answer.starts_with("HTTP/1."), "{answer}");
+    page_on(port, "rootless-body");
     let netns = berth_as(
         user,
         &[
@@ -224,13 +244,7 @@ fn published_port_answers_through(network: &[&str], tool: &str) {
     .ok()
     .trim()
     .to_string();
-    let helper_running = || {
-        let out = Command::new("pgrep")
-            .args(["-u", user, "-f", &format!("{tool}.*{netns}")])
-            .output()
-            .expect("pgrep");
-        !out.stdout.is_empty()
-    };
+    let helper_running = || user_runs(user, &format!("{tool}.*{netns}"));
     assert!(helper_running(), "{tool} serves {netns}");
     berth_as(user, &["rm", "-f", "-t", "0", &name]).ok();
     berth_e2e::containers::wait_for(
@@ -582,11 +596,7 @@ fn fuse_overlayfs_mounts_the_root_when_storage_conf_names_it() {
     assert!(out.ok().starts_with("written\n"), "{out}");
     berth_as(user, &["rm", "-f", "-t", "0", &name]).ok();
     berth_e2e::containers::wait_for("fuse-overlayfs to end", Duration::from_secs(10), || {
-        let out = Command::new("pgrep")
-            .args(["-u", user, "-x", "fuse-overlayfs"])
-            .output()
-            .expect("pgrep");
-        out.stdout.is_empty().then_some(())
+        (!user_runs(user, "fuse-overlayfs")).then_some(())
     });
 
     // Without access to /dev/fuse the error names it and the fix, and nothing runs.
@@ -615,17 +625,13 @@ fn fuse_overlayfs_mounts_the_root_when_storage_conf_names_it() {
 
 #[test]
 fn rootless_bridge_networks_resolve_names_and_publish_ports() {
-    use std::io::{Read, Write};
     let (_turn, user, image) = rootless_turn();
     let net = format!("rlnet{}", std::process::id());
     assert_eq!(
         berth_as(user, &["network", "create", &net]).ok(),
         format!("{net}\n")
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = free_port();
     let publish = format!("127.0.0.1:{port}:80");
     let name = format!("rlweb{}", std::process::id());
     berth_as(
@@ -664,22 +670,8 @@ fn rootless_bridge_networks_resolve_names_and_publish_ports() {
     );
     assert_eq!(fetched.ok(), "bridge-body\nbridge-body\n", "{fetched}");
     // From the host, through the published port.
-    let answer =
-        berth_e2e::containers::wait_for("the published port", Duration::from_secs(15), || {
-            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-            s.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
-            let mut body = String::new();
-            s.read_to_string(&mut body).ok()?;
-            body.contains("bridge-body").then_some(body)
-        });
-    assert!(answer.starts_with("HTTP/1."), "{answer}");
-    let rootless_netns_slirp = || {
-        let out = Command::new("pgrep")
-            .args(["-u", user, "-f", "slirp4netns.*rootless-netns"])
-            .output()
-            .expect("pgrep");
-        !out.stdout.is_empty()
-    };
+    page_on(port, "bridge-body");
+    let rootless_netns_slirp = || user_runs(user, "slirp4netns.*rootless-netns");
     assert!(
         rootless_netns_slirp(),
         "slirp4netns joins the user's network namespace"
