@@ -26,9 +26,15 @@ fn spec(m: &PortMapping) -> String {
 
 /// The arguments for pasta serving `netns` with `ports`.
 pub fn args(netns: &Path, ports: &[PortMapping], pid_file: &Path) -> Vec<String> {
+    // As Podman: no automatic forwarding of the host's bound ports into the container
+    // (`-T none -U none`), which also spares pasta scanning them.
     let mut a = vec![
         "--config-net".to_string(),
         "--quiet".into(),
+        "-T".into(),
+        "none".into(),
+        "-U".into(),
+        "none".into(),
         "--netns".into(),
         netns.display().to_string(),
         "--pid".into(),
@@ -130,5 +136,6 @@ mod tests {
         assert!(joined.contains("-u 53:53"), "{joined}");
         let none = args(Path::new("/n"), &[], Path::new("/p")).join(" ");
         assert!(none.contains("-t none -u none"), "{none}");
+        assert!(none.contains("-T none -U none"), "{none}");
     }
 }
