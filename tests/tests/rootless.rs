@@ -671,6 +671,33 @@ fn rootless_bridge_networks_resolve_names_and_publish_ports() {
     assert_eq!(fetched.ok(), "bridge-body\nbridge-body\n", "{fetched}");
     // From the host, through the published port.
     page_on(port, "bridge-body");
+    // Connected to a second network while it runs, it is reached there by name; a
+    // reload keeps its published port; disconnected, its second interface goes.
+    let other = format!("rlnet2-{}", std::process::id());
+    berth_as(user, &["network", "create", &other]).ok();
+    berth_as(user, &["network", "connect", &other, &name]).ok();
+    let there = berth_as(
+        user,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            &other,
+            &image,
+            "wget",
+            "-qO-",
+            &format!("http://{name}/"),
+        ],
+    );
+    assert_eq!(there.ok(), "bridge-body\n", "{there}");
+    berth_as(user, &["network", "reload", &name]).ok();
+    page_on(port, "bridge-body");
+    berth_as(user, &["network", "disconnect", &other, &name]).ok();
+    let links = berth_as(user, &["exec", &name, "ls", "/sys/class/net"])
+        .ok()
+        .to_string();
+    assert!(links.contains("eth0") && !links.contains("eth1"), "{links}");
+    berth_as(user, &["network", "rm", &other]).ok();
     let rootless_netns_slirp = || user_runs(user, "slirp4netns.*rootless-netns");
     assert!(
         rootless_netns_slirp(),
