@@ -144,6 +144,9 @@ pub enum Command {
     Network(crate::commands::network::NetworkCommand),
     /// Run a command in a modified user namespace
     Unshare(UnshareArgs),
+    /// Manage secrets
+    #[command(subcommand)]
+    Secret(crate::commands::secret::SecretCommand),
     /// Manage volumes
     #[command(subcommand)]
     Volume(crate::commands::volume::VolumeCommand),

@@ -17,6 +17,7 @@ mod push;
 mod rmi;
 mod run;
 mod save;
+pub mod secret;
 mod stats;
 mod system;
 mod tag;
@@ -112,6 +113,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Network(c) => network::run(e, c),
         Command::Unshare(a) => unshare(a),
         Command::Volume(c) => volume::run(e, c),
+        Command::Secret(c) => secret::run(e, c),
     }
 }
 

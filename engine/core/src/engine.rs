@@ -420,6 +420,30 @@ impl Engine for LocalEngine {
         crate::image::login::logout(registry, authfile)
     }
 
+    fn create_secret(&self, req: &berth_types::secret::SecretCreateRequest) -> Result<String> {
+        crate::secret::create(self.ctx()?, req)
+    }
+
+    fn list_secrets(&self) -> Result<Vec<berth_types::secret::SecretInfo>> {
+        crate::secret::list(self.ctx()?)
+    }
+
+    fn inspect_secret(&self, name: &str) -> Result<berth_types::secret::SecretInfo> {
+        crate::secret::find(self.ctx()?, name)
+    }
+
+    fn secret_exists(&self, name: &str) -> Result<bool> {
+        match crate::secret::find(self.ctx()?, name) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn remove_secrets(&self, names: &[String], all: bool) -> Result<Vec<String>> {
+        crate::secret::remove(self.ctx()?, names, all)
+    }
+
     fn create_container(
         &self,
         req: &ContainerCreateRequest,

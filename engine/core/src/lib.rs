@@ -11,6 +11,7 @@ pub mod image;
 pub mod layer;
 pub mod network;
 pub mod rootless;
+pub mod secret;
 pub mod store;
 mod system;
 pub mod volume;

@@ -175,6 +175,9 @@ pub struct ContainerCreateRequest {
     /// engine at create from `--cgroup-manager` and the host.
     #[serde(default)]
     pub cgroup_manager: String,
+    /// `--secret`s.
+    #[serde(default)]
+    pub secrets: Vec<crate::secret::SecretUse>,
     /// The command line that created it (inspect's `Config.CreateCommand`).
     pub create_command: Vec<String>,
 }

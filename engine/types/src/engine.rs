@@ -40,6 +40,14 @@ pub trait Engine: Send + Sync {
     /// Forgets stored credentials; `None` forgets all. Returns whether any were removed.
     fn logout(&self, registry: Option<&str>, authfile: Option<&std::path::Path>) -> Result<bool>;
 
+    /// Stores a secret; returns its ID.
+    fn create_secret(&self, req: &crate::secret::SecretCreateRequest) -> Result<String>;
+    fn list_secrets(&self) -> Result<Vec<crate::secret::SecretInfo>>;
+    fn inspect_secret(&self, name: &str) -> Result<crate::secret::SecretInfo>;
+    fn secret_exists(&self, name: &str) -> Result<bool>;
+    /// Removes secrets (by name or ID; `all`: every one); returns their IDs.
+    fn remove_secrets(&self, names: &[String], all: bool) -> Result<Vec<String>>;
+
     fn create_volume(&self, req: &VolumeCreateRequest) -> Result<String>;
     fn list_volumes(&self, filters: &[String]) -> Result<Vec<VolumeInspect>>;
     fn inspect_volume(&self, name: &str) -> Result<VolumeInspect>;

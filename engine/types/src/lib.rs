@@ -8,6 +8,7 @@ pub mod error;
 pub mod image;
 pub mod network;
 pub mod progress;
+pub mod secret;
 pub mod system;
 pub mod volume;
 

@@ -201,6 +201,9 @@ pub struct CreateArgs {
     /// Username or UID (format: <name|uid>[:<group|gid>])
     #[arg(short, long, value_name = "USER")]
     pub user: Option<String>,
+    /// Add secret to container (NAME[,type=mount|env][,target=T][,uid=N][,gid=N][,mode=M])
+    #[arg(long, value_name = "SECRET")]
+    pub secret: Vec<String>,
     /// User namespace to use (host, keep-id[:uid=N,gid=N], nomap, auto[:size=N])
     #[arg(long, value_name = "MODE")]
     pub userns: Option<String>,

@@ -10,6 +10,7 @@ mod mount_flag;
 mod mounts;
 mod network;
 mod resources;
+mod secret_flag;
 mod security;
 mod units;
 
@@ -177,6 +178,7 @@ impl CreateArgs {
             uidmap: self.uidmap.clone(),
             gidmap: self.gidmap.clone(),
             cgroup_manager: String::new(),
+            secrets: secret_flag::secrets(&self.secret)?,
             create_command,
         };
         let client = ClientOptions {

@@ -90,6 +90,9 @@ pub fn create(
     }
     let req = &req;
     super::idmap::for_request(req).map_err(EngineError::invalid)?;
+    for s in &req.secrets {
+        crate::secret::find(ctx, &s.name)?;
+    }
     let runtime = runtime::select(
         req.runtime.as_deref().or(engine.options.runtime.as_deref()),
         |n| runtime_root(&ctx.paths, n),

@@ -202,7 +202,17 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, runtime: &Runtime) -> Res
         };
         let etc_files = rootfs::write_etc_files(&paths, &etc_input)
             .map_err(|e| fail(format!("container {}: writing /etc files: {e}", row.id)))?;
-        let mounts = resolve_mounts(ctx, row, &image, &merged)?;
+        let mut mounts = resolve_mounts(ctx, row, &image, &merged)?;
+        let mut config = std::borrow::Cow::Borrowed(&row.config);
+        for (i, s) in row.config.secrets.iter().enumerate() {
+            let data = crate::secret::data(ctx, &s.name)?;
+            if s.env {
+                let value = String::from_utf8_lossy(&data);
+                config.to_mut().env.push(format!("{}={value}", s.target));
+            } else {
+                mounts.push(secret_file(&paths, i, s, &data, id_mappings.as_ref())?);
+            }
+        }
         let kept = super::user::keep_id_user(&row.config.userns, &merged)
             .map_err(|e| fail(format!("container {}: --userns=keep-id: {e}", row.id)))?;
         let user_spec = row.config.user.clone().or(kept).or_else(|| {
@@ -255,7 +265,7 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, runtime: &Runtime) -> Res
         let seccomp = seccomp(row)?;
         let init_binary = row.config.init.then(find_init).transpose()?;
         let input = SpecInput {
-            req: &row.config,
+            req: &config,
             image: &image,
             rootfs: &merged,
             hostname,
@@ -289,6 +299,46 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, runtime: &Runtime) -> Res
         let _ = rootfs::unmount_rootfs(&paths);
     }
     result
+}
+
+/// The `index`th `--secret` as a file: written to the run directory (owned by its uid
+/// and gid as the host sees them, with its mode) and bound read-only at its target.
+fn secret_file(
+    paths: &ContainerPaths,
+    index: usize,
+    s: &berth_types::secret::SecretUse,
+    data: &[u8],
+    mappings: Option<&super::idmap::IdMappings>,
+) -> Result<ResolvedMount> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = paths.run.join("secrets");
+    std::fs::create_dir_all(&dir).map_err(|e| fail(format!("creating {}: {e}", dir.display())))?;
+    let file = dir.join(format!("{index}-{}", s.name));
+    crate::store::fsutil::write_replace(&file, data, s.mode & 0o777)
+        .and_then(|()| {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(s.mode & 0o777))
+        })
+        .map_err(|e| fail(format!("writing secret {}: {e}", s.name)))?;
+    let (uid, gid) = match mappings {
+        Some(m) => (
+            m.host_uid(s.uid).unwrap_or(s.uid),
+            m.host_gid(s.gid).unwrap_or(s.gid),
+        ),
+        None => (s.uid, s.gid),
+    };
+    std::os::unix::fs::chown(&file, Some(uid), Some(gid))
+        .map_err(|e| fail(format!("secret {}: {e}", s.name)))?;
+    let destination = if s.target.starts_with('/') {
+        s.target.clone()
+    } else {
+        format!("/run/secrets/{}", s.target)
+    };
+    Ok(ResolvedMount {
+        source: file,
+        destination,
+        kind: MountType::Bind,
+        options: vec!["ro".into()],
+    })
 }
 
 /// Lets anyone search (not list) the directories from the store root in `stores` that
