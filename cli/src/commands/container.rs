@@ -187,11 +187,7 @@ pub fn attach(engine: &dyn Engine, a: AttachArgs) -> anyhow::Result<i32> {
 }
 
 pub fn exists(engine: &dyn Engine, a: ExistsArgs) -> anyhow::Result<i32> {
-    Ok(if engine.container_exists(&a.name).map_err(exit::engine)? {
-        0
-    } else {
-        1
-    })
+    super::exists_code(engine.container_exists(&a.name))
 }
 
 pub fn inspect(engine: &dyn Engine, a: ContainerInspectArgs) -> anyhow::Result<i32> {

@@ -161,6 +161,15 @@ fn unshare(a: crate::cli::UnshareArgs) -> anyhow::Result<i32> {
     Ok(status.code().unwrap_or(125))
 }
 
+/// The exit code of an `exists` command: 0 when found, 1 when not (as Podman).
+pub fn exists_code(found: berth_types::Result<bool>) -> anyhow::Result<i32> {
+    Ok(if found.map_err(crate::exit::engine)? {
+        0
+    } else {
+        1
+    })
+}
+
 /// `k=v` pairs; a bare `k` has an empty value (as Podman reads `--label` and `--opt`).
 pub fn key_values(items: &[String]) -> std::collections::BTreeMap<String, String> {
     items

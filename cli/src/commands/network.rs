@@ -182,11 +182,7 @@ pub fn run(engine: &dyn Engine, command: NetworkCommand) -> anyhow::Result<i32> 
             }
             Ok(0)
         }
-        NetworkCommand::Exists(a) => Ok(if engine.network_exists(&a.name).map_err(exit::engine)? {
-            0
-        } else {
-            1
-        }),
+        NetworkCommand::Exists(a) => super::exists_code(engine.network_exists(&a.name)),
         NetworkCommand::Connect(a) => {
             let attachment = NetworkAttachment {
                 network: a.network,

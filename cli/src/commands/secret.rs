@@ -85,11 +85,7 @@ pub fn run(engine: &dyn Engine, command: SecretCommand) -> anyhow::Result<i32> {
         SecretCommand::Ls(a) => ls(engine, a),
         SecretCommand::Inspect(a) => inspect(engine, a),
         SecretCommand::Rm(a) => rm(engine, a),
-        SecretCommand::Exists(a) => Ok(if engine.secret_exists(&a.name).map_err(exit::engine)? {
-            0
-        } else {
-            1
-        }),
+        SecretCommand::Exists(a) => super::exists_code(engine.secret_exists(&a.name)),
     }
 }
 

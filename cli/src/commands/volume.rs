@@ -113,11 +113,7 @@ pub fn run(engine: &dyn Engine, command: VolumeCommand) -> anyhow::Result<i32> {
         VolumeCommand::Inspect(a) => inspect(engine, a),
         VolumeCommand::Rm(a) => rm(engine, a),
         VolumeCommand::Prune(a) => prune(engine, a),
-        VolumeCommand::Exists(a) => Ok(if engine.volume_exists(&a.name).map_err(exit::engine)? {
-            0
-        } else {
-            1
-        }),
+        VolumeCommand::Exists(a) => super::exists_code(engine.volume_exists(&a.name)),
     }
 }
 
