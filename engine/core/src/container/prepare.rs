@@ -355,7 +355,7 @@ fn make_traversable(path: &Path, stores: &[&Path]) -> std::io::Result<()> {
         }
         let meta = std::fs::metadata(dir)?;
         let mode = meta.permissions().mode();
-        if mode & 0o001 == 0 {
+        if mode & 0o011 != 0o011 {
             std::fs::set_permissions(
                 dir,
                 std::fs::Permissions::from_mode((mode | 0o011) & 0o7777),
