@@ -178,6 +178,22 @@ pub struct ContainerCreateRequest {
     /// `--secret`s.
     #[serde(default)]
     pub secrets: Vec<crate::secret::SecretUse>,
+    /// The pod it belongs to (`--pod`): its name or ID as given; the pod's ID once
+    /// created.
+    #[serde(default)]
+    pub pod: String,
+    /// `--pid`, `--ipc`, `--uts`: empty (a namespace of its own), `host`, or
+    /// `container:ID` (another container's, as a pod's containers share the infra's).
+    #[serde(default)]
+    pub pid: String,
+    #[serde(default)]
+    pub ipc: String,
+    #[serde(default)]
+    pub uts: String,
+    /// `--init-ctr always|once`: a pod's init container, run to completion before the
+    /// pod's other containers start (`once`: removed after its first run).
+    #[serde(default)]
+    pub init_container: Option<String>,
     /// The command line that created it (inspect's `Config.CreateCommand`).
     pub create_command: Vec<String>,
 }

@@ -7,6 +7,7 @@ pub mod engine;
 pub mod error;
 pub mod image;
 pub mod network;
+pub mod pod;
 pub mod progress;
 pub mod secret;
 pub mod system;

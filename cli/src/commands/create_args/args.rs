@@ -204,6 +204,21 @@ pub struct CreateArgs {
     /// Add secret to container (NAME[,type=mount|env][,target=T][,uid=N][,gid=N][,mode=M])
     #[arg(long, value_name = "SECRET")]
     pub secret: Vec<String>,
+    /// Run container in an existing pod (NAME or ID), or in a new one (new:NAME)
+    #[arg(long, value_name = "POD")]
+    pub pod: Option<String>,
+    /// Make this an init container of its pod: always (run at every pod start) or once
+    #[arg(long = "init-ctr", value_name = "TYPE")]
+    pub init_ctr: Option<String>,
+    /// PID namespace to use (private, host, container:ID)
+    #[arg(long, value_name = "MODE")]
+    pub pid: Option<String>,
+    /// IPC namespace to use (private, shareable, host, container:ID)
+    #[arg(long, value_name = "MODE")]
+    pub ipc: Option<String>,
+    /// UTS namespace to use (private, host, container:ID)
+    #[arg(long, value_name = "MODE")]
+    pub uts: Option<String>,
     /// User namespace to use (host, keep-id[:uid=N,gid=N], nomap, auto[:size=N])
     #[arg(long, value_name = "MODE")]
     pub userns: Option<String>,

@@ -89,6 +89,19 @@ pub(crate) fn invalid(flag: &'static str, value: &str, reason: impl Into<String>
     }
 }
 
+/// `--pid`, `--ipc`, `--uts`: `host` or `container:ID`; `private` (and, for IPC,
+/// `shareable`) are the default, a namespace of the container's own.
+fn namespace_mode(flag: &'static str, value: Option<&str>) -> Result<String, ArgError> {
+    match value {
+        None | Some("" | "private" | "shareable") => Ok(String::new()),
+        Some("host") => Ok("host".into()),
+        Some(v) => match v.strip_prefix("container:") {
+            Some(c) if !c.is_empty() => Ok(v.to_string()),
+            _ => Err(invalid(flag, v, "use private, host or container:ID")),
+        },
+    }
+}
+
 /// Podman's rule for container and volume names.
 pub(crate) const NAME_RULE: &str = "[a-zA-Z0-9][a-zA-Z0-9_.-]*";
 
@@ -179,6 +192,11 @@ impl CreateArgs {
             gidmap: self.gidmap.clone(),
             cgroup_manager: String::new(),
             secrets: secret_flag::secrets(&self.secret)?,
+            pod: self.pod.clone().unwrap_or_default(),
+            pid: namespace_mode("--pid", self.pid.as_deref())?,
+            ipc: namespace_mode("--ipc", self.ipc.as_deref())?,
+            uts: namespace_mode("--uts", self.uts.as_deref())?,
+            init_container: self.init_container()?,
             create_command,
         };
         let client = ClientOptions {
@@ -190,6 +208,17 @@ impl CreateArgs {
             quiet: self.quiet,
         };
         Ok((request, client))
+    }
+
+    fn init_container(&self) -> Result<Option<String>, ArgError> {
+        match self.init_ctr.as_deref() {
+            None => Ok(None),
+            Some(t @ ("always" | "once")) if self.pod.is_some() => Ok(Some(t.to_string())),
+            Some("always" | "once") => Err(ArgError::Conflict(
+                "--init-ctr needs --pod: init containers belong to a pod".into(),
+            )),
+            Some(t) => Err(invalid("--init-ctr", t, "use always or once")),
+        }
     }
 
     fn registry(&self) -> Result<RegistryOptions, ArgError> {
