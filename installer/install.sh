@@ -45,7 +45,10 @@ cargo build --release --locked --bins
 # The per-container monitor stays resident for every running container: linked
 # statically it maps only the code it uses, which keeps its memory below conmon's.
 cargo rustc --release --locked -p berth-monitor --bin berth-monitor -- -C target-feature=+crt-static
+# The pause process runs inside pods' infra containers, whose image holds nothing else.
+cargo rustc --release --locked -p berth-pause --bin berth-pause -- -C target-feature=+crt-static
 as_root install -m 0755 target/release/berth "$prefix/bin/berth"
 as_root install -m 0755 target/release/berth-agent "$prefix/bin/berth-agent"
 as_root install -D -m 0755 target/release/berth-monitor "$prefix/libexec/berth/berth-monitor"
+as_root install -D -m 0755 target/release/berth-pause "$prefix/libexec/berth/berth-pause"
 echo "berth installed to $prefix/bin/berth"

@@ -142,6 +142,9 @@ pub enum Command {
     /// Manage networks
     #[command(subcommand)]
     Network(crate::commands::network::NetworkCommand),
+    /// Manage pods
+    #[command(subcommand)]
+    Pod(crate::commands::pod::PodCommand),
     /// Run a command in a modified user namespace
     Unshare(UnshareArgs),
     /// Manage secrets

@@ -11,6 +11,7 @@ mod load;
 mod login;
 mod logs;
 pub(crate) mod network;
+pub mod pod;
 mod ps;
 mod pull;
 mod push;
@@ -114,6 +115,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Unshare(a) => unshare(a),
         Command::Volume(c) => volume::run(e, c),
         Command::Secret(c) => secret::run(e, c),
+        Command::Pod(c) => pod::run(e, c),
     }
 }
 

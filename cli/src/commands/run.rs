@@ -40,8 +40,55 @@ fn create_container(
         }
     }
     let reporter = Reporter::new(client.quiet, "Copying");
+    let Some(pod_name) = req.pod.strip_prefix("new:") else {
+        return finish_create(engine, req, client, &reporter);
+    };
+    // `--pod new:NAME`: a new pod takes the container's network settings.
+    let pod = berth_types::pod::PodCreateRequest {
+        name: Some(pod_name.to_string()),
+        network: req.network.clone(),
+        networks: req.networks.clone(),
+        ports: req.ports.clone(),
+        hostname: req.hostname.clone(),
+        add_hosts: req.add_hosts.clone(),
+        dns: req.dns.clone(),
+        dns_search: req.dns_search.clone(),
+        dns_options: req.dns_options.clone(),
+        no_hosts: req.no_hosts,
+        runtime: req.runtime.clone(),
+        create_command: req.create_command.clone(),
+        ..Default::default()
+    };
+    let pod_id = engine.create_pod(&pod, &reporter).map_err(exit::engine)?.id;
+    let member = ContainerCreateRequest {
+        pod: pod_id.clone(),
+        network: "bridge".into(),
+        networks: Vec::new(),
+        ports: Vec::new(),
+        hostname: None,
+        add_hosts: Vec::new(),
+        dns: Vec::new(),
+        dns_search: Vec::new(),
+        dns_options: Vec::new(),
+        ..req.clone()
+    };
+    finish_create(engine, &member, client, &reporter).inspect_err(|_| {
+        let _ = engine.remove_pods(&berth_types::pod::RemovePodsRequest {
+            names: vec![pod_id.clone()],
+            force: true,
+            ..Default::default()
+        });
+    })
+}
+
+fn finish_create(
+    engine: &dyn Engine,
+    req: &ContainerCreateRequest,
+    client: &ClientOptions,
+    reporter: &Reporter,
+) -> anyhow::Result<String> {
     let created = engine
-        .create_container(req, &reporter)
+        .create_container(req, reporter)
         .map_err(exit::engine)?;
     for w in &created.warnings {
         eprintln!("WARN[0000] {w}");

@@ -614,6 +614,86 @@ impl Engine for LocalEngine {
         crate::network::ops::reload(self, containers, all)
     }
 
+    fn create_pod(
+        &self,
+        req: &berth_types::pod::PodCreateRequest,
+        progress: &dyn ProgressSink,
+    ) -> Result<ContainerCreated> {
+        crate::pod::ops::create(self, req, progress)
+    }
+
+    fn start_pod(&self, name: &str) -> Result<String> {
+        crate::pod::ops::start(self, name)
+    }
+
+    fn stop_pod(&self, name: &str, timeout: Option<u32>) -> Result<String> {
+        crate::pod::ops::stop(self, name, timeout)
+    }
+
+    fn restart_pod(&self, name: &str) -> Result<String> {
+        crate::pod::ops::restart(self, name)
+    }
+
+    fn kill_pod(&self, name: &str, signal: &str) -> Result<String> {
+        crate::pod::ops::kill(self, name, signal)
+    }
+
+    fn pause_pod(&self, name: &str, resume: bool) -> Result<String> {
+        crate::pod::ops::pause(self, name, resume)
+    }
+
+    fn remove_pods(
+        &self,
+        req: &berth_types::pod::RemovePodsRequest,
+    ) -> Result<Vec<Result<String>>> {
+        crate::pod::ops::remove(self, req)
+    }
+
+    fn list_pods(&self, filters: &[String]) -> Result<Vec<berth_types::pod::PodSummary>> {
+        crate::pod::view::list(self.ctx()?, filters)
+    }
+
+    fn inspect_pod(&self, name: &str) -> Result<serde_json::Value> {
+        crate::pod::view::inspect(self.ctx()?, name)
+    }
+
+    fn pod_exists(&self, name: &str) -> Result<bool> {
+        let ctx = self.ctx()?;
+        Ok(matches!(
+            crate::pod::store::find(&ctx.db(), name).map_err(storage)?,
+            Ok(Some(_)) | Err(_)
+        ))
+    }
+
+    fn prune_pods(&self) -> Result<Vec<String>> {
+        crate::pod::ops::prune(self)
+    }
+
+    fn play_kube(
+        &self,
+        _req: &berth_types::pod::KubePlayRequest,
+        _progress: &dyn ProgressSink,
+    ) -> Result<berth_types::pod::KubePlayReport> {
+        Err(EngineError::new(
+            ErrorKind::Unsupported,
+            "kube play is not available yet",
+        ))
+    }
+
+    fn down_kube(&self, _yaml: &str) -> Result<berth_types::pod::KubeDownReport> {
+        Err(EngineError::new(
+            ErrorKind::Unsupported,
+            "kube down is not available yet",
+        ))
+    }
+
+    fn generate_kube(&self, _names: &[String], _service: bool) -> Result<String> {
+        Err(EngineError::new(
+            ErrorKind::Unsupported,
+            "kube generate is not available yet",
+        ))
+    }
+
     fn create_volume(&self, req: &VolumeCreateRequest) -> Result<String> {
         crate::volume::ops::create(self.ctx()?, req)
     }

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod image;
 pub mod layer;
 pub mod network;
+pub mod pod;
 pub mod rootless;
 pub mod secret;
 pub mod store;

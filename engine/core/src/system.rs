@@ -139,11 +139,22 @@ pub fn disk_usage(engine: &LocalEngine) -> Result<Vec<DiskUsageRow>> {
     ])
 }
 
-/// Removes the whole store (graph root and run root), its containers stopped and
+/// Removes the whole store (graph root and run root), its pods and containers stopped and
 /// removed first so that nothing of theirs (monitors, mounts, network namespaces and
 /// addresses) outlives it; then the default network's bridge, if nothing else uses it.
 pub fn reset(engine: &LocalEngine) -> Result<()> {
     if engine.paths.db().exists() {
+        let pods = berth_types::pod::RemovePodsRequest {
+            all: true,
+            force: true,
+            timeout: Some(0),
+            ..Default::default()
+        };
+        for removed in crate::pod::ops::remove(engine, &pods)? {
+            if let Err(e) = removed {
+                tracing::warn!(error = %e, "system reset: removing a pod");
+            }
+        }
         let req = berth_types::container::RemoveContainersRequest {
             all: true,
             force: true,

@@ -5,6 +5,7 @@ use crate::container::*;
 use crate::error::Result;
 use crate::image::*;
 use crate::network::*;
+use crate::pod::*;
 use crate::progress::ProgressSink;
 use crate::system::*;
 use crate::volume::*;
@@ -127,6 +128,41 @@ pub trait Engine: Send + Sync {
     fn prune_networks(&self, filters: &[String]) -> Result<Vec<String>>;
     fn connect_network(&self, container: &str, attachment: &NetworkAttachment) -> Result<()>;
     fn disconnect_network(&self, container: &str, network: &str, force: bool) -> Result<()>;
+    /// Creates a pod (and its infra container); returns its ID and warnings.
+    fn create_pod(
+        &self,
+        req: &PodCreateRequest,
+        progress: &dyn ProgressSink,
+    ) -> Result<ContainerCreated>;
+    /// Starts the pod's containers (the infra container and init containers first).
+    fn start_pod(&self, name: &str) -> Result<String>;
+    /// Stops the pod's containers (the infra container last).
+    fn stop_pod(&self, name: &str, timeout: Option<u32>) -> Result<String>;
+    fn restart_pod(&self, name: &str) -> Result<String>;
+    fn kill_pod(&self, name: &str, signal: &str) -> Result<String>;
+    /// Pauses (or, with `resume`, unpauses) the pod's running containers.
+    fn pause_pod(&self, name: &str, resume: bool) -> Result<String>;
+    /// Removes pods with their containers; each name gets its ID or its error.
+    fn remove_pods(&self, req: &RemovePodsRequest) -> Result<Vec<Result<String>>>;
+    /// Every pod, filtered (`name=`, `id=`, `label=`, `status=`, `ctr-names=`…).
+    fn list_pods(&self, filters: &[String]) -> Result<Vec<PodSummary>>;
+    /// Podman's pod inspect document.
+    fn inspect_pod(&self, name: &str) -> Result<serde_json::Value>;
+    fn pod_exists(&self, name: &str) -> Result<bool>;
+    /// Removes every pod with no running container; returns their IDs.
+    fn prune_pods(&self) -> Result<Vec<String>>;
+
+    /// Creates (and starts) what a Kubernetes YAML describes.
+    fn play_kube(
+        &self,
+        req: &KubePlayRequest,
+        progress: &dyn ProgressSink,
+    ) -> Result<KubePlayReport>;
+    /// Removes what `play_kube` created from the same YAML.
+    fn down_kube(&self, yaml: &str) -> Result<KubeDownReport>;
+    /// Kubernetes YAML for pods or containers (with `service`, a Service for each pod).
+    fn generate_kube(&self, names: &[String], service: bool) -> Result<String>;
+
     /// Sets the containers' network up again (firewall rules lost to a reload); returns their IDs.
     fn reload_networks(&self, containers: &[String], all: bool) -> Result<Vec<String>>;
 }

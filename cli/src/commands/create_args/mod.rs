@@ -2,14 +2,14 @@
 //! conversion into the engine's `ContainerCreateRequest` plus the client's own options.
 
 mod args;
-mod env;
+pub(crate) mod env;
 mod host;
-mod lifecycle;
+pub(crate) mod lifecycle;
 mod logging;
 mod mount_flag;
 mod mounts;
-mod network;
-mod resources;
+pub(crate) mod network;
+pub(crate) mod resources;
 mod secret_flag;
 mod security;
 mod units;

@@ -134,7 +134,7 @@ fn ulimit(flag: &str) -> Result<Ulimit, String> {
     })
 }
 
-fn size(flag: &'static str, value: &str) -> Result<i64, ArgError> {
+pub(crate) fn size(flag: &'static str, value: &str) -> Result<i64, ArgError> {
     ram_in_bytes(value).ok_or_else(|| invalid(flag, value, format!("invalid size: '{value}'")))
 }
 

@@ -77,6 +77,9 @@ pub fn record_exit(engine: &LocalEngine, id: &str, code: i32, policies: bool) {
         return;
     }
     ops::auto_remove(engine, id);
+    if policies && !row.config.pod.is_empty() {
+        crate::pod::ops::after_member_exit(engine, &row);
+    }
 }
 
 /// Whether the restart policy asks for another run after this exit.

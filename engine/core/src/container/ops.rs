@@ -52,6 +52,17 @@ pub fn create(
     req: &ContainerCreateRequest,
     progress: &dyn ProgressSink,
 ) -> Result<ContainerCreated> {
+    create_container(engine, req, progress, false)
+}
+
+/// Creates a container; `infra`: the infra container of the pod `req.pod` names (by
+/// ID), which joins no one's namespaces.
+pub fn create_container(
+    engine: &LocalEngine,
+    req: &ContainerCreateRequest,
+    progress: &dyn ProgressSink,
+    infra: bool,
+) -> Result<ContainerCreated> {
     let ctx = engine.ctx()?;
     let mut warnings = Vec::new();
     if let Some(n) = &req.name {
@@ -64,6 +75,12 @@ pub fn create(
     // A rootless container's default network is pasta (slirp4netns where pasta is
     // missing); the bridge networks it names live in the user's rootless namespace.
     let mut req = req.clone();
+    // A pod's member takes the pod's namespaces; the pod stays until the row is in.
+    let _pod_lock = if req.pod.is_empty() || infra {
+        None
+    } else {
+        Some(crate::pod::ops::join(ctx, &mut req)?)
+    };
     if crate::rootless::active()
         && req.network == "bridge"
         && req
@@ -242,6 +259,7 @@ pub fn start(
         State::Removing => return Err(bad_state(&row, "it is being removed")),
         _ => {}
     }
+    crate::pod::ops::ensure_infra_running(engine, &row)?;
     let runtime = runtime_for(ctx, &row)?;
     let paths = ContainerPaths::new(&ctx.paths, &row.id);
     prepare::prepare(ctx, &row, &runtime)?;
@@ -524,6 +542,15 @@ pub fn remove_one(
     timeout: Option<u32>,
 ) -> Result<String> {
     let row = lookup(ctx, name)?;
+    if let Some(pod) = crate::pod::store::of_infra(&ctx.db(), &row.id).map_err(storage)? {
+        return Err(EngineError::new(
+            ErrorKind::BadState,
+            format!(
+                "container {} is the infra container of pod {} and cannot be removed without removing the pod",
+                row.id, pod.id
+            ),
+        ));
+    }
     let _lock = lock(ctx, &row.id)?;
     let row = lookup(ctx, &row.id)?;
     if matches!(row.state, State::Running | State::Paused | State::Stopping) {
@@ -748,7 +775,10 @@ pub fn prune(engine: &LocalEngine) -> Result<Vec<String>> {
     let mut removed = Vec::new();
     for row in rows {
         let row = refreshed(ctx, row);
-        if matches!(row.state, State::Exited | State::Created) {
+        let infra = crate::pod::store::of_infra(&ctx.db(), &row.id)
+            .map_err(storage)?
+            .is_some();
+        if matches!(row.state, State::Exited | State::Created) && !infra {
             removed.push(remove_one(ctx, &row.id, false, false, None)?);
         }
     }

@@ -187,11 +187,8 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, runtime: &Runtime) -> Res
     let id_mappings = mount_root(ctx, row)?;
     let result = (|| {
         let merged = paths.merged();
-        let hostname = row
-            .config
-            .hostname
-            .clone()
-            .unwrap_or_else(|| row.id[..12].to_string());
+        let joined = joined_namespaces(ctx, row)?;
+        let hostname = hostname(ctx, row)?;
         let (netns, net) = network_namespace(ctx, row, &hostname, &image, &paths)?;
         let etc_input = rootfs::EtcInput {
             id: &row.id,
@@ -200,8 +197,9 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, runtime: &Runtime) -> Res
             req: &row.config,
             net: net.as_ref(),
         };
-        let etc_files = rootfs::write_etc_files(&paths, &etc_input)
+        let mut etc_files = rootfs::write_etc_files(&paths, &etc_input)
             .map_err(|e| fail(format!("container {}: writing /etc files: {e}", row.id)))?;
+        share_network_files(ctx, row, &mut etc_files);
         let mut mounts = resolve_mounts(ctx, row, &image, &merged)?;
         let mut config = std::borrow::Cow::Borrowed(&row.config);
         for (i, s) in row.config.secrets.iter().enumerate() {
@@ -281,6 +279,7 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, runtime: &Runtime) -> Res
             userns_owns_netns: net.is_some() && id_mappings.is_some(),
             netns,
             id_mappings,
+            joined,
         };
         let mut spec = spec::build_spec(&input)
             .map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))?;
@@ -389,6 +388,84 @@ fn check_reachable(store: &Path, m: &super::idmap::IdMappings) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The running container a `container:ID` namespace mode names.
+fn running_owner(
+    ctx: &StoreContext,
+    row: &ContainerRow,
+    other: &str,
+    what: &str,
+) -> Result<ContainerRow> {
+    let o = super::ops::lookup(ctx, other)?;
+    if o.state != super::store::State::Running {
+        return Err(EngineError::new(
+            ErrorKind::BadState,
+            format!(
+                "container {} cannot join the {what} namespace of container {}: it is not running",
+                row.id, o.id
+            ),
+        ));
+    }
+    Ok(o)
+}
+
+/// The PID, IPC and UTS namespaces the container joins (`container:ID` modes).
+fn joined_namespaces(
+    ctx: &StoreContext,
+    row: &ContainerRow,
+) -> Result<Vec<(&'static str, PathBuf)>> {
+    let mut out = Vec::new();
+    let c = &row.config;
+    for (kind, mode) in [("pid", &c.pid), ("ipc", &c.ipc), ("uts", &c.uts)] {
+        if let Some(other) = mode.strip_prefix("container:") {
+            let o = running_owner(ctx, row, other, kind)?;
+            out.push((kind, PathBuf::from(format!("/proc/{}/ns/{kind}", o.pid))));
+        }
+    }
+    Ok(out)
+}
+
+/// The container's hostname: its own, its UTS namespace owner's, or its short ID.
+fn hostname(ctx: &StoreContext, row: &ContainerRow) -> Result<String> {
+    if let Some(other) = row.config.uts.strip_prefix("container:") {
+        let o = super::ops::lookup(ctx, other)?;
+        return Ok(o.config.hostname.unwrap_or_else(|| o.id[..12].to_string()));
+    }
+    if row.config.uts == "host" {
+        return Ok(rustix::system::uname()
+            .nodename()
+            .to_string_lossy()
+            .into_owned());
+    }
+    Ok(row
+        .config
+        .hostname
+        .clone()
+        .unwrap_or_else(|| row.id[..12].to_string()))
+}
+
+/// A container in another's network namespace (a pod's member) shares its
+/// /etc/hosts and /etc/resolv.conf too, as Podman does.
+fn share_network_files(ctx: &StoreContext, row: &ContainerRow, files: &mut [(PathBuf, String)]) {
+    let Some(other) = row.config.network.strip_prefix("container:") else {
+        return;
+    };
+    let Ok(o) = super::ops::lookup(ctx, other) else {
+        return;
+    };
+    let theirs = ContainerPaths::new(&ctx.paths, &o.id).bundle();
+    for (source, target) in files.iter_mut() {
+        let name = match target.as_str() {
+            "/etc/hosts" => "hosts",
+            "/etc/resolv.conf" => "resolv.conf",
+            _ => continue,
+        };
+        let candidate = theirs.join(name);
+        if candidate.exists() {
+            *source = candidate;
+        }
+    }
 }
 
 /// The image's EXPOSEd ports (`80/tcp`), for `-P`.

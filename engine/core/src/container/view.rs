@@ -14,6 +14,15 @@ fn secs(nanos: i64) -> i64 {
     nanos / 1_000_000_000
 }
 
+/// Inspect's `PidMode`/`IpcMode`/`UTSMode`: `private` for a namespace of its own.
+fn ns_mode(mode: &str) -> &str {
+    if mode.is_empty() {
+        "private"
+    } else {
+        mode
+    }
+}
+
 pub fn rfc3339(nanos: i64) -> String {
     if nanos == 0 {
         return "0001-01-01T00:00:00Z".into();
@@ -270,7 +279,7 @@ pub fn inspect(ctx: &StoreContext, name: &str) -> Result<Value> {
         "Image": row.image_id,
         "ImageName": row.image_name,
         "Rootfs": "",
-        "Pod": "",
+        "Pod": c.pod,
         "ResolvConfPath": paths.bundle().join("resolv.conf"),
         "HostnamePath": paths.bundle().join("hostname"),
         "HostsPath": paths.bundle().join("hosts"),
@@ -327,6 +336,9 @@ pub fn inspect(ctx: &StoreContext, name: &str) -> Result<Value> {
             "CgroupManager": super::cgroup::CgroupManager::from_recorded(&c.cgroup_manager).as_str(),
             "LogConfig": { "Type": if c.log_driver.is_empty() { "k8s-file" } else { c.log_driver.as_str() }, "Config": c.log_opts, "Path": paths.log() },
             "NetworkMode": c.network,
+            "PidMode": ns_mode(&c.pid),
+            "IpcMode": ns_mode(&c.ipc),
+            "UTSMode": ns_mode(&c.uts),
             "RestartPolicy": { "Name": if c.restart.name.is_empty() { "no" } else { c.restart.name.as_str() }, "MaximumRetryCount": c.restart.max_retries },
             "AutoRemove": c.remove,
             "CapAdd": c.cap_add,

@@ -128,6 +128,15 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (container_id, network)
     );
     CREATE INDEX container_networks_network ON container_networks(network);",
+    // 6: pods (what was asked for, as JSON, and the infra container holding their
+    // namespaces); a container names its pod in its own config.
+    "CREATE TABLE pods (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created INTEGER NOT NULL,
+        config TEXT NOT NULL,
+        infra_id TEXT NOT NULL DEFAULT ''
+    );",
 ];
 
 /// Opens the database. `init_lock` serialises the setup (WAL switch and migrations)

@@ -74,6 +74,9 @@ pub struct SpecInput<'a> {
     /// `netns` was made by Berth inside the container's user namespace, which is kept
     /// beside it ([`crate::network::netns::userns_path`]) for the runtime to join.
     pub userns_owns_netns: bool,
+    /// Other namespaces joined by path (`--pid`/`--ipc`/`--uts container:ID`, a pod's
+    /// shared ones): (`pid`, `ipc` or `uts`, path).
+    pub joined: Vec<(&'static str, PathBuf)>,
 }
 
 /// Facts about the host the spec depends on, apart from [`SpecInput`].
@@ -180,7 +183,7 @@ pub fn build_spec_with(input: &SpecInput, host: &HostFacts) -> Result<Value, Spe
     linux.insert("cgroupsPath".into(), json!(input.cgroups_path));
     linux.insert(
         "namespaces".into(),
-        resources::namespaces(req, host.cgroup_ns, input.netns.as_deref()),
+        resources::namespaces(req, host.cgroup_ns, input.netns.as_deref(), &input.joined),
     );
     if let Some(m) = &input.id_mappings {
         use super::idmap::IdMappings;
@@ -218,15 +221,19 @@ pub fn build_spec_with(input: &SpecInput, host: &HostFacts) -> Result<Value, Spe
     }
     annotations.insert("io.container.manager".into(), json!("berth"));
 
-    Ok(json!({
+    let mut spec = json!({
         "ociVersion": "1.0.2",
         "process": Value::Object(process),
         "root": {"path": path_str(input.rootfs)?, "readonly": req.read_only},
-        "hostname": input.hostname,
         "mounts": mounts::mounts(input)?,
         "annotations": Value::Object(annotations),
         "linux": Value::Object(linux),
-    }))
+    });
+    // Only a UTS namespace of its own gets a hostname: a joined one keeps its owner's.
+    if req.uts.is_empty() {
+        spec["hostname"] = json!(input.hostname);
+    }
+    Ok(spec)
 }
 
 #[cfg(test)]
@@ -277,6 +284,7 @@ pub(crate) mod testing {
             netns: None,
             id_mappings: None,
             userns_owns_netns: false,
+            joined: Vec::new(),
         }
     }
 

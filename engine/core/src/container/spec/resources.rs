@@ -159,20 +159,33 @@ pub(super) fn devices(devices: &[ResolvedDevice]) -> Result<Vec<Value>, SpecErro
 }
 
 /// `linux.namespaces`: pid, network (unless `--network host`), ipc, uts, mount, and
-/// cgroup when asked for.
-/// `netns`: the namespace to join (a bridge network's, `ns:PATH`, another container's).
+/// cgroup when asked for. A `host` mode leaves its namespace out.
+/// `netns`: the network namespace to join (a bridge network's, `ns:PATH`, another
+/// container's); `joined`: the other namespaces to join, by type.
 pub(super) fn namespaces(
     req: &ContainerCreateRequest,
     cgroup_ns: bool,
     netns: Option<&std::path::Path>,
+    joined: &[(&'static str, std::path::PathBuf)],
 ) -> Value {
-    let mut ns = vec![json!({"type": "pid"})];
+    let entry = |kind: &str, mode: &str| -> Option<Value> {
+        if mode == "host" {
+            return None;
+        }
+        Some(match joined.iter().find(|(k, _)| *k == kind) {
+            Some((_, path)) => json!({"type": kind, "path": path}),
+            None => json!({"type": kind}),
+        })
+    };
+    let mut ns: Vec<Value> = entry("pid", &req.pid).into_iter().collect();
     match netns {
         Some(p) => ns.push(json!({"type": "network", "path": p})),
         None if req.network != "host" => ns.push(json!({"type": "network"})),
         None => {}
     }
-    ns.extend(["ipc", "uts", "mount"].map(|t| json!({"type": t})));
+    ns.extend(entry("ipc", &req.ipc));
+    ns.extend(entry("uts", &req.uts));
+    ns.push(json!({"type": "mount"}));
     if cgroup_ns {
         ns.push(json!({"type": "cgroup"}));
     }
@@ -470,6 +483,35 @@ mod tests {
     }
 
     #[test]
+    fn joined_namespaces_have_paths_and_host_ones_are_left_out() {
+        let req = ContainerCreateRequest {
+            pid: "host".into(),
+            ipc: "container:abc".into(),
+            uts: "container:abc".into(),
+            ..Default::default()
+        };
+        let joined = [
+            ("ipc", std::path::PathBuf::from("/proc/7/ns/ipc")),
+            ("uts", std::path::PathBuf::from("/proc/7/ns/uts")),
+        ];
+        let ns = namespaces(
+            &req,
+            false,
+            Some(std::path::Path::new("/proc/7/ns/net")),
+            &joined,
+        );
+        assert_eq!(
+            ns,
+            json!([
+                {"type": "network", "path": "/proc/7/ns/net"},
+                {"type": "ipc", "path": "/proc/7/ns/ipc"},
+                {"type": "uts", "path": "/proc/7/ns/uts"},
+                {"type": "mount"}
+            ])
+        );
+    }
+
+    #[test]
     fn namespaces_are_private_except_network_with_host() {
         let mut req = ContainerCreateRequest::default();
         let types = |v: Value| {
@@ -477,7 +519,7 @@ mod tests {
                 .map(|a| a.iter().map(|n| n["type"].clone()).collect::<Vec<_>>())
         };
         assert_eq!(
-            types(namespaces(&req, false, None)),
+            types(namespaces(&req, false, None, &[])),
             Some(vec![
                 json!("pid"),
                 json!("network"),
@@ -488,7 +530,7 @@ mod tests {
         );
         req.network = "host".into();
         assert_eq!(
-            types(namespaces(&req, true, None)),
+            types(namespaces(&req, true, None, &[])),
             Some(vec![
                 json!("pid"),
                 json!("ipc"),
