@@ -8,6 +8,7 @@
 pub mod container;
 pub mod engine;
 pub mod image;
+pub mod kube;
 pub mod layer;
 pub mod network;
 pub mod pod;
