@@ -145,6 +145,15 @@ pub enum Command {
     /// Manage pods
     #[command(subcommand)]
     Pod(crate::commands::pod::PodCommand),
+    /// Play containers, pods or volumes from a structured file
+    #[command(subcommand)]
+    Kube(crate::commands::kube::KubeCommand),
+    /// Play a pod from Kubernetes YAML (as `kube play`)
+    #[command(subcommand)]
+    Play(crate::commands::kube::PlayCommand),
+    /// Generate structured data (as `kube generate`)
+    #[command(subcommand)]
+    Generate(crate::commands::kube::GenerateCommand),
     /// Run a command in a modified user namespace
     Unshare(UnshareArgs),
     /// Manage secrets

@@ -7,6 +7,7 @@ pub mod create_args;
 mod history;
 mod images;
 mod inspect;
+pub mod kube;
 mod load;
 mod login;
 mod logs;
@@ -116,6 +117,9 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Volume(c) => volume::run(e, c),
         Command::Secret(c) => secret::run(e, c),
         Command::Pod(c) => pod::run(e, c),
+        Command::Kube(c) => kube::run(e, c),
+        Command::Play(c) => kube::play_kube(e, c),
+        Command::Generate(c) => kube::generate_kube(e, c),
     }
 }
 

@@ -671,27 +671,18 @@ impl Engine for LocalEngine {
 
     fn play_kube(
         &self,
-        _req: &berth_types::pod::KubePlayRequest,
-        _progress: &dyn ProgressSink,
+        req: &berth_types::pod::KubePlayRequest,
+        progress: &dyn ProgressSink,
     ) -> Result<berth_types::pod::KubePlayReport> {
-        Err(EngineError::new(
-            ErrorKind::Unsupported,
-            "kube play is not available yet",
-        ))
+        crate::kube::play::play(self, req, progress)
     }
 
-    fn down_kube(&self, _yaml: &str) -> Result<berth_types::pod::KubeDownReport> {
-        Err(EngineError::new(
-            ErrorKind::Unsupported,
-            "kube down is not available yet",
-        ))
+    fn down_kube(&self, yaml: &str) -> Result<berth_types::pod::KubeDownReport> {
+        crate::kube::play::down(self, yaml)
     }
 
-    fn generate_kube(&self, _names: &[String], _service: bool) -> Result<String> {
-        Err(EngineError::new(
-            ErrorKind::Unsupported,
-            "kube generate is not available yet",
-        ))
+    fn generate_kube(&self, names: &[String], service: bool) -> Result<String> {
+        crate::kube::play::generate(self, names, service)
     }
 
     fn create_volume(&self, req: &VolumeCreateRequest) -> Result<String> {

@@ -132,6 +132,9 @@ pub struct KubePlayRequest {
     pub networks: Vec<String>,
     /// Directory that relative `hostPath`s are read against (the YAML file's).
     pub context_dir: Option<String>,
+    /// How to reach registries for the images (`--tls-verify`, `--authfile`…).
+    #[serde(default)]
+    pub registry: crate::image::RegistryOptions,
 }
 
 /// What `kube play` created.

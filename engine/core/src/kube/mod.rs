@@ -1,10 +1,12 @@
 //! Kubernetes YAML for `kube play`, `kube down` and `kube generate`: the objects
 //! ([`model`]), their translation into engine requests ([`plan`]) and pods written
-//! back out as YAML ([`generate`]). Pure: no store, no filesystem.
+//! back out as YAML ([`generate`]), all pure; and [`play`], which applies them to the
+//! store.
 
 pub mod generate;
 pub mod model;
 pub mod plan;
+pub mod play;
 mod quantity;
 
 /// What can be wrong with a Kubernetes YAML text, or with writing one.
