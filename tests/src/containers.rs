@@ -26,7 +26,7 @@ pub fn busybox() -> String {
 }
 
 /// A `Store` for container tests: on drop (a failed test included) it runs
-/// `berth rm -a -f -t 0` first, so no container, monitor or `runc init` outlives the
+/// `berth pod rm -a -f -t 0` and `berth rm -a -f -t 0` first, so no container, monitor or `runc init` outlives the
 /// test; `BERTH_TEST_KEEP=1` keeps them, with the store, for a look.
 pub struct ContainerStore(Store);
 
@@ -41,12 +41,18 @@ impl Drop for ContainerStore {
     fn drop(&mut self) {
         if std::env::var("BERTH_TEST_KEEP").as_deref() != Ok("1") {
             // Not cmd::run: a panic inside a drop that runs during a panic aborts.
-            let _ = self
-                .0
-                .command(["rm", "-a", "-f", "-t", "0"])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status();
+            // Pods first: their infra containers go only with them.
+            for args in [
+                ["pod", "rm", "-a", "-f", "-t", "0"].as_slice(),
+                ["rm", "-a", "-f", "-t", "0"].as_slice(),
+            ] {
+                let _ = self
+                    .0
+                    .command(args)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status();
+            }
         }
     }
 }

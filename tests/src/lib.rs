@@ -17,6 +17,7 @@ pub mod containers;
 pub mod env;
 pub mod fault;
 pub mod images;
+pub mod net;
 pub mod registry;
 pub mod store;
 

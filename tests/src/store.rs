@@ -149,14 +149,18 @@ impl Drop for Store {
     fn drop(&mut self) {
         // Containers a test left behind: stop and remove them (their processes,
         // monitors and cgroups) before the store's files go.
+        // Pods first: their infra containers go only with them.
         if self.root().join("containers").is_dir() {
-            if let Ok(mut c) =
-                std::panic::catch_unwind(|| self.command(["rm", "--all", "--force", "--time", "0"]))
-            {
-                let _ = c
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null())
-                    .status();
+            for args in [
+                ["pod", "rm", "--all", "--force", "--time", "0"].as_slice(),
+                ["rm", "--all", "--force", "--time", "0"].as_slice(),
+            ] {
+                if let Ok(mut c) = std::panic::catch_unwind(|| self.command(args)) {
+                    let _ = c
+                        .stdout(std::process::Stdio::null())
+                        .stderr(std::process::Stdio::null())
+                        .status();
+                }
             }
         }
         unmount_under(&self.path);

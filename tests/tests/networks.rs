@@ -19,8 +19,7 @@
 //! label; and no container runs on the default network.
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -31,6 +30,7 @@ use berth_e2e::containers::{
     store_with_busybox, wait_for,
 };
 use berth_e2e::fault::engine_error;
+use berth_e2e::net::{free_port, http_get};
 use berth_e2e::{cmd, CmdResult, Store};
 use serde_json::{json, Value};
 
@@ -207,23 +207,6 @@ fn net_names(store: &Store, args: &[&str]) -> BTreeSet<String> {
     store.berth(all).ok().lines().map(str::to_string).collect()
 }
 
-/// A 127.0.0.1 port nothing listens on (the kernel's pick, released again).
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
-    l.local_addr().expect("local address").port()
-}
-
-/// `GET /` over HTTP/1.0 to `addr`; the whole response, or `None` when it fails.
-fn http_get(addr: SocketAddr) -> Option<String> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    Some(out)
-}
-
 /// Runs a host command to success; its stdout.
 #[track_caller]
 fn host(program: &str, args: &[&str]) -> String {
@@ -392,7 +375,7 @@ fn a_published_port_answers_on_the_host() {
     let response = wait_for(
         &format!("an answer on {addr}"),
         Duration::from_secs(10),
-        || http_get(addr).filter(|r| r.contains("published-body")),
+        || http_get(addr, "/").filter(|r| r.contains("published-body")),
     );
     assert!(response.starts_with("HTTP/1."), "{response}");
     assert_eq!(
@@ -415,7 +398,7 @@ fn a_published_port_answers_on_the_host() {
     // Stopped, the port no longer answers and its forwarding rule is gone.
     store.berth(["stop", "-t", "0", "pub"]).ok();
     assert!(
-        http_get(addr).is_none_or(|r| !r.contains("published-body")),
+        http_get(addr, "/").is_none_or(|r| !r.contains("published-body")),
         "the port still answers after stop"
     );
     let rules = iptables_rules_with(&format!("--dport {port} "));
@@ -1433,7 +1416,7 @@ fn reload_puts_back_the_forwarding_rules() {
     );
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
     wait_for("the published port", Duration::from_secs(10), || {
-        http_get(addr).filter(|r| r.contains("reload-body"))
+        http_get(addr, "/").filter(|r| r.contains("reload-body"))
     });
     // Lose the container's DNAT rules, as a firewall reload would.
     let rules: Vec<String> = host("iptables", &["-w", "-t", "nat", "-S"])
@@ -1448,7 +1431,7 @@ fn reload_puts_back_the_forwarding_rules() {
         host("sh", &["-c", &delete]);
     }
     assert!(
-        http_get(addr).is_none_or(|r| !r.contains("reload-body")),
+        http_get(addr, "/").is_none_or(|r| !r.contains("reload-body")),
         "still answered without its rules"
     );
     let id = store
@@ -1458,6 +1441,6 @@ fn reload_puts_back_the_forwarding_rules() {
         .to_string();
     assert_eq!(id, inspect(&store, "rl")["Id"].as_str().unwrap_or_default());
     wait_for("the port after reload", Duration::from_secs(10), || {
-        http_get(addr).filter(|r| r.contains("reload-body"))
+        http_get(addr, "/").filter(|r| r.contains("reload-body"))
     });
 }

@@ -5,6 +5,7 @@
 //! the user's XDG data directory. A user without subordinate ranges gets an error that
 //! names the file and the fix; root is told `unshare` is for rootless users.
 
+use berth_e2e::net::free_port;
 use berth_e2e::{cmd, CmdResult, TestEnv};
 use std::process::Command;
 use std::time::Duration;
@@ -179,14 +180,6 @@ fn a_rootless_container_runs_as_root_of_the_users_namespace() {
     assert_eq!(lines[2], "wrote", "{out}");
     let gone = berth_as(user, &["container", "exists", &name]);
     assert_eq!(gone.code, Some(1), "--rm removed it: {gone}");
-}
-
-/// A loopback port free right now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 /// Waits for `GET /` on loopback `port` to answer with `body` in it; the answer.

@@ -259,6 +259,9 @@ pub fn start(
         State::Removing => return Err(bad_state(&row, "it is being removed")),
         _ => {}
     }
+    // The last run's monitor may still be cleaning up (its exit command tears the
+    // network down from state files this start rewrites): let it finish first.
+    reconcile::wait_monitor_gone(&row, Duration::from_secs(5));
     crate::pod::ops::ensure_infra_running(engine, &row)?;
     let runtime = runtime_for(ctx, &row)?;
     let paths = ContainerPaths::new(&ctx.paths, &row.id);

@@ -140,6 +140,25 @@ impl HostNetworks {
         write_atomic(&self.leases_file(), &bytes, 0o600)
     }
 
+    fn last_ips_file(&self) -> PathBuf {
+        self.run_dir.join("last-ips.json")
+    }
+
+    /// The address last handed out in each subnet (under the lock).
+    pub fn last_ips(&self) -> io::Result<super::ipam::LastIps> {
+        match std::fs::read(self.last_ips_file()) {
+            Ok(b) => serde_json::from_slice(&b).map_err(io::Error::other),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Default::default()),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn save_last_ips(&self, last: &super::ipam::LastIps) -> io::Result<()> {
+        std::fs::create_dir_all(&self.run_dir)?;
+        let bytes = serde_json::to_vec(last).map_err(io::Error::other)?;
+        write_atomic(&self.last_ips_file(), &bytes, 0o600)
+    }
+
     /// Gives back what `container` leased (in `network`, or everywhere); under the lock.
     pub fn release(&self, container: &str, network: Option<&str>) -> io::Result<()> {
         let mut leases = self.leases()?;

@@ -10,11 +10,15 @@ use berth_types::network::Network;
 use ipnet::IpNet;
 use std::net::IpAddr;
 
+fn to_u128(ip: &IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(a) => u32::from(*a) as u128,
+        IpAddr::V6(a) => u128::from(*a),
+    }
+}
+
 fn bounds(net: &IpNet, lease: Option<&berth_types::network::LeaseRange>) -> (u128, u128) {
-    let to_u128 = |ip: IpAddr| match ip {
-        IpAddr::V4(a) => u32::from(a) as u128,
-        IpAddr::V6(a) => u128::from(a),
-    };
+    let to_u128 = |ip: IpAddr| to_u128(&ip);
     let mut lo = to_u128(net.network()) + 1;
     let mut hi = match net {
         IpNet::V4(_) => to_u128(net.broadcast()) - 1,
@@ -46,9 +50,27 @@ pub fn allocate(
     container: &str,
     static_ips: &[String],
 ) -> Result<Vec<(IpAddr, u8)>, String> {
+    allocate_after(leases, &mut LastIps::new(), network, container, static_ips)
+}
+
+/// The address last handed out in each subnet (by CIDR).
+pub type LastIps = std::collections::BTreeMap<String, String>;
+
+/// [`allocate`], handing out the free address after the last one given in each subnet
+/// (wrapping round), as Podman does: an address just released is not reused at once,
+/// so no neighbour still holds it in its ARP cache for another MAC address.
+pub fn allocate_after(
+    leases: &mut Leases,
+    last_out: &mut LastIps,
+    network: &Network,
+    container: &str,
+    static_ips: &[String],
+) -> Result<Vec<(IpAddr, u8)>, String> {
     let mut out = Vec::new();
     // Worked on a copy: a failure leaves the leases as they were.
     let mut work = leases.clone();
+    let mut work_last = last_out.clone();
+    let last = &mut work_last;
     let taken = work.entry(network.name.clone()).or_default();
     for s in &network.subnets {
         let net = parse_cidr(&s.subnet)?;
@@ -74,15 +96,21 @@ pub fn allocate(
             continue;
         }
         let (lo, hi) = bounds(&net, s.lease_range.as_ref());
+        let after = last
+            .get(&s.subnet)
+            .and_then(|ip| ip.parse::<IpAddr>().ok())
+            .filter(|ip| net.contains(ip))
+            .map(|ip| to_u128(&ip))
+            .filter(|v| (lo..=hi).contains(v));
+        let start = after.map_or(lo, |v| if v >= hi { lo } else { v + 1 });
         let mut got = None;
-        let mut v = lo;
-        while v <= hi {
+        for v in (start..=hi).chain(lo..start) {
             let ip = from_u128(&net, v);
-            v += 1;
             if Some(ip) == gateway || taken.contains_key(&ip.to_string()) {
                 continue;
             }
             taken.insert(ip.to_string(), container.to_string());
+            last.insert(s.subnet.clone(), ip.to_string());
             got = Some(ip);
             break;
         }
@@ -106,6 +134,7 @@ pub fn allocate(
         }
     }
     *leases = work;
+    *last_out = work_last;
     Ok(out)
 }
 
@@ -143,6 +172,28 @@ mod tests {
         }
         let full = allocate(&mut leases, &n, "g", &[]).expect_err("full");
         assert!(full.contains("failed to find free IP"), "{full}");
+    }
+
+    #[test]
+    fn a_released_address_comes_back_only_after_the_others() {
+        let n = net("10.9.0.0/29", "10.9.0.1", None);
+        let (mut leases, mut last) = (Leases::new(), LastIps::new());
+        let mut take = |leases: &mut Leases, c: &str| {
+            allocate_after(leases, &mut last, &n, c, &[]).expect(c)[0]
+                .0
+                .to_string()
+        };
+        assert_eq!(take(&mut leases, "a"), "10.9.0.2");
+        leases.get_mut("n").expect("n").retain(|_, c| c != "a");
+        assert_eq!(take(&mut leases, "b"), "10.9.0.3", "not .2 again at once");
+        assert_eq!(take(&mut leases, "c"), "10.9.0.4");
+        assert_eq!(take(&mut leases, "d"), "10.9.0.5");
+        assert_eq!(take(&mut leases, "e"), "10.9.0.6");
+        assert_eq!(
+            take(&mut leases, "f"),
+            "10.9.0.2",
+            "wraps round to the free one"
+        );
     }
 
     #[test]

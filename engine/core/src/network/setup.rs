@@ -70,6 +70,7 @@ pub fn setup(
         .lock()
         .map_err(|e| format!("locking the host's networks: {e}"))?;
     let mut leases = host.leases().map_err(|e| e.to_string())?;
+    let mut last = host.last_ips().unwrap_or_default();
     let result = (|| {
         let mut joined = Vec::new();
         for m in members {
@@ -77,7 +78,7 @@ pub fn setup(
                 .find(&m.network)
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("network {} not found", m.network))?;
-            let ips = ipam::allocate(&mut leases, &network, id, &m.static_ips)?;
+            let ips = ipam::allocate_after(&mut leases, &mut last, &network, id, &m.static_ips)?;
             joined.push(Joined {
                 network,
                 membership: m,
@@ -85,6 +86,7 @@ pub fn setup(
             });
         }
         host.save_leases(&leases).map_err(|e| e.to_string())?;
+        let _ = host.save_last_ips(&last);
         let ports = ports::resolve(&req.ports, req.publish_all, exposed)?;
         let rootless = crate::rootless::active();
         if rootless {
@@ -321,8 +323,10 @@ pub fn reconnect(
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("network {} not found", m.network))?;
         let mut leases = host.leases().map_err(|e| e.to_string())?;
-        let ips = ipam::allocate(&mut leases, &network, &row.id, &m.static_ips)?;
+        let mut last = host.last_ips().unwrap_or_default();
+        let ips = ipam::allocate_after(&mut leases, &mut last, &network, &row.id, &m.static_ips)?;
         host.save_leases(&leases).map_err(|e| e.to_string())?;
+        let _ = host.save_last_ips(&last);
         let joined = Joined {
             network: network.clone(),
             membership: m.clone(),
