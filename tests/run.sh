@@ -106,7 +106,7 @@ if [ -n "$(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null)" ]; then
   crun_ns=(unshare --mount --propagation private sh -c 'umount /sys/fs/cgroup/unified && exec "$@"' sh)
 fi
 container_suites=(--test containers --test container_faults --test container_concurrency
-  --test container_security --test volumes --test userns)
+  --test container_security --test volumes --test userns --test pods --test kube)
 
 test_cmd="BERTH_TEST_RUNTIME=crun cargo test ${scope[*]:+${scope[*]} }$*"
 [ $# -eq 0 ] && test_cmd+="; BERTH_TEST_RUNTIME=runc cargo test -p berth-e2e ${container_suites[*]}"

@@ -743,3 +743,45 @@ fn info_tells_a_rootless_user_it_is_rootless_and_root_that_it_is_not() {
     let root = cmd::run(c, None, Duration::from_secs(30));
     assert_eq!(root.ok(), "false\n", "{root}");
 }
+
+#[test]
+fn rootless_kube_play_binds_only_host_paths_the_user_owns() {
+    let (_turn, user, image) = rootless_turn();
+    let dir = users_dir(user, "kube");
+    std::fs::write(dir.join("note"), "the user's own").expect("write");
+    let yaml = |path: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: rlkube\nspec:\n  containers:\n\
+             \x20 - name: c\n    image: {image}\n    command: [sh, -c, 'cat /mnt/note; sleep 100']\n\
+             \x20   volumeMounts:\n    - name: h\n      mountPath: /mnt\n  volumes:\n\
+             \x20 - name: h\n    hostPath:\n      path: {path}\n"
+        )
+    };
+    let write = |name: &str, text: String| {
+        let f = dir.join(name);
+        std::fs::write(&f, text).expect("write yaml");
+        let _ = Command::new("chown").arg(user).arg(&f).status();
+        f.display().to_string()
+    };
+    let bad = write("bad.yaml", yaml("/etc"));
+    let err = berth_as(user, &["kube", "play", &bad])
+        .fails_with(125)
+        .to_string();
+    assert!(
+        err.contains("hostPath /etc is not allowed for a rootless user"),
+        "{err}"
+    );
+    assert!(
+        berth_as(user, &["pod", "exists", "rlkube"]).code == Some(1),
+        "no pod made"
+    );
+    let good = write("good.yaml", yaml(&dir.display().to_string()));
+    berth_as(user, &["kube", "play", &good]).ok();
+    berth_e2e::containers::wait_for("the pod's log", Duration::from_secs(10), || {
+        let out = berth_as(user, &["logs", "rlkube-c"]);
+        out.stdout.contains("the user's own").then_some(())
+    });
+    berth_as(user, &["kube", "down", &good]).ok();
+    assert_eq!(berth_as(user, &["pod", "exists", "rlkube"]).code, Some(1));
+    let _ = std::fs::remove_dir_all(&dir);
+}
