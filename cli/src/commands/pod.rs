@@ -14,7 +14,7 @@ use std::io::Write;
 #[derive(Subcommand, Debug)]
 pub enum PodCommand {
     /// Create a new empty pod
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// Start one or more pods
     Start(NamesArgs),
     /// Stop one or more pods
@@ -281,7 +281,7 @@ pub struct PruneArgs {
 
 pub fn run(engine: &dyn Engine, command: PodCommand) -> anyhow::Result<i32> {
     match command {
-        PodCommand::Create(a) => create(engine, a),
+        PodCommand::Create(a) => create(engine, *a),
         PodCommand::Start(a) => each(engine, &a.names, a.all, |n| engine.start_pod(n)),
         PodCommand::Stop(a) => each(engine, &a.names, a.all, |n| engine.stop_pod(n, a.time)),
         PodCommand::Restart(a) => each(engine, &a.names, a.all, |n| engine.restart_pod(n)),
@@ -438,7 +438,7 @@ fn each(
 }
 
 fn rm(engine: &dyn Engine, a: RmArgs) -> anyhow::Result<i32> {
-    if a.all == !a.names.is_empty() {
+    if a.all != a.names.is_empty() {
         anyhow::bail!("`berth pod rm` requires one or more pod names or IDs, or --all");
     }
     let req = RemovePodsRequest {

@@ -14,6 +14,10 @@ use berth_types::volume::{VolumeCreateRequest, VolumeRemoveRequest};
 use berth_types::{Engine, EngineError, ErrorKind, Result};
 use std::path::{Path, PathBuf};
 
+fn panicked() -> EngineError {
+    EngineError::new(ErrorKind::Storage, "kube play: a worker thread panicked")
+}
+
 fn invalid(e: super::KubeError) -> EngineError {
     EngineError::invalid(format!("kube play: {e}"))
 }
@@ -252,25 +256,45 @@ fn apply(
             report.volumes.push(v.name.clone());
         }
     }
-    for pod in &plan.pods {
-        let mut request = pod.request.clone();
-        request.replace = false;
-        let created = engine.create_pod(&request, progress)?;
-        made.pods.push(created.id.clone());
-        let mut ids = Vec::new();
-        for c in pod.init_containers.iter().chain(&pod.containers) {
-            let mut c = c.clone();
-            c.pod = created.id.clone();
-            c.pull = berth_types::image::PullPolicy::Never;
-            ids.push(engine.create_container(&c, progress)?.id);
+    // Each pod's infra container starts while its other containers are being made
+    // (it holds the namespaces they join); then the pods start at once.
+    std::thread::scope(|s| -> Result<()> {
+        let mut infra_starts = Vec::new();
+        for pod in &plan.pods {
+            let mut request = pod.request.clone();
+            request.replace = false;
+            let created = engine.create_pod(&request, progress)?;
+            made.pods.push(created.id.clone());
+            if req.start {
+                let infra = crate::pod::ops::lookup(engine.ctx()?, &created.id)?.infra_id;
+                if !infra.is_empty() {
+                    infra_starts.push(s.spawn(move || engine.start_container(&infra, None)));
+                }
+            }
+            let mut ids = Vec::new();
+            for c in pod.init_containers.iter().chain(&pod.containers) {
+                let mut c = c.clone();
+                c.pod = created.id.clone();
+                c.pull = berth_types::image::PullPolicy::Never;
+                ids.push(engine.create_container(&c, progress)?.id);
+            }
+            report.pods.push((created.id, ids));
         }
-        report.pods.push((created.id, ids));
-    }
-    if req.start {
-        for (pod, _) in &report.pods {
-            engine.start_pod(pod)?;
+        for h in infra_starts {
+            h.join().map_err(|_| panicked())??;
         }
-    }
+        if req.start {
+            let starts: Vec<_> = report
+                .pods
+                .iter()
+                .map(|(pod, _)| s.spawn(move || engine.start_pod(pod)))
+                .collect();
+            for h in starts {
+                h.join().map_err(|_| panicked())??;
+            }
+        }
+        Ok(())
+    })?;
     Ok(report)
 }
 
