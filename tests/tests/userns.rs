@@ -192,3 +192,70 @@ fn auto_gives_parallel_containers_ranges_of_their_own_that_they_keep() {
         "root's auto ranges leave the host's own IDs: {starts:?}"
     );
 }
+
+#[test]
+fn a_pods_containers_share_its_user_namespace() {
+    let store = store_with_busybox();
+    store
+        .berth([
+            "pod",
+            "create",
+            "--name",
+            "mapped",
+            "--uidmap",
+            "0:400000:65536",
+            "--gidmap",
+            "0:400000:65536",
+        ])
+        .ok();
+    run_detached(
+        &store,
+        &["--pod", "mapped", "--name", "mapped-web"],
+        &[
+            "sh",
+            "-c",
+            "echo served > /tmp/index.html && exec httpd -f -p 8080 -h /tmp",
+        ],
+    );
+    let out = run(
+        &store,
+        &["--rm", "--pod", "mapped"],
+        &[
+            "sh",
+            "-c",
+            "cat /proc/self/uid_map; sleep 0.3; wget -qO- http://localhost:8080/",
+        ],
+    )
+    .ok()
+    .to_string();
+    let words: Vec<&str> = out.split_whitespace().collect();
+    assert_eq!(words, ["0", "400000", "65536", "served"], "{out}");
+    let ns = |name: &str| {
+        let pid = inspect(&store, name)["State"]["Pid"].as_i64().expect("pid");
+        std::fs::read_link(format!("/proc/{pid}/ns/user")).expect("user ns")
+    };
+    let infra = store
+        .berth([
+            "pod",
+            "inspect",
+            "--format",
+            "{{.InfraContainerID}}",
+            "mapped",
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    assert_eq!(
+        ns("mapped-web"),
+        ns(&infra),
+        "one user namespace for the pod"
+    );
+    let err = run(
+        &store,
+        &["--pod", "mapped", "--uidmap", "0:500000:100"],
+        &["true"],
+    )
+    .fails_with(125)
+    .to_string();
+    assert!(err.contains("set --userns on the pod"), "{err}");
+}

@@ -188,6 +188,7 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, runtime: &Runtime) -> Res
     let result = (|| {
         let merged = paths.merged();
         let joined = joined_namespaces(ctx, row)?;
+        let userns_path = shared_userns(ctx, row, id_mappings.is_some())?;
         let hostname = hostname(ctx, row)?;
         let (netns, net) = network_namespace(ctx, row, &hostname, &image, &paths)?;
         let etc_input = rootfs::EtcInput {
@@ -276,7 +277,8 @@ pub fn prepare(ctx: &StoreContext, row: &ContainerRow, runtime: &Runtime) -> Res
             seccomp: seccomp.map(|(p, _)| p),
             init_binary,
             devices: devices(row)?,
-            userns_owns_netns: net.is_some() && id_mappings.is_some(),
+            userns_owns_netns: (net.is_some() || userns_path.is_some()) && id_mappings.is_some(),
+            userns_path,
             netns,
             id_mappings,
             joined,
@@ -424,6 +426,26 @@ fn joined_namespaces(
         }
     }
     Ok(out)
+}
+
+/// A container with mappings of its own in another's network namespace joins that
+/// one's user namespace, which owns it (a pod's infra container's).
+fn shared_userns(ctx: &StoreContext, row: &ContainerRow, mapped: bool) -> Result<Option<PathBuf>> {
+    let Some(other) = row.config.network.strip_prefix("container:") else {
+        return Ok(None);
+    };
+    if !mapped {
+        return Ok(None);
+    }
+    let o = running_owner(ctx, row, other, "user")?;
+    if super::idmap::for_request(&o.config)
+        .ok()
+        .flatten()
+        .is_none()
+    {
+        return Ok(None);
+    }
+    Ok(Some(PathBuf::from(format!("/proc/{}/ns/user", o.pid))))
 }
 
 /// The container's hostname: its own, its UTS namespace owner's, or its short ID.

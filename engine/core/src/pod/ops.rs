@@ -240,11 +240,23 @@ pub fn join(ctx: &StoreContext, req: &mut ContainerCreateRequest) -> Result<File
     if shares("pid") && req.pid.is_empty() {
         req.pid = container.clone();
     }
+    // The pod's user namespace: the infra container's mappings (an `auto` range as it
+    // was picked), whose namespace the container joins at start.
     let userns = !pod.config.userns.is_empty() || !pod.config.uidmap.is_empty();
-    if userns && req.userns.is_empty() && req.uidmap.is_empty() {
-        req.userns = pod.config.userns.clone();
-        req.uidmap = pod.config.uidmap.clone();
-        req.gidmap = pod.config.gidmap.clone();
+    if userns {
+        if !req.userns.is_empty() || !req.uidmap.is_empty() || !req.gidmap.is_empty() {
+            return Err(EngineError::invalid(
+                "invalid config provided: the user namespace of a pod's container is the pod's: set --userns on the pod",
+            ));
+        }
+        let infra = ctr_store::get(&ctx.db(), &pod.infra_id)
+            .map_err(storage)?
+            .ok_or_else(|| {
+                EngineError::not_found(format!("pod {}: its infra container is gone", pod.name))
+            })?;
+        req.userns = infra.config.userns.clone();
+        req.uidmap = infra.config.uidmap.clone();
+        req.gidmap = infra.config.gidmap.clone();
     }
     let r = &mut req.resources;
     let p = &pod.config.resources;

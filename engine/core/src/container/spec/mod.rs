@@ -74,6 +74,9 @@ pub struct SpecInput<'a> {
     /// `netns` was made by Berth inside the container's user namespace, which is kept
     /// beside it ([`crate::network::netns::userns_path`]) for the runtime to join.
     pub userns_owns_netns: bool,
+    /// The user namespace to join instead (another container's, whose network
+    /// namespace it shares: a pod's infra container).
+    pub userns_path: Option<PathBuf>,
     /// Other namespaces joined by path (`--pid`/`--ipc`/`--uts container:ID`, a pod's
     /// shared ones): (`pid`, `ipc` or `uts`, path).
     pub joined: Vec<(&'static str, PathBuf)>,
@@ -189,6 +192,9 @@ pub fn build_spec_with(input: &SpecInput, host: &HostFacts) -> Result<Value, Spe
         use super::idmap::IdMappings;
         // The network namespace Berth made comes with the user namespace that owns it.
         let user = match input.netns.as_deref().filter(|_| input.userns_owns_netns) {
+            _ if input.userns_path.is_some() => {
+                json!({"type": "user", "path": input.userns_path})
+            }
             Some(netns) => {
                 json!({"type": "user", "path": crate::network::netns::userns_path(netns)})
             }
@@ -284,6 +290,7 @@ pub(crate) mod testing {
             netns: None,
             id_mappings: None,
             userns_owns_netns: false,
+            userns_path: None,
             joined: Vec::new(),
         }
     }
