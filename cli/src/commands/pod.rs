@@ -420,36 +420,15 @@ fn each(
     all: bool,
     f: impl Fn(&str) -> berth_types::Result<String>,
 ) -> anyhow::Result<i32> {
-    let mut code = 0;
-    for n in targets(engine, names, all)? {
-        match f(&n) {
-            Ok(id) => println!("{id}"),
-            Err(e) => {
-                eprintln!("Error: {}", e.message);
-                code = if e.kind == ErrorKind::NotFound {
-                    1
-                } else {
-                    exit::ENGINE
-                };
-            }
-        }
-    }
-    Ok(code)
+    let results: Vec<_> = targets(engine, names, all)?.iter().map(|n| f(n)).collect();
+    Ok(print_results(results))
 }
 
-fn rm(engine: &dyn Engine, a: RmArgs) -> anyhow::Result<i32> {
-    if a.all != a.names.is_empty() {
-        anyhow::bail!("`berth pod rm` requires one or more pod names or IDs, or --all");
-    }
-    let req = RemovePodsRequest {
-        names: a.names.clone(),
-        force: a.force,
-        all: a.all,
-        ignore_missing: a.ignore,
-        timeout: a.time,
-    };
+/// Prints each ID (none for an empty one) or error; the exit code of the last error:
+/// 1 for a pod that does not exist, 125 for others (as Podman).
+fn print_results(results: Vec<berth_types::Result<String>>) -> i32 {
     let mut code = 0;
-    for r in engine.remove_pods(&req).map_err(exit::engine)? {
+    for r in results {
         match r {
             Ok(id) if id.is_empty() => {}
             Ok(id) => println!("{id}"),
@@ -463,7 +442,23 @@ fn rm(engine: &dyn Engine, a: RmArgs) -> anyhow::Result<i32> {
             }
         }
     }
-    Ok(code)
+    code
+}
+
+fn rm(engine: &dyn Engine, a: RmArgs) -> anyhow::Result<i32> {
+    if a.all != a.names.is_empty() {
+        anyhow::bail!("`berth pod rm` requires one or more pod names or IDs, or --all");
+    }
+    let req = RemovePodsRequest {
+        names: a.names.clone(),
+        force: a.force,
+        all: a.all,
+        ignore_missing: a.ignore,
+        timeout: a.time,
+    };
+    Ok(print_results(
+        engine.remove_pods(&req).map_err(exit::engine)?,
+    ))
 }
 
 fn short(id: &str, no_trunc: bool) -> String {

@@ -134,30 +134,7 @@ pub fn find(
     conn: &Connection,
     name: &str,
 ) -> rusqlite::Result<Result<Option<ContainerRow>, usize>> {
-    if let Some(c) = conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM containers WHERE name = ?1 OR id = ?1"),
-            [name],
-            from_row,
-        )
-        .optional()?
-    {
-        return Ok(Ok(Some(c)));
-    }
-    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Ok(Ok(None));
-    }
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM containers WHERE substr(id, 1, length(?1)) = ?1"
-    ))?;
-    let rows: Vec<ContainerRow> = stmt
-        .query_map([name], from_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(match rows.len() {
-        0 => Ok(None),
-        1 => Ok(rows.into_iter().next()),
-        n => Err(n),
-    })
+    crate::store::db::find_by_name_or_prefix(conn, "containers", COLUMNS, name, from_row)
 }
 
 /// All containers, newest first.

@@ -222,29 +222,7 @@ fn apply(
 ) -> Result<KubePlayReport> {
     let mut report = KubePlayReport::default();
     if req.replace {
-        let names: Vec<String> = plan
-            .pods
-            .iter()
-            .filter_map(|p| p.request.name.clone())
-            .collect();
-        for r in engine.remove_pods(&RemovePodsRequest {
-            names,
-            force: true,
-            ignore_missing: true,
-            timeout: Some(0),
-            ..Default::default()
-        })? {
-            r?;
-        }
-        let existing: Vec<String> = plan
-            .secrets
-            .iter()
-            .filter(|s| engine.secret_exists(&s.name).unwrap_or(false))
-            .map(|s| s.name.clone())
-            .collect();
-        if !existing.is_empty() {
-            engine.remove_secrets(&existing, false)?;
-        }
+        remove_planned(engine, plan)?;
     }
     for s in &plan.secrets {
         engine.create_secret(s)?;
@@ -339,17 +317,15 @@ fn ensure_volume(engine: &LocalEngine, v: &PlannedVolume, made: &mut Made) -> Re
     Ok(created)
 }
 
-/// `kube down`: the pods the YAML names (with their containers), the secrets it
-/// defines, and the volumes made from its ConfigMaps, Secrets and emptyDirs; claims
-/// stay (they hold data), as in Podman.
-pub fn down(engine: &LocalEngine, yaml: &str) -> Result<KubeDownReport> {
-    let plan = plan::plan(yaml, &PlanOptions::default()).map_err(invalid)?;
-    let mut report = KubeDownReport::default();
+/// Removes the pods (with their containers) and the secrets the plan names, those
+/// that exist; returns the pods' IDs and the secrets' names.
+fn remove_planned(engine: &LocalEngine, plan: &Plan) -> Result<(Vec<String>, Vec<String>)> {
     let names: Vec<String> = plan
         .pods
         .iter()
         .filter_map(|p| p.request.name.clone())
         .collect();
+    let mut pods = Vec::new();
     for r in engine.remove_pods(&RemovePodsRequest {
         names,
         force: true,
@@ -359,7 +335,7 @@ pub fn down(engine: &LocalEngine, yaml: &str) -> Result<KubeDownReport> {
     })? {
         let id = r?;
         if !id.is_empty() {
-            report.pods.push(id);
+            pods.push(id);
         }
     }
     let secrets: Vec<String> = plan
@@ -370,8 +346,21 @@ pub fn down(engine: &LocalEngine, yaml: &str) -> Result<KubeDownReport> {
         .collect();
     if !secrets.is_empty() {
         engine.remove_secrets(&secrets, false)?;
-        report.secrets = secrets;
     }
+    Ok((pods, secrets))
+}
+
+/// `kube down`: the pods the YAML names (with their containers), the secrets it
+/// defines, and the volumes made from its ConfigMaps, Secrets and emptyDirs; claims
+/// stay (they hold data), as in Podman.
+pub fn down(engine: &LocalEngine, yaml: &str) -> Result<KubeDownReport> {
+    let plan = plan::plan(yaml, &PlanOptions::default()).map_err(invalid)?;
+    let (pods, secrets) = remove_planned(engine, &plan)?;
+    let mut report = KubeDownReport {
+        pods,
+        secrets,
+        ..Default::default()
+    };
     let volumes: Vec<String> = plan
         .volumes
         .iter()

@@ -62,30 +62,7 @@ pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<PodRow>> {
 /// The pod named `name`, or with that ID, or the single one whose ID starts with it;
 /// `Err(n)` when `n` pods share the prefix.
 pub fn find(conn: &Connection, name: &str) -> rusqlite::Result<Result<Option<PodRow>, usize>> {
-    if let Some(p) = conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM pods WHERE name = ?1 OR id = ?1"),
-            [name],
-            from_row,
-        )
-        .optional()?
-    {
-        return Ok(Ok(Some(p)));
-    }
-    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Ok(Ok(None));
-    }
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM pods WHERE substr(id, 1, length(?1)) = ?1"
-    ))?;
-    let rows: Vec<PodRow> = stmt
-        .query_map([name], from_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(match rows.len() {
-        0 => Ok(None),
-        1 => Ok(rows.into_iter().next()),
-        n => Err(n),
-    })
+    crate::store::db::find_by_name_or_prefix(conn, "pods", COLUMNS, name, from_row)
 }
 
 /// All pods, oldest first.

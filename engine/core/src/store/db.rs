@@ -162,6 +162,41 @@ pub fn open(path: &Path, init_lock: &Path) -> Result<Connection, DbError> {
     Ok(conn)
 }
 
+/// The row of `table` whose `name` or `id` is `name`, or the single one whose ID
+/// starts with it; `Err(n)` when `n` rows share that prefix (containers and pods).
+pub fn find_by_name_or_prefix<T>(
+    conn: &Connection,
+    table: &str,
+    columns: &str,
+    name: &str,
+    from_row: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> DbResult<Result<Option<T>, usize>> {
+    if let Some(found) = conn
+        .query_row(
+            &format!("SELECT {columns} FROM {table} WHERE name = ?1 OR id = ?1"),
+            [name],
+            from_row,
+        )
+        .optional()?
+    {
+        return Ok(Ok(Some(found)));
+    }
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(Ok(None));
+    }
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {columns} FROM {table} WHERE substr(id, 1, length(?1)) = ?1"
+    ))?;
+    let mut rows: Vec<T> = stmt
+        .query_map([name], from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(match rows.len() {
+        0 => Ok(None),
+        1 => Ok(rows.pop()),
+        n => Err(n),
+    })
+}
+
 fn migrate(conn: &Connection) -> DbResult<()> {
     let current: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if current >= MIGRATIONS.len() {
