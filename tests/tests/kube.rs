@@ -99,6 +99,35 @@ spec:
     - containerPort: 8080
       hostPort: {port}
       hostIP: 127.0.0.1
+  - name: locked
+    image: {image}
+    command: ["sh", "-c", "echo $TOKEN; cat /creds/token; sleep 1000"]
+    env:
+    - name: TOKEN
+      valueFrom:
+        secretKeyRef:
+          name: creds
+          key: token
+    volumeMounts:
+    - name: creds
+      mountPath: /creds
+    securityContext:
+      runAsUser: 1000
+      runAsGroup: 1000
+      readOnlyRootFilesystem: true
+      capabilities:
+        drop: ["ALL"]
+  volumes:
+  - name: creds
+    secret:
+      secretName: creds
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: creds
+stringData:
+  token: s3cr3t-token
 "#
     )
 }
@@ -110,7 +139,10 @@ fn a_deployment_plays_its_replicas_with_a_config_map_and_goes_down() {
     let file = yaml_file(&store, "app.yaml", &deployment(&busybox(), port));
     let out = store.berth(["kube", "play", &file]).ok().to_string();
     assert_eq!(out.matches("Pod:\n").count(), 3, "{out}");
-    assert!(out.starts_with("Volumes:\nsite\n"), "{out}");
+    assert!(
+        out.starts_with("Secrets:\ncreds\nVolumes:\nsite\ncreds\n"),
+        "{out}"
+    );
 
     let pods = store
         .berth([
@@ -125,8 +157,32 @@ fn a_deployment_plays_its_replicas_with_a_config_map_and_goes_down() {
         .to_string();
     assert_eq!(
         pods,
-        "front Running 2\nweb-pod-0 Running 3\nweb-pod-1 Running 3\n"
+        "front Running 3\nweb-pod-0 Running 3\nweb-pod-1 Running 3\n"
     );
+    // A Secret as an environment variable and as a file; the security context holds.
+    wait_for(
+        "the locked container's log",
+        Duration::from_secs(10),
+        || {
+            let out = store.berth(["logs", "front-locked"]);
+            (out.stdout == "s3cr3t-token\ns3cr3t-token").then_some(())
+        },
+    );
+    let locked = inspect(&store, "front-locked");
+    assert_eq!(locked["Config"]["User"], "1000:1000");
+    assert_eq!(locked["HostConfig"]["ReadonlyRootfs"], true);
+    assert_eq!(locked["HostConfig"]["CapDrop"], serde_json::json!(["ALL"]));
+    let id = store
+        .berth([
+            "exec",
+            "front-locked",
+            "sh",
+            "-c",
+            "id -u; touch /x 2>&1 || echo refused",
+        ])
+        .ok()
+        .to_string();
+    assert!(id.starts_with("1000\n") && id.contains("refused"), "{id}");
     for replica in ["web-pod-0", "web-pod-1"] {
         // The ConfigMap's key is a file the server serves, and an environment variable.
         let sidecar = format!("{replica}-sidecar");
@@ -177,16 +233,40 @@ fn a_deployment_plays_its_replicas_with_a_config_map_and_goes_down() {
     store.berth(["kube", "play", "--replace", &file]).ok();
     assert_eq!(store.berth(["pod", "ps", "-q"]).ok().lines().count(), 3);
 
-    let down = store.berth(["kube", "down", &file]).ok().to_string();
+    // kube generate of a container puts it in a pod of its own.
+    let one = store
+        .berth(["kube", "generate", "front-proxy"])
+        .ok()
+        .to_string();
     assert!(
-        down.contains("Pods removed:") && down.contains("Volumes removed:\nsite"),
+        one.contains("name: front-proxy-pod") && one.contains("hostPort: "),
+        "{one}"
+    );
+
+    let down = store
+        .berth(["kube", "play", "--down", &file])
+        .ok()
+        .to_string();
+    assert!(
+        down.contains("Pods removed:")
+            && down.contains("Secrets removed:\ncreds")
+            && down.contains("Volumes removed:\n"),
         "{down}"
     );
     assert_eq!(
         everything(&store),
         (String::new(), String::new(), String::new())
     );
+    assert!(store.berth(["secret", "ls", "-q"]).ok().is_empty());
     berth_e2e::containers::assert_no_containers_left(&store, "kube down");
+
+    // --start=false leaves the pods created.
+    store.berth(["kube", "play", "--start=false", &file]).ok();
+    let states = store
+        .berth(["pod", "ps", "--format", "{{.Status}}"])
+        .ok()
+        .to_string();
+    assert_eq!(states, "Created\nCreated\nCreated\n");
 }
 
 #[test]

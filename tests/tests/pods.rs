@@ -542,3 +542,92 @@ fn bad_pod_input_is_refused_with_nothing_made() {
     assert!(store.berth(["pod", "ps", "-q"]).ok().is_empty());
     assert_no_containers_left(&store, "pod prune");
 }
+
+#[test]
+fn share_picks_the_namespaces_and_logs_and_stats_cover_the_pod() {
+    let store = store_with_busybox();
+    store
+        .berth([
+            "pod",
+            "create",
+            "--name",
+            "all",
+            "--share",
+            "net,ipc,uts,pid,cgroup",
+        ])
+        .ok();
+    let talker = run_detached(
+        &store,
+        &["--pod", "all", "--name", "talker"],
+        &["sh", "-c", "echo first line; echo second line; sleep 1000"],
+    );
+    // With the PID namespace shared, the pause process is the pod's init.
+    let ps = run(&store, &["--rm", "--pod", "all"], &["ps", "-o", "pid,args"])
+        .ok()
+        .to_string();
+    assert!(
+        ps.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["1", "/pause"]),
+        "{ps}"
+    );
+    let infra = pod_inspect(&store, "all")["InfraContainerID"]
+        .as_str()
+        .expect("infra")
+        .to_string();
+    let link = |name: &str, ns: &str| {
+        let pid = inspect(&store, name)["State"]["Pid"].as_i64().expect("pid");
+        std::fs::read_link(format!("/proc/{pid}/ns/{ns}")).expect("ns link")
+    };
+    for ns in ["pid", "cgroup", "ipc", "uts", "net"] {
+        assert_eq!(link("talker", ns), link(&infra, ns), "{ns}");
+    }
+    assert_eq!(
+        inspect(&store, "talker")["HostConfig"]["PidMode"],
+        format!("container:{infra}")
+    );
+    wait_for("the talker's lines", Duration::from_secs(10), || {
+        let logs = store.berth(["pod", "logs", "all"]).ok().to_string();
+        (logs == format!("{0} first line\n{0} second line\n", &talker[..12])).then_some(())
+    });
+    let named = store
+        .berth(["pod", "logs", "--names", "-c", "talker", "all"])
+        .ok()
+        .to_string();
+    assert_eq!(named, "talker first line\ntalker second line\n");
+    let stats = store
+        .berth([
+            "pod",
+            "stats",
+            "--no-stream",
+            "--format",
+            "{{.Name}}",
+            "all",
+        ])
+        .ok()
+        .to_string();
+    let mut names: Vec<&str> = stats.lines().collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            format!(
+                "{}-infra",
+                &pod_inspect(&store, "all")["Id"].as_str().expect("id")[..12]
+            )
+            .as_str(),
+            "talker"
+        ]
+    );
+    // Without an infra container nothing is shared, and nothing can be.
+    let err = store
+        .berth(["pod", "create", "--infra=false", "--share", "net"])
+        .fails_with(125)
+        .to_string();
+    assert!(err.contains("infra container"), "{err}");
+    store
+        .berth(["pod", "create", "--infra=false", "--name", "loose"])
+        .ok();
+    let doc = pod_inspect(&store, "loose");
+    assert_eq!(doc["NumContainers"], 0);
+    assert_eq!(doc["SharedNamespaces"], serde_json::json!([]));
+}

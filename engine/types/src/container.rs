@@ -190,6 +190,10 @@ pub struct ContainerCreateRequest {
     pub ipc: String,
     #[serde(default)]
     pub uts: String,
+    /// `--cgroupns`: empty (the host's default: a namespace of its own on cgroup v2
+    /// only), `private`, `host`, or `container:ID`.
+    #[serde(default)]
+    pub cgroupns: String,
     /// `--init-ctr always|once`: a pod's init container, run to completion before the
     /// pod's other containers start (`once`: removed after its first run).
     #[serde(default)]

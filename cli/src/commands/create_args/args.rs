@@ -219,6 +219,9 @@ pub struct CreateArgs {
     /// UTS namespace to use (private, host, container:ID)
     #[arg(long, value_name = "MODE")]
     pub uts: Option<String>,
+    /// Cgroup namespace to use (private, host, container:ID)
+    #[arg(long, value_name = "MODE")]
+    pub cgroupns: Option<String>,
     /// User namespace to use (host, keep-id[:uid=N,gid=N], nomap, auto[:size=N])
     #[arg(long, value_name = "MODE")]
     pub userns: Option<String>,

@@ -196,6 +196,10 @@ impl CreateArgs {
             pid: namespace_mode("--pid", self.pid.as_deref())?,
             ipc: namespace_mode("--ipc", self.ipc.as_deref())?,
             uts: namespace_mode("--uts", self.uts.as_deref())?,
+            cgroupns: match self.cgroupns.as_deref() {
+                Some("private") => "private".into(),
+                other => namespace_mode("--cgroupns", other)?,
+            },
             init_container: self.init_container()?,
             create_command,
         };

@@ -412,14 +412,19 @@ fn running_owner(
     Ok(o)
 }
 
-/// The PID, IPC and UTS namespaces the container joins (`container:ID` modes).
+/// The PID, IPC, UTS and cgroup namespaces the container joins (`container:ID` modes).
 fn joined_namespaces(
     ctx: &StoreContext,
     row: &ContainerRow,
 ) -> Result<Vec<(&'static str, PathBuf)>> {
     let mut out = Vec::new();
     let c = &row.config;
-    for (kind, mode) in [("pid", &c.pid), ("ipc", &c.ipc), ("uts", &c.uts)] {
+    for (kind, mode) in [
+        ("pid", &c.pid),
+        ("ipc", &c.ipc),
+        ("uts", &c.uts),
+        ("cgroup", &c.cgroupns),
+    ] {
         if let Some(other) = mode.strip_prefix("container:") {
             let o = running_owner(ctx, row, other, kind)?;
             out.push((kind, PathBuf::from(format!("/proc/{}/ns/{kind}", o.pid))));

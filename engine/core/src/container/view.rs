@@ -339,6 +339,11 @@ pub fn inspect(ctx: &StoreContext, name: &str) -> Result<Value> {
             "PidMode": ns_mode(&c.pid),
             "IpcMode": ns_mode(&c.ipc),
             "UTSMode": ns_mode(&c.uts),
+            "CgroupMode": match c.cgroupns.as_str() {
+                "" if super::cgroup::unified() => "private",
+                "" => "host",
+                mode => mode,
+            },
             "RestartPolicy": { "Name": if c.restart.name.is_empty() { "no" } else { c.restart.name.as_str() }, "MaximumRetryCount": c.restart.max_retries },
             "AutoRemove": c.remove,
             "CapAdd": c.cap_add,

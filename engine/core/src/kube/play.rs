@@ -414,12 +414,19 @@ pub fn generate(engine: &LocalEngine, names: &[String], service: bool) -> Result
                     e
                 }
             })?;
+            // A pod's container publishes what its pod publishes.
+            let ports = match crate::pod::store::get(&ctx.db(), &row.config.pod)
+                .map_err(crate::engine::storage)?
+            {
+                Some(pod) => pod.config.ports,
+                None => row.config.ports.clone(),
+            };
             GenPod {
                 name: format!("{}-pod", row.name),
                 labels: row.config.labels.clone(),
                 hostname: row.config.hostname.clone(),
                 host_network: row.config.network == "host",
-                ports: row.config.ports.clone(),
+                ports,
                 containers: vec![GenContainer {
                     name: row.name.clone(),
                     image: row.image_name.clone(),

@@ -240,6 +240,9 @@ pub fn join(ctx: &StoreContext, req: &mut ContainerCreateRequest) -> Result<File
     if shares("pid") && req.pid.is_empty() {
         req.pid = container.clone();
     }
+    if shares("cgroup") && req.cgroupns.is_empty() {
+        req.cgroupns = container.clone();
+    }
     // The pod's user namespace: the infra container's mappings (an `auto` range as it
     // was picked), whose namespace the container joins at start.
     let userns = !pod.config.userns.is_empty() || !pod.config.uidmap.is_empty();

@@ -77,8 +77,8 @@ pub struct SpecInput<'a> {
     /// The user namespace to join instead (another container's, whose network
     /// namespace it shares: a pod's infra container).
     pub userns_path: Option<PathBuf>,
-    /// Other namespaces joined by path (`--pid`/`--ipc`/`--uts container:ID`, a pod's
-    /// shared ones): (`pid`, `ipc` or `uts`, path).
+    /// Other namespaces joined by path (`--pid`/`--ipc`/`--uts`/`--cgroupns
+    /// container:ID`, a pod's shared ones): (`pid`, `ipc`, `uts` or `cgroup`, path).
     pub joined: Vec<(&'static str, PathBuf)>,
 }
 

@@ -159,7 +159,8 @@ pub(super) fn devices(devices: &[ResolvedDevice]) -> Result<Vec<Value>, SpecErro
 }
 
 /// `linux.namespaces`: pid, network (unless `--network host`), ipc, uts, mount, and
-/// cgroup when asked for. A `host` mode leaves its namespace out.
+/// cgroup (by default where `cgroup_ns`: on cgroup v2). A `host` mode leaves its
+/// namespace out.
 /// `netns`: the network namespace to join (a bridge network's, `ns:PATH`, another
 /// container's); `joined`: the other namespaces to join, by type.
 pub(super) fn namespaces(
@@ -186,8 +187,12 @@ pub(super) fn namespaces(
     ns.extend(entry("ipc", &req.ipc));
     ns.extend(entry("uts", &req.uts));
     ns.push(json!({"type": "mount"}));
-    if cgroup_ns {
-        ns.push(json!({"type": "cgroup"}));
+    let own_cgroup = match req.cgroupns.as_str() {
+        "" => cgroup_ns,
+        mode => mode != "host",
+    };
+    if own_cgroup {
+        ns.extend(entry("cgroup", &req.cgroupns));
     }
     Value::Array(ns)
 }
