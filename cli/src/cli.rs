@@ -203,6 +203,8 @@ pub enum SystemCommand {
     Reset(ResetArgs),
     /// Migrate containers; for a rootless user, restart its namespaces (after /etc/subuid changes)
     Migrate,
+    /// Run an API service (Docker-compatible) on a unix socket
+    Service(crate::commands::service::ServiceArgs),
 }
 
 /// How to reach a registry (shared by pull, push, login).

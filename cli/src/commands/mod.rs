@@ -20,6 +20,7 @@ mod rmi;
 mod run;
 mod save;
 pub mod secret;
+pub mod service;
 mod stats;
 mod system;
 mod tag;
@@ -31,6 +32,9 @@ use crate::engine::connect;
 
 /// Runs the command; returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    if let Command::System(SystemCommand::Service(a)) = cli.command {
+        return service::run(connect(&cli.global)?, a);
+    }
     let engine = connect(&cli.global)?;
     if matches!(
         cli.command,
@@ -62,6 +66,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Info(a) | Command::System(SystemCommand::Info(a)) => system::info(e, a),
         Command::System(SystemCommand::Df(a)) => system::df(e, a),
         Command::System(SystemCommand::Reset(a)) => system::reset(e, a),
+        Command::System(SystemCommand::Service(_)) => Ok(0),
         Command::System(SystemCommand::Migrate) => {
             #[cfg(all(target_os = "linux", feature = "local"))]
             berth_engine::rootless::pause::stop();

@@ -1,3 +1,5 @@
-//! Berth's REST API (Docker-compatible and Libpod): a server that turns HTTP requests
-//! into `Engine` calls, and a client that implements `Engine` against a remote server.
-//! Neither half exists yet; the crate is the place they will live.
+//! Berth's REST API (Docker-compatible, and Libpod-style under `/libpod/`): a server
+//! that turns HTTP requests on a unix socket into `Engine` calls. The remote client
+//! that implements `Engine` against such a server is to live here too.
+
+pub mod server;

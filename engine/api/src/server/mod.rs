@@ -1,0 +1,131 @@
+//! The API server: accepts connections on a unix socket, reads each request (bodies
+//! up to [`MAX_BODY`]), runs the engine call on a blocking thread and answers; stops
+//! after an idle time with no connection open (`system service --time`).
+
+pub mod docker;
+pub mod reply;
+pub mod request;
+pub mod socket;
+
+use berth_types::Engine;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::{Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use reply::Reply;
+use request::ApiRequest;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The largest request body read (a JSON request; archives will stream).
+pub const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// Answers one request.
+async fn handle(engine: Arc<dyn Engine>, req: Request<Incoming>) -> Result<Reply, hyper::Error> {
+    let (parts, body) = req.into_parts();
+    let too_large = || {
+        reply::error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body larger than {MAX_BODY} bytes"),
+        )
+    };
+    let declared = parts
+        .headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return Ok(too_large());
+    }
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return Ok(too_large()),
+    };
+    let api = ApiRequest::new(parts.method, parts.uri.path(), parts.uri.query(), body);
+    let answer = tokio::task::spawn_blocking(move || {
+        docker::route(engine.as_ref(), &api)
+            .unwrap_or_else(|| reply::error(StatusCode::NOT_FOUND, "page not found"))
+    })
+    .await;
+    Ok(answer.unwrap_or_else(|_| {
+        reply::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the request's handler failed",
+        )
+    }))
+}
+
+/// Counts open connections and remembers when the last one closed.
+struct Activity {
+    open: AtomicUsize,
+    last: Mutex<Instant>,
+}
+
+impl Activity {
+    fn idle_for(&self) -> Option<Duration> {
+        if self.open.load(Ordering::SeqCst) > 0 {
+            return None;
+        }
+        Some(self.last.lock().map(|t| t.elapsed()).unwrap_or_default())
+    }
+
+    fn close(&self) {
+        self.open.fetch_sub(1, Ordering::SeqCst);
+        if let Ok(mut t) = self.last.lock() {
+            *t = Instant::now();
+        }
+    }
+}
+
+/// Serves `engine` on `listener` until it has been idle (no connection open) for
+/// `idle`; forever with `None`.
+pub fn serve(
+    engine: Arc<dyn Engine>,
+    listener: std::os::unix::net::UnixListener,
+    idle: Option<Duration>,
+) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        listener.set_nonblocking(true)?;
+        let listener = tokio::net::UnixListener::from_std(listener)?;
+        let activity = Arc::new(Activity {
+            open: AtomicUsize::new(0),
+            last: Mutex::new(Instant::now()),
+        });
+        loop {
+            let tick = idle.map_or(Duration::from_secs(3600), |d| d.min(Duration::from_secs(1)));
+            let accepted = tokio::time::timeout(tick, listener.accept()).await;
+            let stream = match accepted {
+                Ok(Ok((stream, _))) => stream,
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "accepting a connection");
+                    continue;
+                }
+                Err(_) => {
+                    if let (Some(limit), Some(quiet)) = (idle, activity.idle_for()) {
+                        if quiet >= limit {
+                            return Ok(());
+                        }
+                    }
+                    continue;
+                }
+            };
+            activity.open.fetch_add(1, Ordering::SeqCst);
+            let engine = engine.clone();
+            let activity = activity.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| handle(engine.clone(), req));
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .with_upgrades();
+                if let Err(e) = conn.await {
+                    tracing::debug!(error = %e, "connection ended");
+                }
+                activity.close();
+            });
+        }
+    })
+}

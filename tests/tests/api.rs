@@ -1,0 +1,192 @@
+//! The API service (`system service`): the real docker CLI against Berth's socket
+//! (version negotiation, ps, images, inspect), the socket's mode, Docker's errors for
+//! bad requests, and the idle exit.
+
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use berth_e2e::containers::{busybox, run_detached, store_with_busybox, wait_for};
+use berth_e2e::{cmd, CmdResult, Store};
+
+/// A running `system service` on a socket in the store; killed on drop.
+struct Service {
+    child: Child,
+    socket: PathBuf,
+}
+
+impl Service {
+    fn start(store: &Store, time: &str) -> Service {
+        let socket = store.path().join("api.sock");
+        let child = store
+            .command([
+                "system",
+                "service",
+                "--time",
+                time,
+                &format!("unix://{}", socket.display()),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting berth system service");
+        wait_for("the API socket", Duration::from_secs(10), || {
+            UnixStream::connect(&socket).ok().map(|_| ())
+        });
+        Service { child, socket }
+    }
+
+    /// The docker CLI against this service.
+    fn docker(&self, store: &Store, args: &[&str]) -> CmdResult {
+        let mut c = Command::new("docker");
+        c.args(args)
+            .env("DOCKER_HOST", format!("unix://{}", self.socket.display()))
+            .env("DOCKER_CONFIG", store.home().join(".docker"))
+            .env_remove("DOCKER_CONTEXT");
+        cmd::run(c, None, Duration::from_secs(60))
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A raw HTTP/1.1 exchange on the socket: (status code, body).
+fn raw(socket: &Path, request: &[u8]) -> (u16, String) {
+    let mut s = UnixStream::connect(socket).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    s.write_all(request).expect("write");
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).to_string();
+    let code = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (code, body)
+}
+
+fn get(socket: &Path, path: &str) -> (u16, String) {
+    raw(
+        socket,
+        format!("GET {path} HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+}
+
+#[test]
+fn the_docker_cli_negotiates_and_lists_what_berth_has() {
+    let store = store_with_busybox();
+    let id = run_detached(&store, &["--name", "listed"], &["sleep", "1000"]);
+    let service = Service::start(&store, "0");
+    let mode = std::fs::metadata(&service.socket)
+        .expect("socket")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the socket is its owner's only");
+
+    let v = service
+        .docker(
+            &store,
+            &[
+                "version",
+                "--format",
+                "{{.Server.APIVersion}} {{.Client.APIVersion}}",
+            ],
+        )
+        .ok()
+        .to_string();
+    assert_eq!(
+        v.trim(),
+        "1.41 1.41",
+        "the client negotiates down to Berth's version"
+    );
+    let ps = service
+        .docker(
+            &store,
+            &["ps", "--format", "{{.ID}} {{.Names}} {{.Status}}"],
+        )
+        .ok()
+        .to_string();
+    assert!(ps.starts_with(&format!("{} listed Up ", &id[..12])), "{ps}");
+    let images = service
+        .docker(&store, &["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .ok()
+        .to_string();
+    assert!(images.lines().any(|l| busybox().ends_with(l)), "{images}");
+    let name = service
+        .docker(
+            &store,
+            &[
+                "inspect",
+                "--format",
+                "{{.Name}} {{.State.Running}}",
+                "listed",
+            ],
+        )
+        .ok()
+        .to_string();
+    assert_eq!(name.trim(), "/listed true");
+    let err = service
+        .docker(&store, &["inspect", "nothing-here"])
+        .fails()
+        .to_string();
+    assert!(
+        err.contains("No such container: nothing-here") || err.contains("No such object"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_requests_get_dockers_errors_and_an_idle_service_exits() {
+    let store = Store::new();
+    let service = Service::start(&store, "0");
+    let (code, body) = get(&service.socket, "/v1.41/no/such/endpoint");
+    assert_eq!(
+        (code, body.as_str()),
+        (404, r#"{"message":"page not found"}"#)
+    );
+    let (code, body) = get(&service.socket, "/containers/json?filters=%7Bnot-json");
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("invalid filters"), "{body}");
+    let (code, body) = get(&service.socket, "/containers/nothing/json");
+    assert_eq!(
+        (code, body.as_str()),
+        (404, r#"{"message":"No such container: nothing"}"#)
+    );
+    let (code, _) = get(&service.socket, "/_ping");
+    assert_eq!(code, 200);
+    // A body over the limit is refused before it is read.
+    let big = 17 * 1024 * 1024;
+    let (code, body) = raw(
+        &service.socket,
+        format!("POST /containers/create HTTP/1.1\r\nHost: d\r\nContent-Length: {big}\r\n\r\n")
+            .as_bytes(),
+    );
+    assert_eq!(code, 413, "{body}");
+    drop(service);
+
+    // --time: gone after that many idle seconds, the socket with it.
+    let mut idle = Service::start(&store, "1");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = idle.child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "still serving after 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success());
+    assert!(!idle.socket.exists(), "the socket is removed");
+}
