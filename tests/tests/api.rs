@@ -135,6 +135,73 @@ fn the_docker_cli_negotiates_and_lists_what_berth_has() {
         .ok()
         .to_string();
     assert_eq!(name.trim(), "/listed true");
+
+    // The lifecycle through the docker CLI.
+    let image = busybox();
+    let made = service
+        .docker(
+            &store,
+            &[
+                "run",
+                "-d",
+                "--name",
+                "made",
+                "-e",
+                "WHO=docker",
+                &image,
+                "sh",
+                "-c",
+                "echo hello $WHO; echo oops >&2; exec sleep 1000",
+            ],
+        )
+        .ok()
+        .trim()
+        .to_string();
+    assert_eq!(made.len(), 64, "{made}");
+    wait_for("the container's output", Duration::from_secs(10), || {
+        let logs = service.docker(&store, &["logs", "made"]);
+        (logs.stdout == "hello docker\n" && logs.stderr == "oops\n").then_some(())
+    });
+    service.docker(&store, &["stop", "-t", "0", "made"]).ok();
+    let state = store
+        .berth(["inspect", "--format", "{{.State.Status}}", "made"])
+        .ok()
+        .to_string();
+    assert_eq!(state.trim(), "exited");
+    let ps = service
+        .docker(
+            &store,
+            &[
+                "ps",
+                "-a",
+                "--filter",
+                "name=made",
+                "--format",
+                "{{.Status}}",
+            ],
+        )
+        .ok()
+        .to_string();
+    assert!(
+        ps.starts_with("Exited (137)") || ps.starts_with("Exited (143)"),
+        "{ps}"
+    );
+    service.docker(&store, &["rm", "made"]).ok();
+    assert_eq!(store.berth(["container", "exists", "made"]).code, Some(1));
+    service.docker(&store, &["rm", "-f", "listed"]).ok();
+    service
+        .docker(&store, &["tag", &image, "localhost/apitag:1"])
+        .ok();
+    let untag = service
+        .docker(&store, &["rmi", "localhost/apitag:1"])
+        .ok()
+        .to_string();
+    assert!(untag.contains("Untagged: localhost/apitag:1"), "{untag}");
+    let err = service
+        .docker(&store, &["start", "nothing-here"])
+        .fails()
+        .to_string();
+    assert!(err.contains("No such container: nothing-here"), "{err}");
     let err = service
         .docker(&store, &["inspect", "nothing-here"])
         .fails()
@@ -168,7 +235,7 @@ fn bad_requests_get_dockers_errors_and_an_idle_service_exits() {
     let big = 17 * 1024 * 1024;
     let (code, body) = raw(
         &service.socket,
-        format!("POST /containers/create HTTP/1.1\r\nHost: d\r\nContent-Length: {big}\r\n\r\n")
+        format!("POST /containers/create HTTP/1.1\r\nHost: d\r\nContent-Length: {big}\r\nConnection: close\r\n\r\n")
             .as_bytes(),
     );
     assert_eq!(code, 413, "{body}");

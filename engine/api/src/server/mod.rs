@@ -3,6 +3,7 @@
 //! after an idle time with no connection open (`system service --time`).
 
 pub mod docker;
+pub mod lifecycle;
 pub mod reply;
 pub mod request;
 pub mod socket;
@@ -24,6 +25,7 @@ pub const MAX_BODY: usize = 16 * 1024 * 1024;
 /// Answers one request.
 async fn handle(engine: Arc<dyn Engine>, req: Request<Incoming>) -> Result<Reply, hyper::Error> {
     let (parts, body) = req.into_parts();
+    tracing::debug!(method = %parts.method, uri = %parts.uri, "request");
     let too_large = || {
         reply::error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -45,6 +47,7 @@ async fn handle(engine: Arc<dyn Engine>, req: Request<Incoming>) -> Result<Reply
     let api = ApiRequest::new(parts.method, parts.uri.path(), parts.uri.query(), body);
     let answer = tokio::task::spawn_blocking(move || {
         docker::route(engine.as_ref(), &api)
+            .or_else(|| lifecycle::route(&engine, &api))
             .unwrap_or_else(|| reply::error(StatusCode::NOT_FOUND, "page not found"))
     })
     .await;

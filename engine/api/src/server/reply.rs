@@ -3,17 +3,62 @@
 
 use berth_types::{EngineError, ErrorKind};
 use bytes::Bytes;
-use http_body_util::Full;
+use hyper::body::Frame;
 use hyper::{Response, StatusCode};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 /// The newest Docker Engine API version served, and the oldest.
 pub const API_VERSION: &str = "1.41";
 pub const MIN_API_VERSION: &str = "1.24";
 
-pub type Reply = Response<Full<Bytes>>;
+pub type Reply = Response<Body>;
+
+/// A response body: whole, or chunks sent later from another thread (a stream).
+pub enum Body {
+    Whole(Option<Bytes>),
+    Stream(tokio::sync::mpsc::Receiver<Bytes>),
+}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        match self.get_mut() {
+            Body::Whole(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
+            Body::Stream(rx) => rx.poll_recv(cx).map(|c| c.map(|b| Ok(Frame::data(b)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, Body::Whole(None))
+    }
+
+    /// Exact for a whole body, so it goes with a Content-Length.
+    fn size_hint(&self) -> http_body::SizeHint {
+        match self {
+            Body::Whole(b) => {
+                http_body::SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            Body::Stream(_) => http_body::SizeHint::default(),
+        }
+    }
+}
+
+/// A response whose body is what is sent on the returned channel until it is dropped.
+pub fn stream(status: StatusCode, content_type: &str) -> (Reply, tokio::sync::mpsc::Sender<Bytes>) {
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let mut r = with_headers(status, content_type, Bytes::new());
+    *r.body_mut() = Body::Stream(rx);
+    (r, tx)
+}
 
 fn with_headers(status: StatusCode, content_type: &str, body: Bytes) -> Reply {
-    let mut r = Response::new(Full::new(body));
+    let mut r = Response::new(Body::Whole(Some(body)));
     *r.status_mut() = status;
     let h = r.headers_mut();
     h.insert(
@@ -53,6 +98,10 @@ pub fn text(status: StatusCode, body: &'static str) -> Reply {
         "text/plain; charset=utf-8",
         Bytes::from_static(body.as_bytes()),
     )
+}
+
+pub fn bytes(status: StatusCode, content_type: &str, body: Vec<u8>) -> Reply {
+    with_headers(status, content_type, Bytes::from(body))
 }
 
 pub fn empty(status: StatusCode) -> Reply {
