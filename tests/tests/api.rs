@@ -20,15 +20,17 @@ struct Service {
 
 impl Service {
     fn start(store: &Store, time: &str) -> Service {
+        Service::start_with(store, time, &[])
+    }
+
+    /// With global options (`--registries-conf F`) before `system service`.
+    fn start_with(store: &Store, time: &str, globals: &[&str]) -> Service {
         let socket = store.path().join("api.sock");
+        let uri = format!("unix://{}", socket.display());
+        let mut args: Vec<&str> = globals.to_vec();
+        args.extend(["system", "service", "--time", time, &uri]);
         let child = store
-            .command([
-                "system",
-                "service",
-                "--time",
-                time,
-                &format!("unix://{}", socket.display()),
-            ])
+            .command(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -256,4 +258,56 @@ fn bad_requests_get_dockers_errors_and_an_idle_service_exits() {
     };
     assert!(status.success());
     assert!(!idle.socket.exists(), "the socket is removed");
+}
+
+#[test]
+fn docker_pull_streams_dockers_messages_and_the_image_runs() {
+    let store = Store::new();
+    let registry = &berth_e2e::TestEnv::get().registry;
+    let conf = store.path().join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!("[[registry]]\nlocation = \"{registry}\"\ninsecure = true\n"),
+    )
+    .expect("write registries.conf");
+    let conf = conf.display().to_string();
+    let service = Service::start_with(&store, "0", &["--registries-conf", &conf]);
+    let image = busybox();
+    let out = service.docker(&store, &["pull", &image]).ok().to_string();
+    assert!(
+        out.contains("Pulling from") && out.trim_end().ends_with(image.as_str()),
+        "{out}"
+    );
+    // The stream itself: Docker's messages, one JSON object per line.
+    let (repo, tag) = image.rsplit_once(':').expect("a tag");
+    let (code, body) = raw(
+        &service.socket,
+        format!(
+            "POST /v1.41/images/create?fromImage={repo}&tag={tag} HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body.contains(r#""status":"Already exists""#)
+            && body.contains(&format!("Status: Downloaded newer image for {image}")),
+        "{body}"
+    );
+    assert_eq!(store.berth(["image", "exists", &image]).code, Some(0));
+    let out = service
+        .docker(
+            &store,
+            &["run", "-d", "--name", "pulled", &image, "sleep", "1000"],
+        )
+        .ok()
+        .to_string();
+    assert_eq!(out.trim().len(), 64, "{out}");
+    service.docker(&store, &["rm", "-f", "pulled"]).ok();
+    let missing = format!("{registry}/berth-test/no-such-image:latest");
+    let err = service
+        .docker(&store, &["pull", &missing])
+        .fails()
+        .to_string();
+    assert!(err.contains("no-such-image"), "{err}");
+    assert_eq!(store.berth(["image", "exists", &missing]).code, Some(1));
 }

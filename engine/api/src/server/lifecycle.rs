@@ -258,7 +258,7 @@ fn wait(engine: &Arc<dyn Engine>, req: &ApiRequest, name: &str) -> Reply {
         };
         let mut bytes = serde_json::to_vec(&doc).unwrap_or_default();
         bytes.push(b'\n');
-        let _ = tx.blocking_send(bytes::Bytes::from(bytes));
+        let _ = tx.send(bytes::Bytes::from(bytes));
     });
     reply
 }
@@ -388,6 +388,7 @@ pub fn route(shared: &Arc<dyn Engine>, req: &ApiRequest) -> Option<Reply> {
     let seg: Vec<&str> = req.segments.iter().map(String::as_str).collect();
     Some(match (&req.method, seg.as_slice()) {
         (&Method::POST, ["containers", "create"]) => create(engine, req),
+        (&Method::POST, ["images", "create"]) => super::pull::create(shared, req),
         (&Method::POST, ["containers", name, "start"]) => start(engine, name),
         (&Method::POST, ["containers", name, "stop"]) => stop(engine, req, name),
         (&Method::POST, ["containers", name, "kill"]) => kill(engine, req, name),

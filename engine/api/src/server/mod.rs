@@ -4,6 +4,7 @@
 
 pub mod docker;
 pub mod lifecycle;
+pub mod pull;
 pub mod reply;
 pub mod request;
 pub mod socket;

@@ -17,7 +17,7 @@ pub type Reply = Response<Body>;
 /// A response body: whole, or chunks sent later from another thread (a stream).
 pub enum Body {
     Whole(Option<Bytes>),
-    Stream(tokio::sync::mpsc::Receiver<Bytes>),
+    Stream(tokio::sync::mpsc::UnboundedReceiver<Bytes>),
 }
 
 impl http_body::Body for Body {
@@ -50,8 +50,12 @@ impl http_body::Body for Body {
 }
 
 /// A response whose body is what is sent on the returned channel until it is dropped.
-pub fn stream(status: StatusCode, content_type: &str) -> (Reply, tokio::sync::mpsc::Sender<Bytes>) {
-    let (tx, rx) = tokio::sync::mpsc::channel(16);
+/// Sending never blocks, so any thread (an engine call's own runtime included) may.
+pub fn stream(
+    status: StatusCode,
+    content_type: &str,
+) -> (Reply, tokio::sync::mpsc::UnboundedSender<Bytes>) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let mut r = with_headers(status, content_type, Bytes::new());
     *r.body_mut() = Body::Stream(rx);
     (r, tx)
