@@ -77,6 +77,9 @@ pub struct PlannedPod {
     pub containers: Vec<ContainerCreateRequest>,
 }
 
+/// The most pods one Deployment may ask for: each is an infra container and more.
+const MAX_REPLICAS: u32 = 1000;
+
 /// Reads `text` (one or more YAML documents) and plans what `kube play` creates.
 pub fn plan(text: &str, opts: &PlanOptions) -> Result<Plan, KubeError> {
     let docs = parse(text)?;
@@ -98,6 +101,19 @@ pub fn plan(text: &str, opts: &PlanOptions) -> Result<Plan, KubeError> {
     }
     // Host ports taken so far, and by which pod.
     let mut ports: BTreeMap<(u16, String), String> = BTreeMap::new();
+    for doc in &docs {
+        if let Document::Deployment(d) = doc {
+            let replicas = d.spec.replicas.unwrap_or(1);
+            if replicas > MAX_REPLICAS {
+                return Err(KubeError::InvalidValue {
+                    place: format!("Deployment \"{}\"", d.metadata.name),
+                    field: "spec.replicas",
+                    value: replicas.to_string(),
+                    expected: "at most 1000 replicas",
+                });
+            }
+        }
+    }
     for (name, meta, spec) in docs.iter().flat_map(pods_of) {
         if plan
             .pods

@@ -193,6 +193,12 @@ fn deployment_replicas_become_numbered_pods() {
     assert_eq!(plan.pods[1].request.labels["app"], "api");
     assert_eq!(play(&text("")).pods.len(), 1);
     assert!(play(&text("  replicas: 0\n")).pods.is_empty());
+    let err = super::plan(
+        &text("  replicas: 4000000000\n"),
+        &super::PlanOptions::default(),
+    )
+    .expect_err("too many replicas");
+    assert!(err.to_string().contains("at most 1000 replicas"), "{err}");
 }
 
 #[test]
