@@ -311,3 +311,86 @@ fn docker_pull_streams_dockers_messages_and_the_image_runs() {
     assert!(err.contains("no-such-image"), "{err}");
     assert_eq!(store.berth(["image", "exists", &missing]).code, Some(1));
 }
+
+#[test]
+fn docker_volumes_and_networks_go_through_the_socket() {
+    let store = store_with_busybox();
+    let service = Service::start(&store, "0");
+    service.docker(&store, &["volume", "create", "apivol"]).ok();
+    let names = service
+        .docker(&store, &["volume", "ls", "--format", "{{.Name}}"])
+        .ok()
+        .to_string();
+    assert_eq!(names, "apivol\n");
+    let mountpoint = service
+        .docker(
+            &store,
+            &["volume", "inspect", "--format", "{{.Mountpoint}}", "apivol"],
+        )
+        .ok()
+        .to_string();
+    assert!(
+        mountpoint.starts_with(&store.root().display().to_string()),
+        "{mountpoint}"
+    );
+    let err = service
+        .docker(&store, &["volume", "inspect", "nope"])
+        .fails()
+        .to_string();
+    assert!(err.contains("nope"), "{err}");
+
+    let net = format!("apinet{}", std::process::id());
+    service.docker(&store, &["network", "create", &net]).ok();
+    let listed = service
+        .docker(&store, &["network", "ls", "--format", "{{.Name}}"])
+        .ok()
+        .to_string();
+    assert!(listed.lines().any(|l| l == net), "{listed}");
+    let image = busybox();
+    service
+        .docker(
+            &store,
+            &[
+                "run",
+                "-d",
+                "--name",
+                "onnet",
+                "--network",
+                &net,
+                "-v",
+                "apivol:/data",
+                &image,
+                "sh",
+                "-c",
+                "echo kept > /data/f; exec sleep 1000",
+            ],
+        )
+        .ok();
+    let nets = store
+        .berth([
+            "inspect",
+            "--format",
+            "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}",
+            "onnet",
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(nets.trim(), net);
+    let err = service
+        .docker(&store, &["volume", "rm", "apivol"])
+        .fails()
+        .to_string();
+    assert!(err.contains("apivol"), "a volume in use stays: {err}");
+    service.docker(&store, &["rm", "-f", "onnet"]).ok();
+    service.docker(&store, &["network", "rm", &net]).ok();
+    service.docker(&store, &["volume", "rm", "apivol"]).ok();
+    assert!(service
+        .docker(&store, &["volume", "ls", "-q"])
+        .ok()
+        .is_empty());
+    let listed = service
+        .docker(&store, &["network", "ls", "--format", "{{.Name}}"])
+        .ok()
+        .to_string();
+    assert!(!listed.lines().any(|l| l == net), "{listed}");
+}

@@ -98,9 +98,25 @@ fn ports(v: &Value) -> Result<Vec<PortMapping>, String> {
 pub fn create_request(body: &Value, name: Option<&str>) -> Result<ContainerCreateRequest, String> {
     let host = &body["HostConfig"];
     let image = text(&body["Image"]).ok_or("the config names no Image")?;
-    let network = match host["NetworkMode"].as_str().unwrap_or("") {
-        "" | "default" | "bridge" => "bridge".to_string(),
-        other => other.to_string(),
+    // A mode, or the name of a network to join (with its endpoint's aliases).
+    let (network, networks) = match host["NetworkMode"].as_str().unwrap_or("") {
+        "" | "default" | "bridge" => ("bridge".to_string(), Vec::new()),
+        mode @ ("host" | "none" | "pasta" | "slirp4netns") => (mode.to_string(), Vec::new()),
+        mode if mode.starts_with("container:") || mode.starts_with("ns:") => {
+            (mode.to_string(), Vec::new())
+        }
+        name => {
+            let endpoint = &body["NetworkingConfig"]["EndpointsConfig"][name];
+            let attachment = berth_types::network::NetworkAttachment {
+                network: name.to_string(),
+                aliases: strings(&endpoint["Aliases"]),
+                ips: text(&endpoint["IPAMConfig"]["IPv4Address"])
+                    .into_iter()
+                    .collect(),
+                mac: None,
+            };
+            ("bridge".to_string(), vec![attachment])
+        }
     };
     let mounts = strings(&host["Binds"])
         .iter()
@@ -151,6 +167,7 @@ pub fn create_request(body: &Value, name: Option<&str>) -> Result<ContainerCreat
         log_driver: "k8s-file".into(),
         pull: PullPolicy::Never,
         network,
+        networks,
         ports: ports(&host["PortBindings"])?,
         dns: strings(&host["Dns"]),
         add_hosts: strings(&host["ExtraHosts"]),

@@ -7,6 +7,7 @@ pub mod lifecycle;
 pub mod pull;
 pub mod reply;
 pub mod request;
+pub mod resources;
 pub mod socket;
 
 use berth_types::Engine;
@@ -49,6 +50,7 @@ async fn handle(engine: Arc<dyn Engine>, req: Request<Incoming>) -> Result<Reply
     let answer = tokio::task::spawn_blocking(move || {
         docker::route(engine.as_ref(), &api)
             .or_else(|| lifecycle::route(&engine, &api))
+            .or_else(|| resources::route(engine.as_ref(), &api))
             .unwrap_or_else(|| reply::error(StatusCode::NOT_FOUND, "page not found"))
     })
     .await;

@@ -72,15 +72,19 @@ pub fn create_container(
             )));
         }
     }
-    // A rootless container's default network is pasta (slirp4netns where pasta is
-    // missing); the bridge networks it names live in the user's rootless namespace.
     let mut req = req.clone();
+    // No mode given: the default, a bridge network.
+    if req.network.is_empty() {
+        req.network = "bridge".into();
+    }
     // A pod's member takes the pod's namespaces; the pod stays until the row is in.
     let _pod_lock = if req.pod.is_empty() || infra {
         None
     } else {
         Some(crate::pod::ops::join(ctx, &mut req)?)
     };
+    // A rootless container's default network is pasta (slirp4netns where pasta is
+    // missing); the bridge networks it names live in the user's rootless namespace.
     if crate::rootless::active()
         && req.network == "bridge"
         && req
@@ -106,6 +110,17 @@ pub fn create_container(
         warnings.push(super::cgroup::ROOTLESS_V1_LIMITS.into());
     }
     let req = &req;
+    let known_mode = matches!(
+        req.network.as_str(),
+        "bridge" | "none" | "host" | "pasta" | "slirp4netns"
+    ) || req.network.starts_with("container:")
+        || req.network.starts_with("ns:");
+    if !known_mode {
+        return Err(EngineError::invalid(format!(
+            "invalid network mode {:?}: use bridge (with networks to join), none, host, pasta, slirp4netns, container:ID or ns:PATH",
+            req.network
+        )));
+    }
     super::idmap::for_request(req).map_err(EngineError::invalid)?;
     for s in &req.secrets {
         crate::secret::find(ctx, &s.name)?;
