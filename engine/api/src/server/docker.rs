@@ -146,50 +146,46 @@ fn info(engine: &dyn Engine) -> Reply {
 }
 
 fn containers_json(engine: &dyn Engine, req: &ApiRequest) -> Reply {
-    let filters = match req.filters() {
-        Ok(f) => f,
-        Err(e) => return reply::error(StatusCode::BAD_REQUEST, e),
-    };
-    let list = engine.list_containers(&ListContainersRequest {
-        all: req.flag("all"),
-        filters,
-        size: req.flag("size"),
-    });
-    match list {
-        Ok(list) => reply::ok_json(&Value::Array(list.iter().map(container_json).collect())),
-        Err(e) => reply::engine_error(&e),
-    }
+    req.with_filters(|filters| {
+        let list = engine.list_containers(&ListContainersRequest {
+            all: req.flag("all"),
+            filters,
+            size: req.flag("size"),
+        });
+        match list {
+            Ok(list) => reply::ok_json(&Value::Array(list.iter().map(container_json).collect())),
+            Err(e) => reply::engine_error(&e),
+        }
+    })
 }
 
 fn images_json(engine: &dyn Engine, req: &ApiRequest) -> Reply {
-    let filters = match req.filters() {
-        Ok(f) => f,
-        Err(e) => return reply::error(StatusCode::BAD_REQUEST, e),
-    };
-    match engine.list_images(&ListImagesRequest {
-        filters,
-        ..Default::default()
-    }) {
-        Ok(list) => reply::ok_json(&Value::Array(
-            list.iter()
-                .map(|i| {
-                    json!({
-                        "Id": format!("sha256:{}", i.id.trim_start_matches("sha256:")),
-                        "ParentId": i.parent_id,
-                        "RepoTags": i.repo_tags,
-                        "RepoDigests": i.repo_digests,
-                        "Created": i.created,
-                        "Size": i.size,
-                        "SharedSize": -1,
-                        "VirtualSize": i.virtual_size,
-                        "Labels": i.labels.clone().unwrap_or_default(),
-                        "Containers": -1,
+    req.with_filters(|filters| {
+        match engine.list_images(&ListImagesRequest {
+            filters,
+            ..Default::default()
+        }) {
+            Ok(list) => reply::ok_json(&Value::Array(
+                list.iter()
+                    .map(|i| {
+                        json!({
+                            "Id": format!("sha256:{}", i.id.trim_start_matches("sha256:")),
+                            "ParentId": i.parent_id,
+                            "RepoTags": i.repo_tags,
+                            "RepoDigests": i.repo_digests,
+                            "Created": i.created,
+                            "Size": i.size,
+                            "SharedSize": -1,
+                            "VirtualSize": i.virtual_size,
+                            "Labels": i.labels.clone().unwrap_or_default(),
+                            "Containers": -1,
+                        })
                     })
-                })
-                .collect(),
-        )),
-        Err(e) => reply::engine_error(&e),
-    }
+                    .collect(),
+            )),
+            Err(e) => reply::engine_error(&e),
+        }
+    })
 }
 
 fn container_inspect(engine: &dyn Engine, name: &str) -> Reply {

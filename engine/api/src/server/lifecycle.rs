@@ -183,9 +183,9 @@ fn container_error(e: &berth_types::EngineError, name: &str) -> Reply {
 }
 
 fn create(engine: &dyn Engine, req: &ApiRequest) -> Reply {
-    let body: Value = match serde_json::from_slice(&req.body) {
+    let body = match req.json_body() {
         Ok(v) => v,
-        Err(e) => return reply::error(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")),
+        Err(e) => return reply::error(StatusCode::BAD_REQUEST, e),
     };
     let request = match create_request(&body, req.param("name")) {
         Ok(r) => r,

@@ -39,6 +39,25 @@ impl ApiRequest {
         matches!(self.param(key), Some("1" | "true" | "True" | "TRUE"))
     }
 
+    /// Answers with `list` given the `filters` parameter, or 400 when it is malformed.
+    pub fn with_filters(
+        &self,
+        list: impl FnOnce(Vec<String>) -> super::reply::Reply,
+    ) -> super::reply::Reply {
+        match self.filters() {
+            Ok(f) => list(f),
+            Err(e) => super::reply::error(hyper::StatusCode::BAD_REQUEST, e),
+        }
+    }
+
+    /// The body as JSON (an empty body is an empty object).
+    pub fn json_body(&self) -> Result<serde_json::Value, String> {
+        if self.body.is_empty() {
+            return Ok(serde_json::json!({}));
+        }
+        serde_json::from_slice(&self.body).map_err(|e| format!("invalid JSON body: {e}"))
+    }
+
     /// Docker's `filters` parameter (`{"key": ["v", …]}` or `{"key": {"v": true}}`)
     /// as the engine's `key=value` list.
     pub fn filters(&self) -> Result<Vec<String>, String> {

@@ -43,13 +43,6 @@ fn network_json(n: &Network) -> Value {
     })
 }
 
-fn body(req: &ApiRequest) -> Result<Value, String> {
-    if req.body.is_empty() {
-        return Ok(json!({}));
-    }
-    serde_json::from_slice(&req.body).map_err(|e| format!("invalid JSON body: {e}"))
-}
-
 fn not_found(e: &berth_types::EngineError, what: &str, name: &str) -> Reply {
     if e.kind == ErrorKind::NotFound {
         return reply::error(StatusCode::NOT_FOUND, format!("{what} {name} not found"));
@@ -63,21 +56,15 @@ fn strings_map(v: &Value) -> std::collections::BTreeMap<String, String> {
 
 fn volumes(engine: &dyn Engine, req: &ApiRequest, seg: &[&str]) -> Option<Reply> {
     Some(match (&req.method, seg) {
-        (&Method::GET, []) => {
-            let filters = match req.filters() {
-                Ok(f) => f,
-                Err(e) => return Some(reply::error(StatusCode::BAD_REQUEST, e)),
-            };
-            match engine.list_volumes(&filters) {
-                Ok(list) => reply::ok_json(&json!({
-                    "Volumes": list.iter().map(volume_json).collect::<Vec<_>>(),
-                    "Warnings": [],
-                })),
-                Err(e) => reply::engine_error(&e),
-            }
-        }
+        (&Method::GET, []) => req.with_filters(|filters| match engine.list_volumes(&filters) {
+            Ok(list) => reply::ok_json(&json!({
+                "Volumes": list.iter().map(volume_json).collect::<Vec<_>>(),
+                "Warnings": [],
+            })),
+            Err(e) => reply::engine_error(&e),
+        }),
         (&Method::POST, ["create"]) => {
-            let b = match body(req) {
+            let b = match req.json_body() {
                 Ok(b) => b,
                 Err(e) => return Some(reply::error(StatusCode::BAD_REQUEST, e)),
             };
@@ -127,18 +114,12 @@ fn volumes(engine: &dyn Engine, req: &ApiRequest, seg: &[&str]) -> Option<Reply>
 
 fn networks(engine: &dyn Engine, req: &ApiRequest, seg: &[&str]) -> Option<Reply> {
     Some(match (&req.method, seg) {
-        (&Method::GET, []) => {
-            let filters = match req.filters() {
-                Ok(f) => f,
-                Err(e) => return Some(reply::error(StatusCode::BAD_REQUEST, e)),
-            };
-            match engine.list_networks(&filters) {
-                Ok(list) => reply::ok_json(&Value::Array(list.iter().map(network_json).collect())),
-                Err(e) => reply::engine_error(&e),
-            }
-        }
+        (&Method::GET, []) => req.with_filters(|filters| match engine.list_networks(&filters) {
+            Ok(list) => reply::ok_json(&Value::Array(list.iter().map(network_json).collect())),
+            Err(e) => reply::engine_error(&e),
+        }),
         (&Method::POST, ["create"]) => {
-            let b = match body(req) {
+            let b = match req.json_body() {
                 Ok(b) => b,
                 Err(e) => return Some(reply::error(StatusCode::BAD_REQUEST, e)),
             };
@@ -188,7 +169,7 @@ fn networks(engine: &dyn Engine, req: &ApiRequest, seg: &[&str]) -> Option<Reply
             Err(e) => not_found(&e, "network", name),
         },
         (&Method::POST, [name, action @ ("connect" | "disconnect")]) => {
-            let b = match body(req) {
+            let b = match req.json_body() {
                 Ok(b) => b,
                 Err(e) => return Some(reply::error(StatusCode::BAD_REQUEST, e)),
             };

@@ -732,8 +732,8 @@ pub fn restart(engine: &LocalEngine, name: &str, timeout: Option<u32>) -> Result
     {
         let _lock = lock(ctx, &row.id)?;
         stop_locked(ctx, &row.id, timeout)?;
-        reconcile::wait_monitor_gone(&lookup(ctx, &row.id)?, Duration::from_secs(5));
     }
+    // `start` waits for the stopped run's monitor to finish its cleanup.
     start(engine, &row.id, None)?;
     Ok(row.id)
 }
