@@ -77,6 +77,7 @@ pub fn local_streams(stdin: bool, tty: bool, detach_keys: Vec<u8>) -> AttachStre
         } else {
             None
         },
+        started: None,
     }
 }
 

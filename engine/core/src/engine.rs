@@ -566,6 +566,14 @@ impl Engine for LocalEngine {
         crate::container::copy::path_kind(self, name, path)
     }
 
+    fn container_path_stat(
+        &self,
+        name: &str,
+        path: &str,
+    ) -> Result<Option<berth_types::container::PathStat>> {
+        crate::container::copy::path_stat(self, name, path)
+    }
+
     fn top_container(&self, name: &str, descriptors: &[String]) -> Result<Vec<Vec<String>>> {
         crate::container::top::top(self, name, descriptors)
     }

@@ -296,6 +296,22 @@ pub struct AttachStreams<'a> {
     pub detach_keys: Vec<u8>,
     /// Terminal size changes (rows, columns) to pass on, for a TTY.
     pub resize: Option<std::sync::mpsc::Receiver<(u16, u16)>>,
+    /// Called once the container runs, before any of its output is relayed (an
+    /// attached `start`: the API answers the start request then).
+    pub started: Option<Box<dyn FnOnce() + Send + 'a>>,
+}
+
+/// What `stat` tells of a path in a container (the `cp` API's path header).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathStat {
+    /// The final component's name (a symlink's target's name when it was followed).
+    pub name: String,
+    pub size: u64,
+    /// `st_mode`: the type and permission bits.
+    pub mode: u32,
+    /// Modification time, Unix seconds and nanoseconds.
+    pub mtime_secs: i64,
+    pub mtime_nanos: u32,
 }
 
 /// `exec`: a command to run in a running container.

@@ -109,6 +109,12 @@ pub trait Engine: Send + Sync {
     fn copy_to_container(&self, name: &str, path: &str, input: &mut dyn Read) -> Result<()>;
     /// Whether `path` exists in the container, and whether it is a directory.
     fn container_path_kind(&self, name: &str, path: &str) -> Result<Option<bool>>;
+    /// What `path` is in the container (resolved inside its root), or `None` if absent.
+    fn container_path_stat(
+        &self,
+        name: &str,
+        path: &str,
+    ) -> Result<Option<crate::container::PathStat>>;
     /// `top`: a header row, then one row per process, for the ps-style descriptors.
     fn top_container(&self, name: &str, descriptors: &[String]) -> Result<Vec<Vec<String>>>;
     /// Resource use of the named running containers (all running ones when `names` is empty).

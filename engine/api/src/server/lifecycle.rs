@@ -2,6 +2,7 @@
 //! create request), start, stop, kill, restart, wait, remove and logs (Docker's
 //! multiplexed framing), and image tag and remove.
 
+use super::attach::container_error;
 use super::reply::{self, Reply};
 use super::request::ApiRequest;
 use berth_types::container::{
@@ -175,13 +176,6 @@ pub fn create_request(body: &Value, name: Option<&str>) -> Result<ContainerCreat
     })
 }
 
-fn container_error(e: &berth_types::EngineError, name: &str) -> Reply {
-    if e.kind == ErrorKind::NotFound {
-        return reply::error(StatusCode::NOT_FOUND, format!("No such container: {name}"));
-    }
-    reply::engine_error(e)
-}
-
 fn create(engine: &dyn Engine, req: &ApiRequest) -> Reply {
     let body = match req.json_body() {
         Ok(v) => v,
@@ -211,16 +205,6 @@ fn state_of(engine: &dyn Engine, name: &str) -> Option<String> {
         .inspect_container(name)
         .ok()
         .and_then(|d| d["State"]["Status"].as_str().map(str::to_string))
-}
-
-fn start(engine: &dyn Engine, name: &str) -> Reply {
-    if state_of(engine, name).as_deref() == Some("running") {
-        return reply::empty(StatusCode::NOT_MODIFIED);
-    }
-    match engine.start_container(name, None) {
-        Ok(_) => reply::empty(StatusCode::NO_CONTENT),
-        Err(e) => container_error(&e, name),
-    }
 }
 
 fn stop(engine: &dyn Engine, req: &ApiRequest, name: &str) -> Reply {
@@ -296,9 +280,15 @@ fn remove(engine: &dyn Engine, req: &ApiRequest, name: &str) -> Reply {
     }
 }
 
-/// Logs in Docker's framing: each chunk after an 8-byte header (stream 1 or 2, then
-/// the length, big-endian); a TTY container's raw.
-fn logs(engine: &dyn Engine, req: &ApiRequest, name: &str) -> Reply {
+/// Docker's `since`/`until`: Unix seconds, maybe with a fraction; 0 means unset.
+fn unix_nanos(v: Option<&str>) -> Option<i64> {
+    let secs: f64 = v?.parse().ok()?;
+    (secs > 0.0).then_some((secs * 1e9) as i64)
+}
+
+/// Logs in Docker's framing (a TTY container's raw), streamed as they are read and,
+/// with `follow`, until the container stops or the client goes away.
+fn logs(engine: &Arc<dyn Engine>, req: &ApiRequest, name: &str) -> Reply {
     let tty = engine
         .inspect_container(name)
         .map(|d| d["Config"]["Tty"].as_bool().unwrap_or(false));
@@ -309,53 +299,39 @@ fn logs(engine: &dyn Engine, req: &ApiRequest, name: &str) -> Reply {
     let (want_out, want_err) = (req.flag("stdout"), req.flag("stderr"));
     let request = LogsRequest {
         name: name.to_string(),
-        follow: false,
+        follow: req.flag("follow"),
         tail: req.param("tail").and_then(|t| t.parse().ok()),
+        since: unix_nanos(req.param("since")),
+        until: unix_nanos(req.param("until")),
         timestamps: req.flag("timestamps"),
-        ..Default::default()
     };
-    let mut out = Vec::new();
-    let result = engine.container_logs(&request, &mut |line| {
-        let wanted = match line.stream {
-            LogStream::Stdout => want_out,
-            LogStream::Stderr => want_err,
-        };
-        if !wanted {
-            return true;
-        }
-        let mut payload = Vec::new();
-        if request.timestamps {
-            payload.extend_from_slice(line.time.as_bytes());
-            payload.push(b' ');
-        }
-        payload.extend_from_slice(&line.text);
-        if !line.partial {
-            payload.push(b'\n');
-        }
-        if !tty {
-            let stream = if line.stream == LogStream::Stdout {
-                1
-            } else {
-                2
+    let (reply, tx) = reply::stream(StatusCode::OK, super::hijack::content_type(tty));
+    let engine = engine.clone();
+    std::thread::spawn(move || {
+        let _ = engine.container_logs(&request, &mut |line| {
+            let (wanted, stream) = match line.stream {
+                LogStream::Stdout => (want_out, super::hijack::STDOUT),
+                LogStream::Stderr => (want_err, super::hijack::STDERR),
             };
-            out.extend_from_slice(&[stream, 0, 0, 0]);
-            out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-        }
-        out.extend_from_slice(&payload);
-        true
+            if !wanted {
+                return !tx.is_closed();
+            }
+            let mut payload = Vec::new();
+            if request.timestamps {
+                payload.extend_from_slice(line.time.as_bytes());
+                payload.push(b' ');
+            }
+            payload.extend_from_slice(&line.text);
+            if !line.partial {
+                payload.push(b'\n');
+            }
+            if !tty {
+                payload = super::hijack::frame(stream, &payload);
+            }
+            tx.send(bytes::Bytes::from(payload)).is_ok()
+        });
     });
-    match result {
-        Ok(()) => reply::bytes(
-            StatusCode::OK,
-            if tty {
-                "application/vnd.docker.raw-stream"
-            } else {
-                "application/vnd.docker.multiplexed-stream"
-            },
-            out,
-        ),
-        Err(e) => container_error(&e, name),
-    }
+    reply
 }
 
 fn tag(engine: &dyn Engine, req: &ApiRequest, name: &str) -> Reply {
@@ -406,13 +382,12 @@ pub fn route(shared: &Arc<dyn Engine>, req: &ApiRequest) -> Option<Reply> {
     Some(match (&req.method, seg.as_slice()) {
         (&Method::POST, ["containers", "create"]) => create(engine, req),
         (&Method::POST, ["images", "create"]) => super::pull::create(shared, req),
-        (&Method::POST, ["containers", name, "start"]) => start(engine, name),
         (&Method::POST, ["containers", name, "stop"]) => stop(engine, req, name),
         (&Method::POST, ["containers", name, "kill"]) => kill(engine, req, name),
         (&Method::POST, ["containers", name, "restart"]) => restart(engine, req, name),
         (&Method::POST, ["containers", name, "wait"]) => wait(shared, req, name),
         (&Method::DELETE, ["containers", name]) => remove(engine, req, name),
-        (&Method::GET, ["containers", name, "logs"]) => logs(engine, req, name),
+        (&Method::GET, ["containers", name, "logs"]) => logs(shared, req, name),
         (&Method::POST, ["images", name @ .., "tag"]) => tag(engine, req, &name.join("/")),
         (&Method::DELETE, ["images", name @ ..]) if !name.is_empty() => {
             remove_image(engine, req, &name.join("/"))

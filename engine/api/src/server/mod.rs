@@ -2,54 +2,83 @@
 //! up to [`MAX_BODY`]), runs the engine call on a blocking thread and answers; stops
 //! after an idle time with no connection open (`system service --time`).
 
+pub mod archive;
+pub mod attach;
+pub mod body;
 pub mod docker;
+pub mod exec;
+pub mod hijack;
 pub mod lifecycle;
 pub mod pull;
 pub mod reply;
 pub mod request;
 pub mod resources;
 pub mod socket;
+pub mod state;
 
 use berth_types::Engine;
+pub use body::MAX_BODY;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use reply::Reply;
 use request::ApiRequest;
+use state::State;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The largest request body read (a JSON request; archives will stream).
-pub const MAX_BODY: usize = 16 * 1024 * 1024;
-
 /// Answers one request.
-async fn handle(engine: Arc<dyn Engine>, req: Request<Incoming>) -> Result<Reply, hyper::Error> {
+async fn handle(state: Arc<State>, mut req: Request<Incoming>) -> Result<Reply, hyper::Error> {
+    let upgrade = req
+        .headers()
+        .contains_key(hyper::header::UPGRADE)
+        .then(|| hyper::upgrade::on(&mut req));
     let (parts, body) = req.into_parts();
     tracing::debug!(method = %parts.method, uri = %parts.uri, "request");
-    let too_large = || {
-        reply::error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("request body larger than {MAX_BODY} bytes"),
-        )
-    };
-    let declared = parts
-        .headers
-        .get(hyper::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY as u64) {
-        return Ok(too_large());
+    let mut api = ApiRequest::new(
+        parts.method.clone(),
+        parts.uri.path(),
+        parts.uri.query(),
+        bytes::Bytes::new(),
+    );
+    if body::streams(
+        &api.method,
+        &api.segments,
+        api.param("fromSrc") == Some("-"),
+    ) {
+        api = api.with_reader(Box::new(body::reader(body)));
+    } else {
+        let too_large = || {
+            reply::error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("request body larger than {MAX_BODY} bytes"),
+            )
+        };
+        let declared = parts
+            .headers
+            .get(hyper::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY as u64) {
+            return Ok(too_large());
+        }
+        api.body = match Limited::new(body, MAX_BODY).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(_) => return Ok(too_large()),
+        };
     }
-    let body = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => return Ok(too_large()),
-    };
-    let api = ApiRequest::new(parts.method, parts.uri.path(), parts.uri.query(), body);
+    if let Some(u) = upgrade {
+        api = api.with_upgrade(u);
+    }
     let answer = tokio::task::spawn_blocking(move || {
-        docker::route(engine.as_ref(), &api)
-            .or_else(|| lifecycle::route(&engine, &api))
+        let engine = &state.engine;
+        attach::route(&state, &api)
+            .or_else(|| exec::route(&state, &api))
+            .or_else(|| docker::route(engine.as_ref(), &api))
+            .or_else(|| lifecycle::route(engine, &api))
+            .or_else(|| archive::route(engine, &api))
             .or_else(|| resources::route(engine.as_ref(), &api))
             .unwrap_or_else(|| reply::error(StatusCode::NOT_FOUND, "page not found"))
     })
@@ -94,6 +123,7 @@ pub fn serve(
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let state = State::new(engine);
     runtime.block_on(async move {
         listener.set_nonblocking(true)?;
         let listener = tokio::net::UnixListener::from_std(listener)?;
@@ -120,10 +150,10 @@ pub fn serve(
                 }
             };
             activity.open.fetch_add(1, Ordering::SeqCst);
-            let engine = engine.clone();
+            let state = state.clone();
             let activity = activity.clone();
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| handle(engine.clone(), req));
+                let service = hyper::service::service_fn(move |req| handle(state.clone(), req));
                 let conn = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
                     .with_upgrades();

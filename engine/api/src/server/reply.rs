@@ -18,6 +18,8 @@ pub type Reply = Response<Body>;
 pub enum Body {
     Whole(Option<Bytes>),
     Stream(tokio::sync::mpsc::UnboundedReceiver<Bytes>),
+    /// A stream whose sender waits while the client is behind (bulk data).
+    Bounded(tokio::sync::mpsc::Receiver<Bytes>),
 }
 
 impl http_body::Body for Body {
@@ -31,6 +33,7 @@ impl http_body::Body for Body {
         match self.get_mut() {
             Body::Whole(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
             Body::Stream(rx) => rx.poll_recv(cx).map(|c| c.map(|b| Ok(Frame::data(b)))),
+            Body::Bounded(rx) => rx.poll_recv(cx).map(|c| c.map(|b| Ok(Frame::data(b)))),
         }
     }
 
@@ -44,7 +47,7 @@ impl http_body::Body for Body {
             Body::Whole(b) => {
                 http_body::SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64))
             }
-            Body::Stream(_) => http_body::SizeHint::default(),
+            Body::Stream(_) | Body::Bounded(_) => http_body::SizeHint::default(),
         }
     }
 }
@@ -59,6 +62,55 @@ pub fn stream(
     let mut r = with_headers(status, content_type, Bytes::new());
     *r.body_mut() = Body::Stream(rx);
     (r, tx)
+}
+
+/// A response whose body is what is written to the returned writer, from a plain
+/// thread, which waits while the client is behind; the body ends when it is dropped.
+pub fn bulk(status: StatusCode, content_type: &str) -> (Reply, BulkWriter) {
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    let mut r = with_headers(status, content_type, Bytes::new());
+    *r.body_mut() = Body::Bounded(rx);
+    (
+        r,
+        BulkWriter {
+            tx,
+            buf: Vec::new(),
+        },
+    )
+}
+
+/// Writes a bulk body in 64 KiB chunks.
+pub struct BulkWriter {
+    tx: tokio::sync::mpsc::Sender<Bytes>,
+    buf: Vec<u8>,
+}
+
+const BULK_CHUNK: usize = 64 * 1024;
+
+impl std::io::Write for BulkWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= BULK_CHUNK {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::take(&mut self.buf));
+        self.tx
+            .blocking_send(chunk)
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client left"))
+    }
+}
+
+impl Drop for BulkWriter {
+    fn drop(&mut self) {
+        let _ = std::io::Write::flush(self);
+    }
 }
 
 fn with_headers(status: StatusCode, content_type: &str, body: Bytes) -> Reply {
@@ -84,6 +136,19 @@ fn with_headers(status: StatusCode, content_type: &str, body: Bytes) -> Reply {
             .parse()
             .expect("a valid header value"),
     );
+    r
+}
+
+/// `101 UPGRADED`: the connection turns into the raw session stream.
+pub fn upgrade(content_type: &str) -> Reply {
+    let mut r = with_headers(StatusCode::SWITCHING_PROTOCOLS, content_type, Bytes::new());
+    *r.body_mut() = Body::Whole(None);
+    let h = r.headers_mut();
+    h.insert(
+        "Connection",
+        "Upgrade".parse().expect("a valid header value"),
+    );
+    h.insert("Upgrade", "tcp".parse().expect("a valid header value"));
     r
 }
 

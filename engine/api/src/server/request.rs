@@ -9,6 +9,11 @@ pub struct ApiRequest {
     pub segments: Vec<String>,
     pub query: BTreeMap<String, Vec<String>>,
     pub body: bytes::Bytes,
+    /// The connection's upgrade, for a handler that hijacks it (`attach`, `exec`).
+    upgrade: std::sync::Mutex<Option<hyper::upgrade::OnUpgrade>>,
+    /// The body as it arrives, for a route that streams it (an archive, an image
+    /// tarball); `body` is empty then.
+    reader: std::sync::Mutex<Option<Box<dyn std::io::Read + Send>>>,
 }
 
 impl ApiRequest {
@@ -23,7 +28,35 @@ impl ApiRequest {
                 .collect(),
             query: parse_query(query.unwrap_or("")),
             body,
+            upgrade: Default::default(),
+            reader: Default::default(),
         }
+    }
+
+    pub fn with_upgrade(self, upgrade: hyper::upgrade::OnUpgrade) -> Self {
+        *self.upgrade.lock().unwrap_or_else(|p| p.into_inner()) = Some(upgrade);
+        self
+    }
+
+    pub fn with_reader(self, reader: Box<dyn std::io::Read + Send>) -> Self {
+        *self.reader.lock().unwrap_or_else(|p| p.into_inner()) = Some(reader);
+        self
+    }
+
+    /// The connection's upgrade, if the client asked for one (once).
+    pub fn take_upgrade(&self) -> Option<hyper::upgrade::OnUpgrade> {
+        let asked = self
+            .upgrade
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        asked
+    }
+
+    /// The streamed body (once); the whole body for a route that did not stream it.
+    pub fn take_reader(&self) -> Box<dyn std::io::Read + Send> {
+        let streamed = self.reader.lock().unwrap_or_else(|p| p.into_inner()).take();
+        streamed.unwrap_or_else(|| Box::new(std::io::Cursor::new(self.body.clone())))
     }
 
     /// The first value of query parameter `key`.

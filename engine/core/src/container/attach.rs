@@ -70,7 +70,11 @@ pub fn client_session(
         mut stderr,
         detach_keys,
         resize,
+        started,
     } = streams;
+    if let Some(started) = started {
+        started();
+    }
     {
         if let Some(mut input) = stdin {
             let writer = writer.clone();

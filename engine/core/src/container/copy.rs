@@ -13,6 +13,7 @@ use crate::engine::{LocalEngine, StoreContext};
 use crate::layer::tar_reader::TarReader;
 use crate::layer::tarsplit::SplitWriter;
 use crate::layer::unpack::{self, UnpackOptions};
+use berth_types::container::PathStat;
 use berth_types::{EngineError, ErrorKind, Result};
 use rustix::fs::{self as rfs, Mode, OFlags, ResolveFlags};
 use std::io::{Read, Write};
@@ -270,24 +271,34 @@ pub fn copy_to(engine: &LocalEngine, name: &str, path: &str, input: &mut dyn Rea
     })
 }
 
-/// Whether `path` exists in the container (resolved inside its root), and is a directory.
-pub fn path_kind(engine: &LocalEngine, name: &str, path: &str) -> Result<Option<bool>> {
+/// What `path` is in the container (resolved inside its root, a final symlink
+/// followed), or `None` when it does not exist.
+pub fn path_stat(engine: &LocalEngine, name: &str, path: &str) -> Result<Option<PathStat>> {
     let ctx = engine.ctx()?;
     with_root(ctx, name, |root| {
         let root_fd = open_root(root)?;
-        match rfs::openat2(
+        let Ok(fd) = rfs::openat2(
             &root_fd,
             relative(path).as_str(),
             OFlags::PATH | OFlags::CLOEXEC,
             Mode::empty(),
             ResolveFlags::IN_ROOT,
-        ) {
-            Ok(fd) => Ok(Some(
-                rfs::fstat(&fd)
-                    .map(|st| rfs::FileType::from_raw_mode(st.st_mode) == rfs::FileType::Directory)
-                    .unwrap_or(false),
-            )),
-            Err(_) => Ok(None),
-        }
+        ) else {
+            return Ok(None);
+        };
+        let st = rfs::fstat(&fd).map_err(|e| fail(format!("stat {path}: {e}")))?;
+        Ok(Some(PathStat {
+            name: final_name(&root_fd, path).to_string_lossy().into_owned(),
+            size: st.st_size as u64,
+            mode: st.st_mode,
+            mtime_secs: st.st_mtime,
+            mtime_nanos: st.st_mtime_nsec as u32,
+        }))
     })
+}
+
+/// Whether `path` exists in the container (resolved inside its root), and is a directory.
+pub fn path_kind(engine: &LocalEngine, name: &str, path: &str) -> Result<Option<bool>> {
+    Ok(path_stat(engine, name, path)?
+        .map(|st| rfs::FileType::from_raw_mode(st.mode) == rfs::FileType::Directory))
 }

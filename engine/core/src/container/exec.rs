@@ -112,7 +112,17 @@ pub fn exec_with_limit(
     .map_err(fail)?;
     let runtime = super::runtime::Runtime::of_container(&ctx.paths, &row)
         .map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))?;
-    let mut cmd = runtime.command();
+    // A TTY exec runs the runtime in the foreground, which sets up the container's
+    // terminal from its own: with none to inherit, it gets a pty of its own here.
+    let console = if req.tty && !req.detach && !has_controlling_terminal() {
+        Some(super::exec_pty::Console::open().map_err(|e| fail(format!("opening a pty: {e}")))?)
+    } else {
+        None
+    };
+    let mut cmd = match &console {
+        Some(c) => c.command(&runtime.command()),
+        None => runtime.command(),
+    };
     cmd.arg("--log")
         .arg(&log_file)
         .arg("--log-format")
@@ -129,10 +139,10 @@ pub fn exec_with_limit(
         cmd.arg("--detach");
     }
     cmd.arg(&row.id);
-    cmd.stdin(if req.interactive && !req.detach {
-        Stdio::piped()
-    } else {
-        Stdio::null()
+    cmd.stdin(match &console {
+        Some(c) => c.stdin().map_err(|e| fail(format!("opening a pty: {e}")))?,
+        None if req.interactive && !req.detach => Stdio::piped(),
+        None => Stdio::null(),
     });
     cmd.stdout(if req.detach {
         Stdio::null()
@@ -151,12 +161,18 @@ pub fn exec_with_limit(
         stdin,
         mut stdout,
         mut stderr,
+        resize,
         ..
     } = io;
-    if let (Some(mut input), Some(mut to_child)) = (stdin, child.stdin.take()) {
-        std::thread::spawn(move || {
-            let _ = std::io::copy(&mut input, &mut to_child);
-        });
+    match &console {
+        Some(c) => c.relay(stdin.filter(|_| req.interactive), resize),
+        None => {
+            if let (Some(mut input), Some(mut to_child)) = (stdin, child.stdin.take()) {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut input, &mut to_child);
+                });
+            }
+        }
     }
     let out = child.stdout.take();
     let err = child.stderr.take();
@@ -211,6 +227,11 @@ pub fn exec_with_limit(
         return Err(EngineError::new(kind, msg));
     }
     Ok((if req.detach { 0 } else { code }, ended))
+}
+
+/// Whether this process has a controlling terminal the runtime can take over.
+fn has_controlling_terminal() -> bool {
+    std::fs::File::open("/dev/tty").is_ok()
 }
 
 /// Copies a pipe to `to` until it ends, or, once `stop` is set, until it goes quiet.

@@ -82,6 +82,7 @@ pub fn run(engine: &LocalEngine, name: &str) -> Result<String> {
         stderr: Box::new(Sink(output.clone())),
         detach_keys: Vec::new(),
         resize: None,
+        started: None,
     };
     let req = ExecRequest {
         command: cmd,

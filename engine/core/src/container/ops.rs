@@ -620,6 +620,9 @@ pub fn destroy(ctx: &StoreContext, row: &ContainerRow, volumes: bool) -> Result<
             format!("removing container {}: {}", row.id, errors.join("; ")),
         ));
     }
+    if row.state == State::Exited {
+        super::exit_codes::remember(ctx, &row.id, row.exit_code);
+    }
     // The row goes last: once it is gone, so is everything else (`run --rm` waits for that).
     store::delete(&ctx.db(), &row.id).map_err(storage)?;
     if volumes && !anonymous.is_empty() {
@@ -674,7 +677,9 @@ pub fn wait(engine: &LocalEngine, name: &str, condition: &str) -> Result<i32> {
             Ok(r) => r,
             // Removed while we waited (--rm): its exit code is in the exit file it left, if any.
             Err(e) if e.kind == ErrorKind::NotFound => {
-                return Ok(reconcile::exit_file_code(ctx, &id).unwrap_or(0))
+                return Ok(reconcile::exit_file_code(ctx, &id)
+                    .or_else(|| super::exit_codes::recall(ctx, &id))
+                    .unwrap_or(0))
             }
             Err(e) => return Err(e),
         };
