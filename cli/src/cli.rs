@@ -18,6 +18,13 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Whether this runs the API service.
+    pub fn is_service(&self) -> bool {
+        matches!(self.command, Command::System(SystemCommand::Service(_)))
+    }
+}
+
 #[derive(Args, Debug, Clone, Default)]
 pub struct GlobalOpts {
     /// Path to the root directory in which data, including images, is stored
@@ -97,6 +104,8 @@ pub enum Command {
     Ps(crate::container_cli::PsArgs),
     /// Fetch the logs of one or more containers
     Logs(crate::container_cli::LogsArgs),
+    /// Show engine events
+    Events(crate::commands::events::EventsArgs),
     /// Block on one or more containers
     Wait(crate::container_cli::WaitArgs),
     /// Attach to a running container

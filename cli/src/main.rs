@@ -27,8 +27,11 @@ fn main() {
     if std::env::args().nth(1).as_deref() == Some("__rootless-pause") {
         std::process::exit(berth_engine::rootless::pause::pause_main());
     }
-    restore_sigpipe();
     let cli = cli::Cli::parse();
+    // A server writes to clients that may hang up at any time: EPIPE, not a signal.
+    if !cli.is_service() {
+        restore_sigpipe();
+    }
     init_tracing(cli.global.log_level.as_deref());
     let code = match commands::run(cli) {
         Ok(code) => code,

@@ -52,6 +52,35 @@ impl Service {
     }
 }
 
+impl Service {
+    /// The docker CLI with `input` on its stdin.
+    fn docker_in(&self, store: &Store, args: &[&str], input: &[u8]) -> CmdResult {
+        let mut c = Command::new("docker");
+        c.args(args)
+            .env("DOCKER_HOST", format!("unix://{}", self.socket.display()))
+            .env("DOCKER_CONFIG", store.home().join(".docker"))
+            .env_remove("DOCKER_CONTEXT");
+        cmd::run(c, Some(input), Duration::from_secs(60))
+    }
+
+    /// The docker CLI under `script`, on a 30x100 terminal.
+    fn docker_tty(&self, store: &Store, args: &[&str]) -> CmdResult {
+        let line = format!(
+            "stty rows 30 cols 100; docker {}",
+            args.iter()
+                .map(|a| format!("'{a}'"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        let mut c = Command::new("script");
+        c.args(["-qec", &line, "/dev/null"])
+            .env("DOCKER_HOST", format!("unix://{}", self.socket.display()))
+            .env("DOCKER_CONFIG", store.home().join(".docker"))
+            .env_remove("DOCKER_CONTEXT");
+        cmd::run(c, None, Duration::from_secs(60))
+    }
+}
+
 impl Drop for Service {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -393,4 +422,419 @@ fn docker_volumes_and_networks_go_through_the_socket() {
         .ok()
         .to_string();
     assert!(!listed.lines().any(|l| l == net), "{listed}");
+}
+
+#[test]
+fn docker_run_attaches_execs_follows_logs_and_copies() {
+    let store = store_with_busybox();
+    let service = Service::start(&store, "0");
+    let image = busybox();
+
+    // Attached runs: output from the first byte, stderr apart, the exit code back.
+    for _ in 0..3 {
+        let out = service.docker(
+            &store,
+            &[
+                "run",
+                "--rm",
+                &image,
+                "sh",
+                "-c",
+                "echo out; echo err >&2; exit 3",
+            ],
+        );
+        assert_eq!(
+            (out.code, out.stdout.as_str(), out.stderr.as_str()),
+            (Some(3), "out\n", "err\n"),
+            "{out}"
+        );
+    }
+    let out = service.docker_in(
+        &store,
+        &[
+            "run",
+            "-i",
+            "--rm",
+            &image,
+            "sh",
+            "-c",
+            "tr a-z A-Z; exit 4",
+        ],
+        b"piped in\n",
+    );
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (Some(4), "PIPED IN\n"),
+        "{out}"
+    );
+    let out = service.docker_tty(
+        &store,
+        &[
+            "run",
+            "-t",
+            "--rm",
+            &image,
+            "sh",
+            "-c",
+            "tty; sleep 0.5; stty size; exit 5",
+        ],
+    );
+    assert_eq!(out.code, Some(5), "{out}");
+    assert!(
+        out.stdout.contains("/dev/pts/0") && out.stdout.contains("30 100"),
+        "a terminal of the client's size: {out}"
+    );
+    assert_eq!(store.berth(["ps", "-aq"]).ok(), "", "--rm removed them all");
+
+    // Exec: exit codes, stdin, a terminal of the client's size.
+    service
+        .docker(
+            &store,
+            &[
+                "run",
+                "-d",
+                "--name",
+                "box",
+                &image,
+                "sh",
+                "-c",
+                "i=0; while true; do echo line$i; i=$((i+1)); sleep 0.2; done",
+            ],
+        )
+        .ok();
+    let out = service.docker(&store, &["exec", "box", "sh", "-c", "echo in; exit 7"]);
+    assert_eq!((out.code, out.stdout.as_str()), (Some(7), "in\n"), "{out}");
+    let out = service.docker_in(&store, &["exec", "-i", "box", "cat"], b"through exec");
+    assert_eq!(out.ok(), "through exec");
+    let out = service.docker_tty(
+        &store,
+        &["exec", "-it", "box", "sh", "-c", "tty; stty size; exit 2"],
+    );
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(out.stdout.contains("30 100"), "{out}");
+    let err = service
+        .docker(&store, &["exec", "box", "/no/such/program"])
+        .fails()
+        .to_string();
+    assert!(!err.is_empty());
+    service
+        .docker(&store, &["exec", "-d", "box", "touch", "/tmp/detached"])
+        .ok();
+    wait_for("the detached exec", Duration::from_secs(10), || {
+        store
+            .berth(["exec", "box", "test", "-f", "/tmp/detached"])
+            .success()
+            .then_some(())
+    });
+
+    // logs -f streams new lines as they come.
+    let mut c = Command::new("docker");
+    c.args(["logs", "-f", "--tail", "1", "box"])
+        .env(
+            "DOCKER_HOST",
+            format!("unix://{}", service.socket.display()),
+        )
+        .env("DOCKER_CONFIG", store.home().join(".docker"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut follower = c.spawn().expect("docker logs -f");
+    let mut stdout = follower.stdout.take().expect("stdout");
+    let mut seen = Vec::new();
+    let started = Instant::now();
+    let mut buf = [0u8; 256];
+    while seen.iter().filter(|b| **b == b'\n').count() < 4 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "logs -f stalled"
+        );
+        let n = stdout.read(&mut buf).expect("read");
+        assert!(n > 0, "logs -f ended early");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let _ = follower.kill();
+    let _ = follower.wait();
+    let lines: Vec<u64> = String::from_utf8_lossy(&seen)
+        .lines()
+        .map(|l| {
+            l.trim_start_matches("line")
+                .parse()
+                .expect("a numbered line")
+        })
+        .collect();
+    assert!(
+        lines.windows(2).all(|w| w[1] == w[0] + 1),
+        "in order: {lines:?}"
+    );
+
+    // cp both ways, a file and a tree.
+    let host = store.path().join("cp");
+    std::fs::create_dir_all(host.join("tree/sub")).expect("mkdir");
+    std::fs::write(host.join("tree/sub/f"), "deep").expect("write");
+    std::fs::write(host.join("one.txt"), "one").expect("write");
+    let one = host.join("one.txt").display().to_string();
+    service.docker(&store, &["cp", &one, "box:/tmp/"]).ok();
+    service
+        .docker(
+            &store,
+            &["cp", &host.join("tree").display().to_string(), "box:/tmp/t"],
+        )
+        .ok();
+    let inside = store
+        .berth(["exec", "box", "sh", "-c", "cat /tmp/one.txt /tmp/t/sub/f"])
+        .ok()
+        .to_string();
+    assert_eq!(inside, "onedeep");
+    let back = host.join("back");
+    service
+        .docker(&store, &["cp", "box:/tmp/t", &back.display().to_string()])
+        .ok();
+    assert_eq!(
+        std::fs::read_to_string(back.join("sub/f")).expect("copied back"),
+        "deep"
+    );
+    let hostname = host.join("hostname");
+    service
+        .docker(
+            &store,
+            &["cp", "box:/etc/hostname", &hostname.display().to_string()],
+        )
+        .ok();
+    let id = store
+        .berth(["inspect", "--format", "{{.Id}}", "box"])
+        .ok()
+        .trim()
+        .to_string();
+    assert_eq!(
+        std::fs::read_to_string(&hostname).expect("hostname").trim(),
+        &id[..12]
+    );
+    let err = service
+        .docker(
+            &store,
+            &["cp", "box:/no/such/file", &host.display().to_string()],
+        )
+        .fails()
+        .to_string();
+    assert!(err.contains("/no/such/file"), "{err}");
+    let (code, _) = raw(
+        &service.socket,
+        b"HEAD /containers/box/archive?path=/etc HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(code, 200);
+    service.docker(&store, &["rm", "-f", "box"]).ok();
+}
+
+#[test]
+fn docker_events_df_and_the_rest_of_the_container_and_image_endpoints() {
+    let store = store_with_busybox();
+    let registry = &berth_e2e::TestEnv::get().registry;
+    let conf = store.path().join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!("[[registry]]\nlocation = \"{registry}\"\ninsecure = true\n"),
+    )
+    .expect("write registries.conf");
+    let conf = conf.display().to_string();
+    let service = Service::start_with(&store, "0", &["--registries-conf", &conf]);
+    let image = busybox();
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        .to_string();
+
+    let out = service.docker(
+        &store,
+        &["run", "--name", "evt", &image, "sh", "-c", "exit 2"],
+    );
+    assert_eq!(out.code, Some(2), "{out}");
+    service.docker(&store, &["rename", "evt", "evt2"]).ok();
+    service.docker(&store, &["rm", "evt2"]).ok();
+    service
+        .docker(
+            &store,
+            &["run", "-d", "--name", "mon", &image, "sleep", "1000"],
+        )
+        .ok();
+    let top = service.docker(&store, &["top", "mon"]).ok().to_string();
+    assert!(
+        top.lines().nth(1).is_some_and(|l| l.contains("sleep 1000")),
+        "{top}"
+    );
+    let stats = service
+        .docker(
+            &store,
+            &[
+                "stats",
+                "--no-stream",
+                "--format",
+                "{{.Name}} {{.PIDs}}",
+                "mon",
+            ],
+        )
+        .ok()
+        .to_string();
+    assert_eq!(stats.trim(), "mon 1");
+    service.docker(&store, &["pause", "mon"]).ok();
+    let status = service
+        .docker(
+            &store,
+            &["ps", "--format", "{{.Status}}", "--filter", "name=mon"],
+        )
+        .ok()
+        .to_string();
+    assert!(status.contains("(Paused)"), "{status}");
+    service.docker(&store, &["unpause", "mon"]).ok();
+    service
+        .docker(&store, &["exec", "mon", "touch", "/newfile"])
+        .ok();
+    let diff = service.docker(&store, &["diff", "mon"]).ok().to_string();
+    assert!(diff.lines().any(|l| l == "A /newfile"), "{diff}");
+    let tar = store.path().join("export.tar");
+    service
+        .docker(&store, &["export", "-o", &tar.display().to_string(), "mon"])
+        .ok();
+    let listing = cmd::run(
+        {
+            let mut c = Command::new("tar");
+            c.arg("-tf").arg(&tar);
+            c
+        },
+        None,
+        Duration::from_secs(30),
+    );
+    assert!(listing.ok().lines().any(|l| l == "newfile"), "{listing}");
+
+    // Images: inspect, history, save, load, push.
+    let id = store
+        .berth(["image", "inspect", "--format", "{{.Id}}", &image])
+        .ok()
+        .trim()
+        .to_string();
+    let inspected = service
+        .docker(
+            &store,
+            &["image", "inspect", "--format", "{{.Id}} {{.Os}}", &image],
+        )
+        .ok()
+        .to_string();
+    assert_eq!(inspected.trim(), format!("sha256:{id} linux"));
+    let history = service
+        .docker(&store, &["history", "-q", &image])
+        .ok()
+        .to_string();
+    assert!(
+        history.lines().next().is_some_and(|l| id.starts_with(l)),
+        "{history}"
+    );
+    let saved = store.path().join("saved.tar");
+    let saved_arg = saved.display().to_string();
+    service
+        .docker(&store, &["save", "-o", &saved_arg, &image])
+        .ok();
+    service.docker(&store, &["rm", "-f", "mon"]).ok();
+    service.docker(&store, &["rmi", &image]).ok();
+    assert_eq!(store.berth(["image", "exists", &image]).code, Some(1));
+    let loaded = service
+        .docker(&store, &["load", "-i", &saved_arg])
+        .ok()
+        .to_string();
+    assert!(loaded.contains("Loaded image"), "{loaded}");
+    assert_eq!(store.berth(["image", "exists", &image]).code, Some(0));
+    let pushed_ref = format!("{registry}/berth-test/api-pushed:{}", std::process::id());
+    service.docker(&store, &["tag", &image, &pushed_ref]).ok();
+    let push = service
+        .docker(&store, &["push", &pushed_ref])
+        .ok()
+        .to_string();
+    assert!(push.contains("digest: sha256:"), "{push}");
+    let fresh = Store::new();
+    berth_e2e::fault::pull_plain(&fresh, &pushed_ref, &["-q"]).ok();
+
+    // system df counts what is there.
+    let df = service
+        .docker(
+            &store,
+            &["system", "df", "--format", "{{.Type}} {{.TotalCount}}"],
+        )
+        .ok()
+        .to_string();
+    assert!(df.lines().any(|l| l == "Images 1"), "{df}");
+    assert!(df.lines().any(|l| l == "Containers 0"), "{df}");
+
+    // The events of all that, in order, in Docker's words.
+    let until = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        + 1)
+    .to_string();
+    let events = service
+        .docker(
+            &store,
+            &[
+                "events",
+                "--since",
+                &since,
+                "--until",
+                &until,
+                "--filter",
+                "type=container",
+                "--format",
+                "{{.Action}} {{.Actor.Attributes.name}}",
+            ],
+        )
+        .ok()
+        .to_string();
+    let seen: Vec<&str> = events.lines().collect();
+    let expected = [
+        "create evt",
+        "start evt",
+        "die evt",
+        "rename evt2",
+        "destroy evt2",
+        "create mon",
+        "start mon",
+        "pause mon",
+        "unpause mon",
+    ];
+    let mut at = 0;
+    for e in &seen {
+        if at < expected.len() && *e == expected[at] {
+            at += 1;
+        }
+    }
+    assert_eq!(at, expected.len(), "events in order: {seen:?}");
+    let images = service
+        .docker(
+            &store,
+            &[
+                "events",
+                "--since",
+                &since,
+                "--until",
+                &until,
+                "--filter",
+                "event=load",
+                "--format",
+                "{{.Type}} {{.Action}}",
+            ],
+        )
+        .ok()
+        .to_string();
+    assert!(images.lines().any(|l| l == "image load"), "{images}");
+    let ours = store
+        .berth([
+            "events",
+            "--stream=false",
+            "--filter",
+            "event=died",
+            "--filter",
+            "container=evt",
+            "--format",
+            "{{.Name}} {{.ContainerExitCode}}",
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(ours.trim(), "evt 2");
 }

@@ -4,6 +4,7 @@ mod changes;
 mod container;
 mod cp;
 pub mod create_args;
+pub mod events;
 mod history;
 mod images;
 mod inspect;
@@ -82,6 +83,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => container::rm(e, a),
         Command::Ps(a) | Command::Container(ContainerCommand::Ls(a)) => ps::run(e, a),
         Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => logs::run(e, a),
+        Command::Events(a) => events::run(e, a),
         Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => container::wait(e, a),
         Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => {
             container::attach(e, a)

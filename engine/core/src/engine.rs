@@ -184,6 +184,32 @@ fn glob(pattern: &str, text: &str) -> bool {
 }
 
 impl LocalEngine {
+    /// A network event naming the container that joined or left.
+    fn network_event(&self, container: &str, network: &str, action: &str) {
+        let Ok(ctx) = self.ctx() else { return };
+        let id = crate::container::ops::lookup(ctx, container)
+            .map(|r| r.id)
+            .unwrap_or_default();
+        let mut e = berth_types::event::Event {
+            kind: "network".into(),
+            action: action.into(),
+            name: network.into(),
+            ..Default::default()
+        };
+        if let Ok(n) = crate::network::ops::inspect(self, network) {
+            e.id = n.id;
+        }
+        e.attributes.insert("container".into(), id);
+        crate::events::emit(ctx, e);
+    }
+
+    fn pod_event(&self, name: &str, action: &str) {
+        let Ok(ctx) = self.ctx() else { return };
+        if let Ok(pod) = crate::pod::ops::lookup(ctx, name) {
+            crate::events::object(ctx, "pod", action, &pod.id, &pod.name);
+        }
+    }
+
     fn filter_images(
         &self,
         rows: Vec<db::ImageRow>,
@@ -294,7 +320,9 @@ impl Engine for LocalEngine {
             }
         }
         let _span = tracing::info_span!("pull", image = %req.reference).entered();
-        pull::pull(ctx, req, progress).map_err(pull_err)
+        let report = pull::pull(ctx, req, progress).map_err(pull_err)?;
+        crate::events::image(ctx, "pull", &report.id, &report.name);
+        Ok(report)
     }
 
     fn push_image(&self, req: &PushRequest, progress: &dyn ProgressSink) -> Result<PushReport> {
@@ -361,7 +389,11 @@ impl Engine for LocalEngine {
             normalized.push(names::normalize_new_name(n).map_err(lookup_err)?);
         }
         let ctx = self.ctx()?;
-        db::add_names(&mut ctx.db(), &row.id, &normalized, gc::now_nanos()).map_err(storage)
+        db::add_names(&mut ctx.db(), &row.id, &normalized, gc::now_nanos()).map_err(storage)?;
+        for n in &normalized {
+            crate::events::image(ctx, "tag", &row.id, n);
+        }
+        Ok(())
     }
 
     fn untag_image(&self, name: &str, untag: &[String]) -> Result<Vec<String>> {
@@ -393,11 +425,23 @@ impl Engine for LocalEngine {
         for t in &targets {
             db::remove_name(&conn, t).map_err(storage)?;
         }
+        drop(conn);
+        for t in &targets {
+            crate::events::image(ctx, "untag", &row.id, t);
+        }
         Ok(targets)
     }
 
     fn remove_images(&self, req: &RemoveImagesRequest) -> Result<RemoveImagesReport> {
-        crate::image::remove::remove(self, req)
+        let report = crate::image::remove::remove(self, req)?;
+        let ctx = self.ctx()?;
+        for name in &report.untagged {
+            crate::events::image(ctx, "untag", "", name);
+        }
+        for id in &report.deleted {
+            crate::events::image(ctx, "remove", id, "");
+        }
+        Ok(report)
     }
 
     fn prune_images(&self, req: &PruneImagesRequest) -> Result<Vec<String>> {
@@ -409,7 +453,11 @@ impl Engine for LocalEngine {
     }
 
     fn load_images(&self, input: &mut dyn std::io::Read) -> Result<Vec<String>> {
-        crate::image::archive::load(self, input)
+        let loaded = crate::image::archive::load(self, input)?;
+        for name in &loaded {
+            crate::events::image(self.ctx()?, "loadfromarchive", "", name);
+        }
+        Ok(loaded)
     }
 
     fn login(&self, req: &LoginRequest) -> Result<()> {
@@ -449,7 +497,9 @@ impl Engine for LocalEngine {
         req: &ContainerCreateRequest,
         progress: &dyn ProgressSink,
     ) -> Result<ContainerCreated> {
-        crate::container::ops::create(self, req, progress)
+        let created = crate::container::ops::create(self, req, progress)?;
+        crate::events::container_named(self.ctx()?, &created.id, "create");
+        Ok(created)
     }
 
     fn start_container(
@@ -465,11 +515,15 @@ impl Engine for LocalEngine {
     }
 
     fn stop_container(&self, name: &str, timeout: Option<u32>) -> Result<String> {
-        crate::container::ops::stop(self, name, timeout)
+        let id = crate::container::ops::stop(self, name, timeout)?;
+        crate::events::container_named(self.ctx()?, &id, "stop");
+        Ok(id)
     }
 
     fn kill_container(&self, name: &str, signal: &str) -> Result<String> {
-        crate::container::ops::kill(self, name, signal)
+        let id = crate::container::ops::kill(self, name, signal)?;
+        crate::events::container_named(self.ctx()?, &id, "kill");
+        Ok(id)
     }
 
     fn remove_containers(&self, req: &RemoveContainersRequest) -> Result<Vec<Result<String>>> {
@@ -505,19 +559,27 @@ impl Engine for LocalEngine {
     }
 
     fn restart_container(&self, name: &str, timeout: Option<u32>) -> Result<String> {
-        crate::container::ops::restart(self, name, timeout)
+        let id = crate::container::ops::restart(self, name, timeout)?;
+        crate::events::container_named(self.ctx()?, &id, "restart");
+        Ok(id)
     }
 
     fn pause_container(&self, name: &str) -> Result<String> {
-        crate::container::ops::pause(self, name, false)
+        let id = crate::container::ops::pause(self, name, false)?;
+        crate::events::container_named(self.ctx()?, &id, "pause");
+        Ok(id)
     }
 
     fn unpause_container(&self, name: &str) -> Result<String> {
-        crate::container::ops::pause(self, name, true)
+        let id = crate::container::ops::pause(self, name, true)?;
+        crate::events::container_named(self.ctx()?, &id, "unpause");
+        Ok(id)
     }
 
     fn rename_container(&self, name: &str, new_name: &str) -> Result<()> {
-        crate::container::ops::rename(self, name, new_name)
+        crate::container::ops::rename(self, name, new_name)?;
+        crate::events::container_named(self.ctx()?, new_name, "rename");
+        Ok(())
     }
 
     fn prune_containers(&self) -> Result<Vec<String>> {
@@ -587,7 +649,9 @@ impl Engine for LocalEngine {
     }
 
     fn create_network(&self, req: &NetworkCreateRequest) -> Result<Network> {
-        crate::network::ops::create(self, req)
+        let net = crate::network::ops::create(self, req)?;
+        crate::events::object(self.ctx()?, "network", "create", &net.id, &net.name);
+        Ok(net)
     }
 
     fn list_networks(&self, filters: &[String]) -> Result<Vec<Network>> {
@@ -603,23 +667,41 @@ impl Engine for LocalEngine {
     }
 
     fn remove_network(&self, name: &str, force: bool) -> Result<String> {
-        crate::network::ops::remove(self, name, force)
+        let removed = crate::network::ops::remove(self, name, force)?;
+        crate::events::object(self.ctx()?, "network", "remove", "", &removed);
+        Ok(removed)
     }
 
     fn prune_networks(&self, filters: &[String]) -> Result<Vec<String>> {
-        crate::network::ops::prune(self, filters)
+        let removed = crate::network::ops::prune(self, filters)?;
+        for name in &removed {
+            crate::events::object(self.ctx()?, "network", "remove", "", name);
+        }
+        Ok(removed)
     }
 
     fn connect_network(&self, container: &str, attachment: &NetworkAttachment) -> Result<()> {
-        crate::network::ops::connect(self, container, attachment)
+        crate::network::ops::connect(self, container, attachment)?;
+        self.network_event(container, &attachment.network, "connect");
+        Ok(())
     }
 
     fn disconnect_network(&self, container: &str, network: &str, force: bool) -> Result<()> {
-        crate::network::ops::disconnect(self, container, network, force)
+        crate::network::ops::disconnect(self, container, network, force)?;
+        self.network_event(container, network, "disconnect");
+        Ok(())
     }
 
     fn reload_networks(&self, containers: &[String], all: bool) -> Result<Vec<String>> {
         crate::network::ops::reload(self, containers, all)
+    }
+
+    fn events(
+        &self,
+        req: &berth_types::event::EventsRequest,
+        sink: &mut dyn FnMut(Option<&berth_types::event::Event>) -> bool,
+    ) -> Result<()> {
+        crate::events::read(self.ctx()?, req, sink)
     }
 
     fn create_pod(
@@ -627,15 +709,21 @@ impl Engine for LocalEngine {
         req: &berth_types::pod::PodCreateRequest,
         progress: &dyn ProgressSink,
     ) -> Result<ContainerCreated> {
-        crate::pod::ops::create(self, req, progress)
+        let created = crate::pod::ops::create(self, req, progress)?;
+        self.pod_event(&created.id, "create");
+        Ok(created)
     }
 
     fn start_pod(&self, name: &str) -> Result<String> {
-        crate::pod::ops::start(self, name)
+        let id = crate::pod::ops::start(self, name)?;
+        self.pod_event(&id, "start");
+        Ok(id)
     }
 
     fn stop_pod(&self, name: &str, timeout: Option<u32>) -> Result<String> {
-        crate::pod::ops::stop(self, name, timeout)
+        let id = crate::pod::ops::stop(self, name, timeout)?;
+        self.pod_event(&id, "stop");
+        Ok(id)
     }
 
     fn restart_pod(&self, name: &str) -> Result<String> {
@@ -694,7 +782,9 @@ impl Engine for LocalEngine {
     }
 
     fn create_volume(&self, req: &VolumeCreateRequest) -> Result<String> {
-        crate::volume::ops::create(self.ctx()?, req)
+        let name = crate::volume::ops::create(self.ctx()?, req)?;
+        crate::events::object(self.ctx()?, "volume", "create", &name, &name);
+        Ok(name)
     }
 
     fn list_volumes(&self, filters: &[String]) -> Result<Vec<VolumeInspect>> {
@@ -710,11 +800,19 @@ impl Engine for LocalEngine {
     }
 
     fn remove_volumes(&self, req: &VolumeRemoveRequest) -> Result<Vec<String>> {
-        crate::volume::ops::remove(self.ctx()?, req)
+        let removed = crate::volume::ops::remove(self.ctx()?, req)?;
+        for name in &removed {
+            crate::events::object(self.ctx()?, "volume", "remove", name, name);
+        }
+        Ok(removed)
     }
 
     fn prune_volumes(&self, filters: &[String]) -> Result<Vec<String>> {
-        crate::volume::ops::prune(self.ctx()?, filters)
+        let removed = crate::volume::ops::prune(self.ctx()?, filters)?;
+        for name in &removed {
+            crate::events::object(self.ctx()?, "volume", "remove", name, name);
+        }
+        Ok(removed)
     }
 }
 

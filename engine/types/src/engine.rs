@@ -171,4 +171,13 @@ pub trait Engine: Send + Sync {
 
     /// Sets the containers' network up again (firewall rules lost to a reload); returns their IDs.
     fn reload_networks(&self, containers: &[String], all: bool) -> Result<Vec<String>>;
+
+    /// Calls `sink` with each event that passes the request's filters, oldest first;
+    /// following, also with `None` now and then while none comes. Ends when `sink`
+    /// returns false, or when the events are read (not following) or `until` passed.
+    fn events(
+        &self,
+        req: &crate::event::EventsRequest,
+        sink: &mut dyn FnMut(Option<&crate::event::Event>) -> bool,
+    ) -> Result<()>;
 }

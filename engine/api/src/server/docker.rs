@@ -204,6 +204,60 @@ fn container_inspect(engine: &dyn Engine, name: &str) -> Reply {
     }
 }
 
+/// `GET /system/df`: images, containers and volumes with their sizes and use.
+fn disk_usage(engine: &dyn Engine) -> Reply {
+    let images = match engine.list_images(&ListImagesRequest::default()) {
+        Ok(l) => l,
+        Err(e) => return reply::engine_error(&e),
+    };
+    let containers = match engine.list_containers(&ListContainersRequest {
+        all: true,
+        size: true,
+        ..Default::default()
+    }) {
+        Ok(l) => l,
+        Err(e) => return reply::engine_error(&e),
+    };
+    let volumes = match engine.list_volumes(&[]) {
+        Ok(l) => l,
+        Err(e) => return reply::engine_error(&e),
+    };
+    let layers: u64 = images.iter().map(|i| i.size).sum();
+    let using = |id: &str| containers.iter().filter(|c| c.image_id == id).count();
+    reply::ok_json(&json!({
+        "LayersSize": layers,
+        "Images": images.iter().map(|i| json!({
+            "Id": format!("sha256:{}", i.id.trim_start_matches("sha256:")),
+            "ParentId": i.parent_id,
+            "RepoTags": i.repo_tags,
+            "RepoDigests": i.repo_digests,
+            "Created": i.created,
+            "Size": i.size,
+            "SharedSize": 0,
+            "VirtualSize": i.virtual_size,
+            "Labels": i.labels.clone().unwrap_or_default(),
+            "Containers": using(&i.id),
+        })).collect::<Vec<_>>(),
+        "Containers": containers.iter().map(|c| {
+            let mut doc = container_json(c);
+            doc["SizeRw"] = json!(c.size.unwrap_or(0));
+            doc["SizeRootFs"] = json!(0);
+            doc
+        }).collect::<Vec<_>>(),
+        "Volumes": volumes.iter().map(|v| json!({
+            "Name": v.name,
+            "Driver": v.driver,
+            "Mountpoint": v.mountpoint,
+            "CreatedAt": v.created_at,
+            "Labels": v.labels,
+            "Scope": v.scope,
+            "Options": v.options,
+            "UsageData": {"Size": -1, "RefCount": v.mount_count},
+        })).collect::<Vec<_>>(),
+        "BuildCache": [],
+    }))
+}
+
 /// The Docker API's routes; `None` when nothing matches.
 pub fn route(engine: &dyn Engine, req: &ApiRequest) -> Option<Reply> {
     let seg: Vec<&str> = req.segments.iter().map(String::as_str).collect();
@@ -215,6 +269,7 @@ pub fn route(engine: &dyn Engine, req: &ApiRequest) -> Option<Reply> {
         (_, ["containers", "json"]) if get => containers_json(engine, req),
         (_, ["containers", name, "json"]) if get => container_inspect(engine, name),
         (_, ["images", "json"]) if get => images_json(engine, req),
+        (_, ["system", "df"]) if get => disk_usage(engine),
         _ => return None,
     })
 }

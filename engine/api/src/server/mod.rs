@@ -5,9 +5,12 @@
 pub mod archive;
 pub mod attach;
 pub mod body;
+pub mod container_ops;
 pub mod docker;
+pub mod events;
 pub mod exec;
 pub mod hijack;
+pub mod image_ops;
 pub mod lifecycle;
 pub mod pull;
 pub mod reply;
@@ -79,6 +82,9 @@ async fn handle(state: Arc<State>, mut req: Request<Incoming>) -> Result<Reply, 
             .or_else(|| docker::route(engine.as_ref(), &api))
             .or_else(|| lifecycle::route(engine, &api))
             .or_else(|| archive::route(engine, &api))
+            .or_else(|| events::route(engine, &api))
+            .or_else(|| container_ops::route(engine, &api))
+            .or_else(|| image_ops::route(engine, &api))
             .or_else(|| resources::route(engine.as_ref(), &api))
             .unwrap_or_else(|| reply::error(StatusCode::NOT_FOUND, "page not found"))
     })

@@ -68,6 +68,7 @@ pub fn record_exit(engine: &LocalEngine, id: &str, code: i32, policies: bool) {
         let _ = rootfs::unmount_rootfs(&paths);
     }
     let recorded = store::record_exited(&ctx.db(), id, code, ops::now_nanos(), oom);
+    crate::events::container(ctx, &row, "died", Some(code));
     if let Err(e) = &recorded {
         tracing::error!(container = %id, error = %e, "recording the exit");
     }

@@ -311,6 +311,7 @@ pub fn start(
     match spawned.next_report() {
         Ok(monitor::Report::Started(s)) => {
             store::record_started(&ctx.db(), &row.id, &s).map_err(storage)?;
+            crate::events::container(ctx, &row, "start", None);
         }
         Ok(monitor::Report::Error(msg)) => return Err(fail(msg)),
         Ok(other) => return Err(fail(format!("unexpected monitor report {other:?}"))),
@@ -625,6 +626,7 @@ pub fn destroy(ctx: &StoreContext, row: &ContainerRow, volumes: bool) -> Result<
     }
     // The row goes last: once it is gone, so is everything else (`run --rm` waits for that).
     store::delete(&ctx.db(), &row.id).map_err(storage)?;
+    crate::events::container(ctx, row, "remove", None);
     if volumes && !anonymous.is_empty() {
         let req = berth_types::volume::VolumeRemoveRequest {
             names: anonymous,

@@ -490,6 +490,7 @@ pub fn remove_one(
     for r in &infra {
         ctr::remove_one(ctx, &r.id, true, true, timeout)?;
     }
+    crate::events::object(ctx, "pod", "remove", &pod.id, &pod.name);
     Ok(pod.id)
 }
 
