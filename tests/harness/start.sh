@@ -8,7 +8,8 @@
 #      TLS + basic auth, and TLS + Bearer token auth (trusting the token server),
 #   4. pushes the images with skopeo and checks with curl what the registries serve,
 #   5. creates the rootless test users (as root),
-#   6. writes STATE_DIR/env.sh with the BERTH_* variables the tests read.
+#   6. installs the API clients (tests/py/requirements.txt) in target/test-venv,
+#   7. writes STATE_DIR/env.sh with the BERTH_* variables the tests read.
 # The registries and the token server keep running after this script exits;
 # tests/harness/down.sh STATE_DIR stops them. Use tests/run.sh or
 # `source tests/harness/up.sh` rather than calling this directly.
@@ -106,7 +107,21 @@ if [ "$(id -u)" = 0 ]; then
   [ -c /dev/fuse ] && chmod 0666 /dev/fuse
 fi
 
-# 6. The tests' environment.
+# 6. The API clients from PyPI (docker-py, podman-py, docker compose v2) in a
+#    virtual environment, made again only when the requirements change.
+t=$(now)
+venv=$harness_target/test-venv
+reqs=$harness_root/tests/py/requirements.txt
+if ! cmp -s "$reqs" "$venv/requirements.txt" 2>/dev/null; then
+  rm -rf "$venv"
+  python3 -m venv "$venv" || die "making the test virtual environment failed (python3-venv)"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$reqs" \
+    || die "installing the API clients from PyPI failed"
+  cp "$reqs" "$venv/requirements.txt"
+fi
+echo "clients $(since "$t")" >>"$state/timings"
+
+# 7. The tests' environment.
 if [ -z "${BERTH_BIN:-}" ]; then
   BERTH_BIN=$harness_target/debug/berth
   [ -x "$harness_target/release/berth" ] && BERTH_BIN=$harness_target/release/berth
@@ -126,5 +141,6 @@ export BERTH_TEST_REGISTRY_TOKEN='$token'
 export BERTH_TEST_PLAIN_STORAGE='$state/registry-plain'
 export BERTH_TEST_ROOTLESS_USER='$rootless_user'
 export BERTH_TEST_NOSUBID_USER='$nosubid_user'
+export BERTH_TEST_VENV='$venv'
 EOF
 log "up: plain $plain, tls $tls, auth $auth, token $token (token server $(token_realm "$state")); $(wc -l <"$state/pushed") pushes checked; $(paste -sd, "$state/timings" | sed 's/,/, /g')"

@@ -35,6 +35,9 @@ pub struct TestEnv {
     pub rootless_user: String,
     /// `BERTH_TEST_NOSUBID_USER`: a non-root user without any.
     pub nosubid_user: String,
+    /// `BERTH_TEST_VENV`: a Python virtual environment with the API clients
+    /// (docker-py, podman-py, docker compose v2).
+    pub venv: PathBuf,
 }
 
 fn var(name: &str) -> String {
@@ -65,6 +68,7 @@ impl TestEnv {
             plain_storage: var("BERTH_TEST_PLAIN_STORAGE").into(),
             rootless_user: var("BERTH_TEST_ROOTLESS_USER"),
             nosubid_user: var("BERTH_TEST_NOSUBID_USER"),
+            venv: var("BERTH_TEST_VENV").into(),
         })
     }
 

@@ -19,6 +19,7 @@ pub mod fault;
 pub mod images;
 pub mod net;
 pub mod registry;
+pub mod service;
 pub mod store;
 
 pub use cmd::CmdResult;

@@ -10,108 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use berth_e2e::containers::{busybox, run_detached, store_with_busybox, wait_for};
+use berth_e2e::service::{get, raw, Service};
 use berth_e2e::{cmd, CmdResult, Store};
-
-/// A running `system service` on a socket in the store; killed on drop.
-struct Service {
-    child: Child,
-    socket: PathBuf,
-}
-
-impl Service {
-    fn start(store: &Store, time: &str) -> Service {
-        Service::start_with(store, time, &[])
-    }
-
-    /// With global options (`--registries-conf F`) before `system service`.
-    fn start_with(store: &Store, time: &str, globals: &[&str]) -> Service {
-        let socket = store.path().join("api.sock");
-        let uri = format!("unix://{}", socket.display());
-        let mut args: Vec<&str> = globals.to_vec();
-        args.extend(["system", "service", "--time", time, &uri]);
-        let child = store
-            .command(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting berth system service");
-        wait_for("the API socket", Duration::from_secs(10), || {
-            UnixStream::connect(&socket).ok().map(|_| ())
-        });
-        Service { child, socket }
-    }
-
-    /// The docker CLI against this service.
-    fn docker(&self, store: &Store, args: &[&str]) -> CmdResult {
-        let mut c = Command::new("docker");
-        c.args(args)
-            .env("DOCKER_HOST", format!("unix://{}", self.socket.display()))
-            .env("DOCKER_CONFIG", store.home().join(".docker"))
-            .env_remove("DOCKER_CONTEXT");
-        cmd::run(c, None, Duration::from_secs(60))
-    }
-}
-
-impl Service {
-    /// The docker CLI with `input` on its stdin.
-    fn docker_in(&self, store: &Store, args: &[&str], input: &[u8]) -> CmdResult {
-        let mut c = Command::new("docker");
-        c.args(args)
-            .env("DOCKER_HOST", format!("unix://{}", self.socket.display()))
-            .env("DOCKER_CONFIG", store.home().join(".docker"))
-            .env_remove("DOCKER_CONTEXT");
-        cmd::run(c, Some(input), Duration::from_secs(60))
-    }
-
-    /// The docker CLI under `script`, on a 30x100 terminal.
-    fn docker_tty(&self, store: &Store, args: &[&str]) -> CmdResult {
-        let line = format!(
-            "stty rows 30 cols 100; docker {}",
-            args.iter()
-                .map(|a| format!("'{a}'"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
-        let mut c = Command::new("script");
-        c.args(["-qec", &line, "/dev/null"])
-            .env("DOCKER_HOST", format!("unix://{}", self.socket.display()))
-            .env("DOCKER_CONFIG", store.home().join(".docker"))
-            .env_remove("DOCKER_CONTEXT");
-        cmd::run(c, None, Duration::from_secs(60))
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A raw HTTP/1.1 exchange on the socket: (status code, body).
-fn raw(socket: &Path, request: &[u8]) -> (u16, String) {
-    let mut s = UnixStream::connect(socket).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    s.write_all(request).expect("write");
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let text = String::from_utf8_lossy(&out).to_string();
-    let code = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
-    (code, body)
-}
-
-fn get(socket: &Path, path: &str) -> (u16, String) {
-    raw(
-        socket,
-        format!("GET {path} HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-}
 
 #[test]
 fn the_docker_cli_negotiates_and_lists_what_berth_has() {
@@ -530,11 +430,7 @@ fn docker_run_attaches_execs_follows_logs_and_copies() {
     // logs -f streams new lines as they come.
     let mut c = Command::new("docker");
     c.args(["logs", "-f", "--tail", "1", "box"])
-        .env(
-            "DOCKER_HOST",
-            format!("unix://{}", service.socket.display()),
-        )
-        .env("DOCKER_CONFIG", store.home().join(".docker"))
+        .envs(service.client_env(&store))
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     let mut follower = c.spawn().expect("docker logs -f");

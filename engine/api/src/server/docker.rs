@@ -195,6 +195,11 @@ fn container_inspect(engine: &dyn Engine, name: &str) -> Reply {
             if let Some(n) = doc["Name"].as_str().map(|n| format!("/{n}")) {
                 doc["Name"] = json!(n);
             }
+            // The log is read back through the API as Docker's json-file log is:
+            // clients that only read logs of that driver (docker-py's run) must see it.
+            if doc["HostConfig"]["LogConfig"]["Type"] == "k8s-file" {
+                doc["HostConfig"]["LogConfig"]["Type"] = json!("json-file");
+            }
             reply::ok_json(&doc)
         }
         Err(e) if e.kind == berth_types::ErrorKind::NotFound => {
