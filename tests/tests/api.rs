@@ -2,16 +2,14 @@
 //! (version negotiation, ps, images, inspect), the socket's mode, Docker's errors for
 //! bad requests, and the idle exit.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use berth_e2e::containers::{busybox, run_detached, store_with_busybox, wait_for};
 use berth_e2e::service::{get, raw, Service};
-use berth_e2e::{cmd, CmdResult, Store};
+use berth_e2e::{cmd, Store};
 
 #[test]
 fn the_docker_cli_negotiates_and_lists_what_berth_has() {
