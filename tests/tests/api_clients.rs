@@ -1,13 +1,14 @@
 //! Real API clients from PyPI against `berth system service`, unchanged: docker-py's
-//! suite (tests/py/docker_py_suite.py) and docker compose v2 bringing up two services
-//! on a user network with a named volume, a published port and depends_on.
+//! suite (tests/py/docker_py_suite.py), podman-py's through the Libpod API
+//! (tests/py/podman_py_suite.py), and docker compose v2 bringing up two services on a
+//! user network with a named volume, a published port and depends_on.
 
 use std::process::Command;
 use std::time::Duration;
 
 use berth_e2e::containers::{busybox, store_with_busybox, wait_for};
 use berth_e2e::net::{free_port, http_get};
-use berth_e2e::service::Service;
+use berth_e2e::service::{get, raw, Service};
 use berth_e2e::{cmd, CmdResult, Store, TestEnv};
 
 fn venv_bin(name: &str) -> String {
@@ -41,6 +42,54 @@ fn docker_py_drives_containers_images_networks_volumes_exec_and_attach() {
         "",
         "the suite left nothing"
     );
+}
+
+#[test]
+fn podman_py_drives_containers_images_pods_volumes_and_networks() {
+    let store = store_with_busybox();
+    let service = Service::start(&store, "0");
+    let mut c = Command::new(venv_bin("python"));
+    c.arg(suite("podman_py_suite.py"))
+        .env("BERTH_URL", format!("unix://{}", service.socket.display()))
+        .env("BERTH_IMAGE", busybox());
+    let out = cmd::run(c, None, Duration::from_secs(300));
+    assert!(
+        out.success() && out.stdout.contains("podman-py: 26 checks ok"),
+        "{out}"
+    );
+    assert_eq!(
+        store.berth(["ps", "-aq"]).ok(),
+        "",
+        "the suite left nothing"
+    );
+    assert_eq!(store.berth(["pod", "ps", "-q"]).ok(), "");
+
+    // Libpod's errors: Podman's body, and nothing made.
+    let (code, body) = get(&service.socket, "/v5.0.0/libpod/containers/nothing/json");
+    assert_eq!(code, 404, "{body}");
+    assert!(
+        body.contains(r#""message":"No such container: nothing""#),
+        "{body}"
+    );
+    let (code, body) = get(&service.socket, "/v5.0.0/libpod/images/nothing/exists");
+    assert_eq!(code, 404, "{body}");
+    let bad = r#"{"image": "x", "portmappings": [{"container_port": 0}]}"#;
+    let (code, body) = raw(
+        &service.socket,
+        format!(
+            "POST /v5.0.0/libpod/containers/create HTTP/1.1\r\nHost: d\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{bad}",
+            bad.len()
+        )
+        .as_bytes(),
+    );
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("container_port"), "{body}");
+    let (code, body) = raw(
+        &service.socket,
+        b"POST /v5.0.0/libpod/containers/create HTTP/1.1\r\nHost: d\r\nContent-Length: 5\r\nConnection: close\r\n\r\n{nope",
+    );
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(store.berth(["ps", "-aq"]).ok(), "");
 }
 
 /// `docker compose -p PROJECT ARGS` in `dir`, against the service.

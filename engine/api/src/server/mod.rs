@@ -11,6 +11,7 @@ pub mod events;
 pub mod exec;
 pub mod hijack;
 pub mod image_ops;
+pub mod libpod;
 pub mod lifecycle;
 pub mod pull;
 pub mod reply;
@@ -75,8 +76,17 @@ async fn handle(state: Arc<State>, mut req: Request<Incoming>) -> Result<Reply, 
     if let Some(u) = upgrade {
         api = api.with_upgrade(u);
     }
+    let mut api = api;
     let answer = tokio::task::spawn_blocking(move || {
         let engine = &state.engine;
+        let libpod = api.segments.first().is_some_and(|s| s == "libpod");
+        if libpod {
+            if let Some(r) = libpod::route(engine, &api) {
+                return r;
+            }
+            // The rest of the Libpod API is Docker's, under the prefix.
+            api.segments.remove(0);
+        }
         attach::route(&state, &api)
             .or_else(|| exec::route(&state, &api))
             .or_else(|| docker::route(engine.as_ref(), &api))
