@@ -732,3 +732,166 @@ fn docker_events_df_and_the_rest_of_the_container_and_image_endpoints() {
         .to_string();
     assert_eq!(ours.trim(), "evt 2");
 }
+
+/// Open file descriptors of a process.
+fn fd_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// Mounts whose path lies under `root`.
+fn mounts_under(root: &std::path::Path) -> usize {
+    let root = root.display().to_string();
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.split(' ').nth(4).is_some_and(|p| p.starts_with(&root)))
+        .count()
+}
+
+/// Processes whose command line names `needle`.
+fn processes_naming(needle: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(needle))
+                .unwrap_or(false)
+        })
+        .count()
+}
+
+/// One client's whole cycle over raw HTTP: create, start, wait, remove.
+fn cycle(socket: &std::path::Path, image: &str, n: usize) -> Result<(), String> {
+    let body = format!(
+        r#"{{"Image": "{image}", "Cmd": ["sh", "-c", "exit {}"]}}"#,
+        n % 3
+    );
+    let (code, created) = raw(
+        socket,
+        format!(
+            "POST /v1.41/containers/create HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    if code != 201 {
+        return Err(format!("create: {code} {created}"));
+    }
+    let id = created
+        .split("\"Id\":\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .ok_or(format!("no Id in {created}"))?
+        .to_string();
+    let post = |path: String| {
+        raw(
+            socket,
+            format!(
+                "POST {path} HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+    };
+    let (code, out) = post(format!("/v1.41/containers/{id}/start"));
+    if code != 204 {
+        return Err(format!("start: {code} {out}"));
+    }
+    let (code, out) = post(format!("/v1.41/containers/{id}/wait"));
+    if code != 200 || !out.contains(&format!("\"StatusCode\":{}", n % 3)) {
+        return Err(format!("wait: {code} {out}"));
+    }
+    let (code, out) = raw(
+        socket,
+        format!("DELETE /v1.41/containers/{id} HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    );
+    if code != 204 {
+        return Err(format!("remove: {code} {out}"));
+    }
+    Ok(())
+}
+
+#[test]
+fn a_hundred_clients_at_once_leave_nothing_behind() {
+    let store = store_with_busybox();
+    let service = Service::start(&store, "0");
+    let pid = service.child.id();
+    let image = busybox();
+    // One cycle first: what the service holds open for good (its runtime, the store).
+    cycle(&service.socket, &image, 0).expect("a first cycle");
+    let fds = fd_count(pid);
+    let mounts = mounts_under(&store.root());
+    let run = store.runroot().display().to_string();
+    let monitors = processes_naming(&run);
+
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..100)
+            .map(|n| {
+                let (socket, image) = (&service.socket, &image);
+                s.spawn(move || cycle(socket, image, n))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().expect("client thread").err())
+            .collect()
+    });
+    assert!(
+        failures.is_empty(),
+        "{} failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+
+    // Clients that hang up mid-stream: an events follower, a stats stream, an attach.
+    service
+        .docker(
+            &store,
+            &["run", "-d", "--name", "quiet", &image, "sleep", "1000"],
+        )
+        .ok();
+    for path in [
+        "/v1.41/events",
+        "/v1.41/containers/quiet/stats",
+        "/v1.41/containers/quiet/logs?follow=1&stdout=1",
+    ] {
+        let mut s = std::os::unix::net::UnixStream::connect(&service.socket).expect("connect");
+        use std::io::Write;
+        write!(s, "GET {path} HTTP/1.1\r\nHost: d\r\n\r\n").expect("write");
+        let mut first = [0u8; 64];
+        let _ = s.read(&mut first);
+    }
+    service.docker(&store, &["rm", "-f", "quiet"]).ok();
+
+    assert_eq!(store.berth(["ps", "-aq"]).ok(), "", "no container left");
+    wait_for(
+        "the service's descriptors to close",
+        Duration::from_secs(10),
+        || (fd_count(pid) <= fds).then_some(()),
+    );
+    assert_eq!(mounts_under(&store.root()), mounts, "no mount left");
+    wait_for("the monitors to go", Duration::from_secs(10), || {
+        (processes_naming(&run) <= monitors).then_some(())
+    });
+    let sockets: Vec<_> = walk_sockets(&store.runroot().join("containers"));
+    assert!(sockets.is_empty(), "no attach socket left: {sockets:?}");
+}
+
+/// Unix sockets under `dir`.
+fn walk_sockets(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    use std::os::unix::fs::FileTypeExt;
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let Ok(t) = e.file_type() else { continue };
+        if t.is_dir() {
+            out.extend(walk_sockets(&e.path()));
+        } else if t.is_socket() {
+            out.push(e.path());
+        }
+    }
+    out
+}
