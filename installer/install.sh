@@ -20,7 +20,7 @@ packages=(
   crun runc uidmap fuse-overlayfs netavark aardvark-dns iptables slirp4netns passt catatonit
   # test harness: the real registry, image tools, TLS and htpasswd, busybox for test images
   docker-registry skopeo busybox-static openssl apache2-utils jq zstd iproute2 procps psmisc
-  python3 python3-venv util-linux
+  python3 python3-venv util-linux systemd
   # the reference engine the benchmarks compare against
   podman golang-github-containers-common
 )
@@ -51,4 +51,14 @@ as_root install -m 0755 target/release/berth "$prefix/bin/berth"
 as_root install -m 0755 target/release/berth-agent "$prefix/bin/berth-agent"
 as_root install -D -m 0755 target/release/berth-monitor "$prefix/libexec/berth/berth-monitor"
 as_root install -D -m 0755 target/release/berth-pause "$prefix/libexec/berth/berth-pause"
+# The API service's systemd units (system and user): the socket starts the service
+# on the first connection; the service exits when idle.
+for scope in system user; do
+  src=installer/systemd
+  [ "$scope" = user ] && src=installer/systemd/user
+  for unit in berth.socket berth.service; do
+    sed "s|/usr/local/bin/berth|$prefix/bin/berth|" "$src/$unit" >"target/$scope-$unit"
+    as_root install -D -m 0644 "target/$scope-$unit" "$prefix/lib/systemd/$scope/$unit"
+  done
+done
 echo "berth installed to $prefix/bin/berth"

@@ -895,3 +895,83 @@ fn walk_sockets(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn socket_activation_tcp_on_request_and_the_systemd_units() {
+    let store = Store::new();
+    // systemd's socket activation: the socket made by the activator, the service
+    // started on the first connection, gone again when idle.
+    let socket = store.path().join("activated.sock");
+    let env = berth_e2e::TestEnv::get();
+    let mut activator = Command::new("systemd-socket-activate");
+    activator
+        .arg("-l")
+        .arg(&socket)
+        .arg(&env.berth_bin)
+        .args(store.args())
+        .args(["system", "service", "--time", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut activator = activator.spawn().expect("systemd-socket-activate");
+    wait_for("the activated socket", Duration::from_secs(10), || {
+        socket.exists().then_some(())
+    });
+    let (code, body) = get(&socket, "/_ping");
+    assert_eq!((code, body.as_str()), (200, "OK"));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = activator.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "still serving when idle"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+
+    // TCP only when asked, with a warning; a host name is refused.
+    let port = berth_e2e::net::free_port();
+    let mut tcp = store
+        .command([
+            "system",
+            "service",
+            "--time",
+            "0",
+            &format!("tcp://127.0.0.1:{port}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tcp service");
+    let addr = ([127, 0, 0, 1], port).into();
+    wait_for("the TCP service", Duration::from_secs(10), || {
+        berth_e2e::net::http_get(addr, "/_ping").filter(|b| b.ends_with("OK"))
+    });
+    let _ = tcp.kill();
+    let out = tcp.wait_with_output().expect("tcp output");
+    let warning = String::from_utf8_lossy(&out.stderr);
+    assert!(warning.contains("without authentication"), "{warning}");
+    let err = store
+        .berth(["system", "service", "tcp://localhost:1"])
+        .fails_with(125)
+        .to_string();
+    assert!(err.contains("IP address"), "{err}");
+
+    // The units as installed pass systemd's own check.
+    let units = format!("{}/../installer/systemd", env!("CARGO_MANIFEST_DIR"));
+    for dir in [units.clone(), format!("{units}/user")] {
+        let mut c = Command::new("systemd-analyze");
+        c.args([
+            "verify",
+            &format!("{dir}/berth.socket"),
+            &format!("{dir}/berth.service"),
+        ]);
+        let out = cmd::run(c, None, Duration::from_secs(60));
+        assert!(
+            out.success() && out.stderr.trim().is_empty(),
+            "{dir}: {out}"
+        );
+    }
+}

@@ -129,11 +129,65 @@ impl Activity {
     }
 }
 
+/// Where the service listens: a unix socket, or TCP when asked for (unauthenticated).
+pub enum Listener {
+    Unix(std::os::unix::net::UnixListener),
+    Tcp(std::net::TcpListener),
+}
+
+/// A listener on the runtime: accepts connections of either kind.
+enum Accepting {
+    Unix(tokio::net::UnixListener),
+    Tcp(tokio::net::TcpListener),
+}
+
+impl Accepting {
+    fn new(listener: Listener) -> std::io::Result<Accepting> {
+        Ok(match listener {
+            Listener::Unix(l) => {
+                l.set_nonblocking(true)?;
+                Accepting::Unix(tokio::net::UnixListener::from_std(l)?)
+            }
+            Listener::Tcp(l) => {
+                l.set_nonblocking(true)?;
+                Accepting::Tcp(tokio::net::TcpListener::from_std(l)?)
+            }
+        })
+    }
+
+    /// Accepts one connection and serves it on a task of its own.
+    async fn accept(&self, state: &Arc<State>, activity: &Arc<Activity>) -> std::io::Result<()> {
+        match self {
+            Accepting::Unix(l) => spawn_connection(l.accept().await?.0, state, activity),
+            Accepting::Tcp(l) => spawn_connection(l.accept().await?.0, state, activity),
+        }
+        Ok(())
+    }
+}
+
+fn spawn_connection<S>(stream: S, state: &Arc<State>, activity: &Arc<Activity>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    activity.open.fetch_add(1, Ordering::SeqCst);
+    let (state, activity) = (state.clone(), activity.clone());
+    tokio::spawn(async move {
+        let service = hyper::service::service_fn(move |req| handle(state.clone(), req));
+        let conn = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        if let Err(e) = conn.await {
+            tracing::debug!(error = %e, "connection ended");
+        }
+        activity.close();
+    });
+}
+
 /// Serves `engine` on `listener` until it has been idle (no connection open) for
 /// `idle`; forever with `None`.
 pub fn serve(
     engine: Arc<dyn Engine>,
-    listener: std::os::unix::net::UnixListener,
+    listener: Listener,
     idle: Option<Duration>,
 ) -> std::io::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -141,43 +195,24 @@ pub fn serve(
         .build()?;
     let state = State::new(engine);
     runtime.block_on(async move {
-        listener.set_nonblocking(true)?;
-        let listener = tokio::net::UnixListener::from_std(listener)?;
+        let listener = Accepting::new(listener)?;
         let activity = Arc::new(Activity {
             open: AtomicUsize::new(0),
             last: Mutex::new(Instant::now()),
         });
         loop {
             let tick = idle.map_or(Duration::from_secs(3600), |d| d.min(Duration::from_secs(1)));
-            let accepted = tokio::time::timeout(tick, listener.accept()).await;
-            let stream = match accepted {
-                Ok(Ok((stream, _))) => stream,
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "accepting a connection");
-                    continue;
-                }
+            match tokio::time::timeout(tick, listener.accept(&state, &activity)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "accepting a connection"),
                 Err(_) => {
                     if let (Some(limit), Some(quiet)) = (idle, activity.idle_for()) {
                         if quiet >= limit {
                             return Ok(());
                         }
                     }
-                    continue;
                 }
-            };
-            activity.open.fetch_add(1, Ordering::SeqCst);
-            let state = state.clone();
-            let activity = activity.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| handle(state.clone(), req));
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .with_upgrades();
-                if let Err(e) = conn.await {
-                    tracing::debug!(error = %e, "connection ended");
-                }
-                activity.close();
-            });
+            }
         }
     })
 }
