@@ -56,6 +56,22 @@ pub struct GlobalOpts {
         env = "CONTAINERS_REGISTRIES_CONF"
     )]
     pub registries_conf: Option<PathBuf>,
+    /// Talk to a Berth service instead of the local engine (the default connection,
+    /// or the default socket)
+    #[arg(short = 'r', long, global = true)]
+    pub remote: bool,
+    /// URL of the Berth service for remote mode (unix:///path/to/berth.sock)
+    #[arg(long, global = true, value_name = "URL", env = "CONTAINER_HOST")]
+    pub url: Option<String>,
+    /// Connection (from system connection ls) to use for remote mode
+    #[arg(
+        short = 'c',
+        long,
+        global = true,
+        value_name = "NAME",
+        env = "CONTAINER_CONNECTION"
+    )]
+    pub connection: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -214,6 +230,9 @@ pub enum SystemCommand {
     Migrate,
     /// Run an API service (Docker-compatible) on a unix socket
     Service(crate::commands::service::ServiceArgs),
+    /// Manage the destinations of remote mode
+    #[command(subcommand)]
+    Connection(crate::commands::connection::ConnectionCommand),
 }
 
 /// How to reach a registry (shared by pull, push, login).

@@ -1,11 +1,45 @@
-//! Builds the engine a command talks to from the global options: the local Linux
-//! engine when compiled in, otherwise a clear error (remote mode arrives with the API).
+//! Builds the engine a command talks to from the global options: a Berth service's
+//! (remote mode: `--url`, `--connection`, `CONTAINER_HOST`, `CONTAINER_CONNECTION`,
+//! `--remote`), else the local Linux engine when compiled in.
 
 use crate::cli::GlobalOpts;
 use berth_types::Engine;
 
+/// The remote destination the options name, if any: `--url` first, then
+/// `--connection`, then with `--remote` the default connection or the default socket.
+fn remote_destination(g: &GlobalOpts) -> anyhow::Result<Option<berth_api::client::Destination>> {
+    use berth_api::client::Destination;
+    let parse = |url: &str| Destination::parse(url).map_err(|e| anyhow::anyhow!(e));
+    if let Some(url) = g.url.as_deref().filter(|u| !u.is_empty()) {
+        return parse(url).map(Some);
+    }
+    let conns = crate::commands::connection::load()?;
+    if let Some(name) = g.connection.as_deref().filter(|n| !n.is_empty()) {
+        let c = conns.connections.get(name).ok_or_else(|| {
+            crate::exit::with_code(
+                crate::exit::ENGINE,
+                format!("connection {name:?} not found: see berth system connection ls"),
+            )
+        })?;
+        return parse(&c.uri).map(Some);
+    }
+    if !g.remote {
+        return Ok(None);
+    }
+    if let Some(c) = conns.connections.get(&conns.default) {
+        return parse(&c.uri).map(Some);
+    }
+    let rootful = rustix::process::getuid().is_root();
+    Ok(Some(Destination::Unix(
+        berth_api::server::socket::default_path(rootful),
+    )))
+}
+
 #[cfg(all(target_os = "linux", feature = "local"))]
 pub fn connect(g: &GlobalOpts) -> anyhow::Result<Box<dyn Engine>> {
+    if let Some(dest) = remote_destination(g)? {
+        return Ok(Box::new(berth_api::client::RemoteEngine::new(dest)));
+    }
     if let Some(dir) = &g.config {
         // Podman's --config names the Docker config directory credentials are read from.
         std::env::set_var("DOCKER_CONFIG", dir);
@@ -25,10 +59,13 @@ pub fn connect(g: &GlobalOpts) -> anyhow::Result<Box<dyn Engine>> {
 }
 
 #[cfg(not(all(target_os = "linux", feature = "local")))]
-pub fn connect(_g: &GlobalOpts) -> anyhow::Result<Box<dyn Engine>> {
-    anyhow::bail!(
-        "this build of berth has no local engine and remote connections are not supported yet"
-    )
+pub fn connect(g: &GlobalOpts) -> anyhow::Result<Box<dyn Engine>> {
+    match remote_destination(g)? {
+        Some(dest) => Ok(Box::new(berth_api::client::RemoteEngine::new(dest))),
+        None => anyhow::bail!(
+            "this build of berth has no local engine: name a Berth service with --url or --connection"
+        ),
+    }
 }
 
 /// For transfers (pull, push, load): Ctrl-C removes this process's staging data first.

@@ -226,7 +226,7 @@ pub fn exec(engine: &dyn Engine, a: ExecArgs) -> anyhow::Result<i32> {
     let keys = default_detach_keys(a.detach_keys.as_deref())?;
     let _raw = (a.tty && !a.detach).then(crate::terminal::RawMode::enable);
     engine
-        .exec_container(&a.name, &req, local_streams(a.interactive, false, keys))
+        .exec_container(&a.name, &req, local_streams(a.interactive, a.tty, keys))
         .map_err(exit::engine)
 }
 

@@ -1,6 +1,7 @@
 //! One module per subcommand; `run` dispatches the parsed command line to it.
 
 mod changes;
+pub mod connection;
 mod container;
 mod cp;
 pub mod create_args;
@@ -36,6 +37,9 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     if let Command::System(SystemCommand::Service(a)) = cli.command {
         return service::run(connect(&cli.global)?, a);
     }
+    if let Command::System(SystemCommand::Connection(c)) = cli.command {
+        return connection::run(c);
+    }
     let engine = connect(&cli.global)?;
     if matches!(
         cli.command,
@@ -67,7 +71,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Info(a) | Command::System(SystemCommand::Info(a)) => system::info(e, a),
         Command::System(SystemCommand::Df(a)) => system::df(e, a),
         Command::System(SystemCommand::Reset(a)) => system::reset(e, a),
-        Command::System(SystemCommand::Service(_)) => Ok(0),
+        Command::System(SystemCommand::Service(_) | SystemCommand::Connection(_)) => Ok(0),
         Command::System(SystemCommand::Migrate) => {
             #[cfg(all(target_os = "linux", feature = "local"))]
             berth_engine::rootless::pause::stop();

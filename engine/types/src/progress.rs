@@ -2,7 +2,7 @@
 //! front end can draw bars on a terminal, print lines in a pipe, or stream JSON.
 
 /// Which part of an image a blob is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BlobKind {
     Layer,
     Config,
@@ -10,7 +10,7 @@ pub enum BlobKind {
 }
 
 /// One thing that happened during a transfer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ProgressEvent {
     /// Trying a source for the image (a registry endpoint, a mirror).
     Trying { reference: String },

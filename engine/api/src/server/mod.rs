@@ -17,6 +17,7 @@ pub mod pull;
 pub mod reply;
 pub mod request;
 pub mod resources;
+pub mod rpc;
 pub mod socket;
 pub mod state;
 
@@ -87,7 +88,8 @@ async fn handle(state: Arc<State>, mut req: Request<Incoming>) -> Result<Reply, 
             // The rest of the Libpod API is Docker's, under the prefix.
             api.segments.remove(0);
         }
-        attach::route(&state, &api)
+        rpc::route(engine, &api)
+            .or_else(|| attach::route(&state, &api))
             .or_else(|| exec::route(&state, &api))
             .or_else(|| docker::route(engine.as_ref(), &api))
             .or_else(|| lifecycle::route(engine, &api))

@@ -98,7 +98,25 @@ pub fn exec_with_limit(
             "can only create exec sessions on running containers: container state improper",
         ));
     }
-    let process = process_doc(ctx, &row.id, req)?;
+    // A TTY exec runs the runtime in the foreground, which sets up the container's
+    // terminal from its own: with none to inherit, it gets a pty of its own here.
+    let console = if req.tty && !req.detach && !has_controlling_terminal() {
+        let c =
+            super::exec_pty::Console::open().map_err(|e| fail(format!("opening a pty: {e}")))?;
+        Some(c)
+    } else {
+        None
+    };
+    // The size the client's terminal has now: the process's terminal starts with it.
+    let size = console
+        .as_ref()
+        .and_then(|_| io.resize.as_ref())
+        .and_then(|rx| rx.try_recv().ok());
+    let mut process = process_doc(ctx, &row.id, req)?;
+    if let (Some(c), Some((rows, cols))) = (&console, size) {
+        c.resize(rows, cols);
+        process["consoleSize"] = serde_json::json!({"height": rows, "width": cols});
+    }
     let paths = ContainerPaths::new(&ctx.paths, &row.id);
     let exec_id = format!("exec-{}", now_nanos());
     let process_file = paths.run.join(format!("{exec_id}.json"));
@@ -112,13 +130,6 @@ pub fn exec_with_limit(
     .map_err(fail)?;
     let runtime = super::runtime::Runtime::of_container(&ctx.paths, &row)
         .map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))?;
-    // A TTY exec runs the runtime in the foreground, which sets up the container's
-    // terminal from its own: with none to inherit, it gets a pty of its own here.
-    let console = if req.tty && !req.detach && !has_controlling_terminal() {
-        Some(super::exec_pty::Console::open().map_err(|e| fail(format!("opening a pty: {e}")))?)
-    } else {
-        None
-    };
     let mut cmd = match &console {
         Some(c) => c.command(&runtime.command()),
         None => runtime.command(),

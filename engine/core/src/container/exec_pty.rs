@@ -36,6 +36,10 @@ impl Console {
         Ok(console)
     }
 
+    pub fn resize(&self, rows: u16, cols: u16) {
+        set_size(&self.master, rows, cols);
+    }
+
     /// `runtime`'s command run in a new session with the pty as its terminal.
     pub fn command(&self, runtime: &Command) -> Command {
         let mut c = Command::new("setsid");

@@ -281,6 +281,15 @@ pub fn start(
     let runtime = runtime_for(ctx, &row)?;
     let paths = ContainerPaths::new(&ctx.paths, &row.id);
     prepare::prepare(ctx, &row, &runtime)?;
+    // An attached terminal's size now: the container's terminal starts with it.
+    if let Some((rows, cols)) = attach
+        .as_ref()
+        .filter(|_| row.config.tty)
+        .and_then(|a| a.resize.as_ref())
+        .and_then(|rx| rx.try_recv().ok())
+    {
+        set_console_size(&paths, rows, cols);
+    }
     let cfg = monitor_config(ctx, &row, &runtime, &paths, attach.is_some());
     let fail = |msg: String| {
         let _ = store::record_error(&ctx.db(), &row.id, &msg);
@@ -334,6 +343,22 @@ pub fn start(
     }
     let _ = ack.shutdown(std::net::Shutdown::Both);
     Ok(Some(end))
+}
+
+/// Sets `process.consoleSize` in the bundle's config.json (best effort: without it
+/// the terminal starts at the runtime's default size and is resized when attached).
+fn set_console_size(paths: &ContainerPaths, rows: u16, cols: u16) {
+    let path = paths.config_json();
+    let Ok(mut spec) = std::fs::read(&path)
+        .map_err(|_| ())
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).map_err(|_| ()))
+    else {
+        return;
+    };
+    spec["process"]["consoleSize"] = serde_json::json!({"height": rows, "width": cols});
+    if let Ok(bytes) = serde_json::to_vec(&spec) {
+        let _ = crate::store::fsutil::write_atomic(&path, &bytes, 0o600);
+    }
 }
 
 fn attach_error(row: &ContainerRow, e: std::io::Error) -> EngineError {

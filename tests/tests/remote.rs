@@ -1,0 +1,228 @@
+//! The CLI's remote mode against `berth system service`: the same commands print the
+//! same output and exit with the same codes through `--url`, `CONTAINER_HOST`,
+//! `--connection` and `--remote` as locally, attached runs and execs included; and
+//! `system connection add|ls|default|rename|rm`.
+
+use std::process::Command;
+use std::time::Duration;
+
+use berth_e2e::containers::{busybox, store_with_busybox};
+use berth_e2e::service::Service;
+use berth_e2e::{cmd, CmdResult, Store};
+
+/// `berth --url URL ARGS` (the store's own options are ignored remotely).
+fn remote(store: &Store, url: &str, args: &[&str]) -> CmdResult {
+    let mut full = vec!["--url", url];
+    full.extend_from_slice(args);
+    store.berth(full)
+}
+
+#[test]
+fn remote_commands_print_what_local_ones_do() {
+    let store = store_with_busybox();
+    let service = Service::start(&store, "0");
+    let url = format!("unix://{}", service.socket.display());
+    let image = busybox();
+
+    // Attached runs: output, stderr, exit code, stdin.
+    let out = remote(
+        &store,
+        &url,
+        &[
+            "run",
+            "--rm",
+            &image,
+            "sh",
+            "-c",
+            "echo out; echo err >&2; exit 3",
+        ],
+    );
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (Some(3), "out\n", "err\n")
+    );
+    let mut full = store.command([
+        "--url", &url, "run", "-i", "--rm", &image, "tr", "a-z", "A-Z",
+    ]);
+    full.env_remove("CONTAINER_HOST");
+    let out = cmd::run(full, Some(b"stdin travels"), Duration::from_secs(60));
+    assert_eq!(out.ok(), "STDIN TRAVELS");
+
+    remote(
+        &store,
+        &url,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "box",
+            "-l",
+            "k=v",
+            &image,
+            "sh",
+            "-c",
+            "echo logged; exec sleep 1000",
+        ],
+    )
+    .ok();
+    // The same listing, inspection and logs either way.
+    for args in [
+        vec!["ps", "-a", "--format", "{{.Names}} {{.Status}} {{.Labels}}"],
+        vec!["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"],
+        vec![
+            "inspect",
+            "--format",
+            "{{.Name}} {{.State.Status}} {{.Config.Labels}}",
+            "box",
+        ],
+        vec!["logs", "box"],
+        vec!["volume", "ls"],
+        vec!["network", "ls", "--format", "{{.Name}}"],
+        vec!["pod", "ps"],
+        vec!["top", "box", "pid", "args"],
+    ] {
+        let local = store.berth(&args);
+        let far = remote(&store, &url, &args);
+        assert_eq!(
+            (far.code, &far.stdout),
+            (local.code, &local.stdout),
+            "{args:?}: {far}"
+        );
+    }
+    let out = remote(
+        &store,
+        &url,
+        &["exec", "box", "sh", "-c", "echo in-exec; exit 6"],
+    );
+    assert_eq!((out.code, out.stdout.as_str()), (Some(6), "in-exec\n"));
+
+    // A terminal of the client's size, through the service.
+    let env = berth_e2e::TestEnv::get();
+    let line = format!(
+        "stty rows 30 cols 100; '{}' --url '{url}' exec -it box stty size",
+        env.berth_bin.display()
+    );
+    let mut c = Command::new("script");
+    c.args(["-qec", &line, "/dev/null"])
+        .env("HOME", store.home());
+    let out = cmd::run(c, None, Duration::from_secs(60));
+    assert!(out.stdout.contains("30 100"), "{out}");
+
+    // cp both ways, and an archive round trip.
+    let file = store.path().join("up.txt");
+    std::fs::write(&file, "up").expect("write");
+    remote(
+        &store,
+        &url,
+        &["cp", &file.display().to_string(), "box:/tmp/"],
+    )
+    .ok();
+    let back = store.path().join("down.txt");
+    remote(
+        &store,
+        &url,
+        &["cp", "box:/tmp/up.txt", &back.display().to_string()],
+    )
+    .ok();
+    assert_eq!(std::fs::read_to_string(&back).expect("copied"), "up");
+    let saved = store.path().join("saved.tar");
+    remote(
+        &store,
+        &url,
+        &["save", "-o", &saved.display().to_string(), &image],
+    )
+    .ok();
+    assert!(std::fs::metadata(&saved).expect("saved").len() > 1000);
+
+    // Errors: the same message and exit code as locally, nothing changed.
+    for args in [
+        vec!["rm", "nothing"],
+        vec!["inspect", "nothing"],
+        vec![
+            "run",
+            "--rm",
+            "--pull",
+            "never",
+            "localhost/no/such:image",
+            "true",
+        ],
+        vec!["stop", "nothing"],
+        vec!["volume", "rm", "nothing"],
+    ] {
+        let local = store.berth(&args);
+        let far = remote(&store, &url, &args);
+        assert_eq!(
+            (far.code, &far.stderr),
+            (local.code, &local.stderr),
+            "{args:?}"
+        );
+        assert_ne!(far.code, Some(0), "{args:?}");
+    }
+    // An unreachable service: exit 125, naming where it tried.
+    let gone = format!("unix://{}", store.path().join("none.sock").display());
+    let err = remote(&store, &gone, &["ps"]).fails_with(125).to_string();
+    assert!(err.contains("none.sock"), "{err}");
+
+    // CONTAINER_HOST, connections, --remote.
+    let mut c = store.command(["ps", "--format", "{{.Names}}"]);
+    c.env("CONTAINER_HOST", &url);
+    let out = cmd::run(c, None, Duration::from_secs(60));
+    assert_eq!(out.ok(), "box\n");
+    store
+        .berth(["system", "connection", "add", "here", &url])
+        .ok();
+    store
+        .berth(["system", "connection", "add", "other", &gone])
+        .ok();
+    let ls = store.berth(["system", "connection", "ls"]).ok().to_string();
+    let lines: Vec<&str> = ls.lines().collect();
+    assert!(
+        lines[0].starts_with("Name") && lines[0].contains("URI"),
+        "{ls}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("here ") && l.trim_end().ends_with("true")),
+        "the first is the default: {ls}"
+    );
+    assert_eq!(store.berth(["--remote", "ps", "-q"]).ok().len(), 13);
+    assert_eq!(
+        store
+            .berth(["--connection", "here", "ps", "--format", "{{.Names}}"])
+            .ok(),
+        "box\n"
+    );
+    store
+        .berth(["system", "connection", "default", "other"])
+        .ok();
+    store.berth(["--remote", "ps"]).fails_with(125);
+    store
+        .berth(["system", "connection", "rename", "here", "there"])
+        .ok();
+    store.berth(["system", "connection", "rm", "other"]).ok();
+    let names = store
+        .berth([
+            "system",
+            "connection",
+            "ls",
+            "--format",
+            "{{.Name}} {{.Default}}",
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(names, "there true\n");
+    let err = store
+        .berth(["--connection", "nope", "ps"])
+        .fails_with(125)
+        .to_string();
+    assert!(err.contains("nope"), "{err}");
+    let err = store
+        .berth(["system", "connection", "add", "bad", "tcp://1.2.3.4:1"])
+        .fails()
+        .to_string();
+    assert!(err.contains("unix://"), "{err}");
+
+    remote(&store, &url, &["rm", "-f", "box"]).ok();
+    assert_eq!(store.berth(["ps", "-aq"]).ok(), "");
+}
