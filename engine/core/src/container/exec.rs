@@ -110,7 +110,7 @@ pub fn exec_with_limit(
     // The size the client's terminal has now: the process's terminal starts with it.
     let size = console
         .as_ref()
-        .and_then(|_| io.resize.as_ref())
+        .and(io.resize.as_ref())
         .and_then(|rx| rx.try_recv().ok());
     let mut process = process_doc(ctx, &row.id, req)?;
     if let (Some(c), Some((rows, cols))) = (&console, size) {
