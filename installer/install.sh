@@ -20,7 +20,7 @@ packages=(
   crun runc uidmap fuse-overlayfs netavark aardvark-dns iptables slirp4netns passt catatonit
   # test harness: the real registry, image tools, TLS and htpasswd, busybox for test images
   docker-registry skopeo busybox-static openssl apache2-utils jq zstd iproute2 procps psmisc
-  python3 python3-venv util-linux systemd
+  python3 python3-venv util-linux systemd openssh-server openssh-client
   # the reference engine the benchmarks compare against
   podman golang-github-containers-common
 )

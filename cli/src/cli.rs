@@ -72,6 +72,9 @@ pub struct GlobalOpts {
         env = "CONTAINER_CONNECTION"
     )]
     pub connection: Option<String>,
+    /// SSH identity file for an ssh:// destination (else the ssh-agent's keys)
+    #[arg(long, global = true, value_name = "PATH", env = "CONTAINER_SSHKEY")]
+    pub identity: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -11,8 +11,13 @@ fn remote_destination(g: &GlobalOpts) -> anyhow::Result<Option<berth_api::client
     use berth_api::client::Destination;
     let parse = |url: &str| Destination::parse(url).map_err(|e| anyhow::anyhow!(e));
     if let Some(url) = g.url.as_deref().filter(|u| !u.is_empty()) {
-        return parse(url).map(Some);
+        return parse(url).map(|d| Some(d.with_identity(g.identity.clone())));
     }
+    // A connection's identity, unless --identity names another.
+    let with_identity = |d: Destination, saved: &str| {
+        let saved = (!saved.is_empty()).then(|| std::path::PathBuf::from(saved));
+        d.with_identity(g.identity.clone().or(saved))
+    };
     let conns = crate::commands::connection::load()?;
     if let Some(name) = g.connection.as_deref().filter(|n| !n.is_empty()) {
         let c = conns.connections.get(name).ok_or_else(|| {
@@ -21,13 +26,13 @@ fn remote_destination(g: &GlobalOpts) -> anyhow::Result<Option<berth_api::client
                 format!("connection {name:?} not found: see berth system connection ls"),
             )
         })?;
-        return parse(&c.uri).map(Some);
+        return parse(&c.uri).map(|d| Some(with_identity(d, &c.identity)));
     }
     if !g.remote {
         return Ok(None);
     }
     if let Some(c) = conns.connections.get(&conns.default) {
-        return parse(&c.uri).map(Some);
+        return parse(&c.uri).map(|d| Some(with_identity(d, &c.identity)));
     }
     let rootful = rustix::process::getuid().is_root();
     Ok(Some(Destination::Unix(

@@ -226,3 +226,153 @@ fn remote_commands_print_what_local_ones_do() {
     remote(&store, &url, &["rm", "-f", "box"]).ok();
     assert_eq!(store.berth(["ps", "-aq"]).ok(), "");
 }
+
+/// An sshd of the test's own on a free loopback port, letting root in with one key.
+struct Sshd {
+    child: std::process::Child,
+    port: u16,
+    /// The client's private key.
+    identity: std::path::PathBuf,
+}
+
+impl Sshd {
+    fn start(store: &Store) -> Sshd {
+        let dir = store.path().join("sshd");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        for name in ["host", "client"] {
+            let mut c = Command::new("ssh-keygen");
+            c.args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(dir.join(name));
+            cmd::run(c, None, Duration::from_secs(30)).ok();
+        }
+        std::fs::copy(dir.join("client.pub"), dir.join("authorized_keys")).expect("keys");
+        std::fs::create_dir_all("/run/sshd").expect("privilege separation dir");
+        let port = berth_e2e::net::free_port();
+        let config = dir.join("sshd_config");
+        std::fs::write(
+            &config,
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host\nAuthorizedKeysFile {d}/authorized_keys\n\
+                 PidFile {d}/sshd.pid\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n\
+                 KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nAllowStreamLocalForwarding yes\n",
+                d = dir.display()
+            ),
+        )
+        .expect("sshd_config");
+        let child = Command::new("/usr/sbin/sshd")
+            .arg("-D")
+            .arg("-f")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("sshd");
+        berth_e2e::containers::wait_for("sshd", Duration::from_secs(10), || {
+            std::net::TcpStream::connect(("127.0.0.1", port))
+                .ok()
+                .map(|_| ())
+        });
+        Sshd {
+            child,
+            port,
+            identity: dir.join("client"),
+        }
+    }
+
+    /// Trusts the server's key in the store's ~/.ssh/known_hosts.
+    fn trust(&self, store: &Store) {
+        let host_key =
+            std::fs::read_to_string(store.path().join("sshd/host.pub")).expect("host key");
+        let ssh = store.home().join(".ssh");
+        std::fs::create_dir_all(&ssh).expect("mkdir");
+        std::fs::write(
+            ssh.join("known_hosts"),
+            format!("[127.0.0.1]:{} {host_key}", self.port),
+        )
+        .expect("known_hosts");
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn remote_mode_goes_through_ssh_to_the_far_socket() {
+    let store = store_with_busybox();
+    let service = Service::start(&store, "0");
+    let sshd = Sshd::start(&store);
+    let url = format!(
+        "ssh://root@127.0.0.1:{}{}",
+        sshd.port,
+        service.socket.display()
+    );
+    let identity = sshd.identity.display().to_string();
+    let image = busybox();
+
+    // An unknown host key is refused before anything is sent.
+    let err = store
+        .berth(["--url", &url, "--identity", &identity, "ps"])
+        .fails_with(125)
+        .to_string();
+    assert!(err.contains("known_hosts"), "{err}");
+
+    sshd.trust(&store);
+    let via = |args: &[&str]| {
+        let mut full = vec!["--url", url.as_str(), "--identity", identity.as_str()];
+        full.extend_from_slice(args);
+        store.berth(full)
+    };
+    let out = via(&["run", "--rm", &image, "sh", "-c", "echo over-ssh; exit 5"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (Some(5), "over-ssh\n"),
+        "{out}"
+    );
+    via(&["run", "-d", "--name", "far", &image, "sleep", "1000"]).ok();
+    let args = ["ps", "--format", "{{.Names}} {{.Image}}"];
+    assert_eq!(via(&args).ok(), store.berth(args).ok());
+    let out = via(&["exec", "far", "sh", "-c", "echo in; exit 4"]);
+    assert_eq!((out.code, out.stdout.as_str()), (Some(4), "in\n"));
+    // A saved connection with its identity.
+    store
+        .berth([
+            "system",
+            "connection",
+            "add",
+            "--identity",
+            &identity,
+            "viassh",
+            &url,
+        ])
+        .ok();
+    assert_eq!(
+        store
+            .berth(["--connection", "viassh", "ps", "-q"])
+            .ok()
+            .trim()
+            .len(),
+        12
+    );
+    // A key the server does not know is refused.
+    let stranger = store.path().join("stranger");
+    let mut c = Command::new("ssh-keygen");
+    c.args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&stranger);
+    cmd::run(c, None, Duration::from_secs(30)).ok();
+    let err = store
+        .berth([
+            "--url",
+            &url,
+            "--identity",
+            &stranger.display().to_string(),
+            "ps",
+        ])
+        .fails_with(125)
+        .to_string();
+    assert!(err.contains("refused"), "{err}");
+    via(&["rm", "-f", "far"]).ok();
+}

@@ -37,9 +37,6 @@ pub struct AddArgs {
     /// Make it the default
     #[arg(short, long)]
     pub default: bool,
-    /// SSH identity file (kept for ssh:// destinations)
-    #[arg(long)]
-    pub identity: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -117,7 +114,8 @@ fn unknown(name: &str) -> anyhow::Error {
     )
 }
 
-pub fn run(cmd: ConnectionCommand) -> anyhow::Result<i32> {
+/// `identity`: the global `--identity`, kept with an added destination.
+pub fn run(cmd: ConnectionCommand, identity: Option<PathBuf>) -> anyhow::Result<i32> {
     let mut c = load()?;
     match cmd {
         ConnectionCommand::Add(a) => {
@@ -130,7 +128,10 @@ pub fn run(cmd: ConnectionCommand) -> anyhow::Result<i32> {
                 a.name.clone(),
                 Connection {
                     uri: a.destination,
-                    identity: a.identity.unwrap_or_default(),
+                    identity: identity
+                        .map(|p| std::path::absolute(&p).unwrap_or(p))
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default(),
                 },
             );
             if a.default || first {

@@ -38,7 +38,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         return service::run(connect(&cli.global)?, a);
     }
     if let Command::System(SystemCommand::Connection(c)) = cli.command {
-        return connection::run(c);
+        return connection::run(c, cli.global.identity.clone());
     }
     let engine = connect(&cli.global)?;
     if matches!(

@@ -12,6 +12,8 @@ use std::path::PathBuf;
 pub enum Destination {
     /// A unix socket on this machine.
     Unix(PathBuf),
+    /// A unix socket on another, through SSH.
+    Ssh(super::ssh::SshTarget),
 }
 
 impl Destination {
@@ -25,14 +27,29 @@ impl Destination {
             }
             return Ok(Destination::Unix(PathBuf::from(path)));
         }
+        if url.starts_with("ssh://") {
+            return super::ssh::SshTarget::parse(url).map(Destination::Ssh);
+        }
         Err(format!(
-            "invalid URL {url:?}: use unix:///path/to/berth.sock"
+            "invalid URL {url:?}: use unix:///path/to/berth.sock or ssh://user@host[:port]/path/to/berth.sock"
         ))
+    }
+
+    /// The same destination, with this SSH identity file.
+    pub fn with_identity(self, identity: Option<PathBuf>) -> Destination {
+        match self {
+            Destination::Ssh(mut t) if identity.is_some() => {
+                t.identity = identity;
+                Destination::Ssh(t)
+            }
+            other => other,
+        }
     }
 
     pub fn url(&self) -> String {
         match self {
             Destination::Unix(p) => format!("unix://{}", p.display()),
+            Destination::Ssh(t) => t.url(),
         }
     }
 }
@@ -67,10 +84,12 @@ fn read_head(s: &mut UnixStream) -> io::Result<String> {
     Ok(String::from_utf8_lossy(&head).into_owned())
 }
 
-/// Connects and upgrades for `method`.
-pub fn open(dest: &Destination, method: &str) -> Result<UnixStream, EngineError> {
-    let Destination::Unix(path) = dest;
-    let mut s = UnixStream::connect(path).map_err(|e| unreachable(dest, e))?;
+/// Asks the connected service to upgrade for `method`.
+pub fn upgrade(
+    dest: &Destination,
+    mut s: UnixStream,
+    method: &str,
+) -> Result<UnixStream, EngineError> {
     write!(
         s,
         "POST /berth/v1/call/{method} HTTP/1.1\r\nHost: berth\r\nConnection: Upgrade\r\nUpgrade: berth\r\nContent-Length: 0\r\n\r\n"

@@ -5,6 +5,7 @@
 
 pub mod conn;
 mod engine;
+pub mod ssh;
 
 use berth_types::progress::{ProgressEvent, ProgressSink};
 use berth_types::{EngineError, ErrorKind, Result};
@@ -20,11 +21,33 @@ use crate::frames;
 
 pub struct RemoteEngine {
     dest: Destination,
+    /// The SSH session, made on the first call (an `ssh://` destination).
+    ssh: std::sync::OnceLock<std::result::Result<ssh::SshSession, String>>,
 }
 
 impl RemoteEngine {
     pub fn new(dest: Destination) -> RemoteEngine {
-        RemoteEngine { dest }
+        RemoteEngine {
+            dest,
+            ssh: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// A fresh connection to the service, upgraded for `method`.
+    fn open(&self, method: &str) -> Result<UnixStream> {
+        let stream = match &self.dest {
+            Destination::Unix(path) => {
+                UnixStream::connect(path).map_err(|e| unreachable(&self.dest, e))?
+            }
+            Destination::Ssh(t) => {
+                let session = self
+                    .ssh
+                    .get_or_init(|| ssh::SshSession::connect(t).map_err(|e| e.to_string()));
+                let session = session.as_ref().map_err(|e| unreachable(&self.dest, e))?;
+                session.open().map_err(|e| unreachable(&self.dest, e))?
+            }
+        };
+        conn::upgrade(&self.dest, stream, method)
     }
 
     pub fn destination(&self) -> &Destination {
@@ -108,7 +131,7 @@ impl RemoteEngine {
         args: Value,
         mut hooks: Hooks<'_>,
     ) -> Result<T> {
-        let stream = conn::open(&self.dest, method)?;
+        let stream = self.open(method)?;
         let fail = |e: std::io::Error| unreachable(&self.dest, e);
         let sender = Sender(Arc::new(Mutex::new(stream.try_clone().map_err(fail)?)));
         sender
