@@ -160,6 +160,13 @@ fn bad_requests_get_dockers_errors_and_an_idle_service_exits() {
     );
     let (code, _) = get(&service.socket, "/_ping");
     assert_eq!(code, 200);
+    let (code, body) = raw(
+        &service.socket,
+        b"POST /v1.41/containers/create HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nContent-Length: 9\r\nConnection: close\r\n\r\n{\"Image\":",
+    );
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("invalid JSON body"), "{body}");
+    assert_eq!(store.berth(["ps", "-aq"]).ok(), "", "nothing made");
     // A body over the limit is refused before it is read.
     let big = 17 * 1024 * 1024;
     let (code, body) = raw(
@@ -230,6 +237,23 @@ fn docker_pull_streams_dockers_messages_and_the_image_runs() {
         .to_string();
     assert_eq!(out.trim().len(), 64, "{out}");
     service.docker(&store, &["rm", "-f", "pulled"]).ok();
+    // docker login goes through /auth: the registry is asked, the answer passed on.
+    let login = service
+        .docker(
+            &store,
+            &["login", "-u", "someone", "-p", "secret", registry],
+        )
+        .ok()
+        .to_string();
+    assert!(login.contains("Login Succeeded"), "{login}");
+    let err = service
+        .docker(
+            &store,
+            &["login", "-u", "someone", "-p", "secret", "127.0.0.1:1"],
+        )
+        .fails()
+        .to_string();
+    assert!(err.contains("127.0.0.1:1"), "{err}");
     let missing = format!("{registry}/berth-test/no-such-image:latest");
     let err = service
         .docker(&store, &["pull", &missing])
@@ -293,6 +317,37 @@ fn docker_volumes_and_networks_go_through_the_socket() {
             ],
         )
         .ok();
+    let info = service
+        .docker(
+            &store,
+            &["info", "--format", "{{.ContainersRunning}} {{.OSType}}"],
+        )
+        .ok()
+        .to_string();
+    assert_eq!(info.trim(), "1 linux");
+    service
+        .docker(
+            &store,
+            &["run", "-d", "--name", "joiner", &image, "sleep", "1000"],
+        )
+        .ok();
+    service
+        .docker(&store, &["network", "connect", &net, "joiner"])
+        .ok();
+    let joined = store
+        .berth([
+            "inspect",
+            "--format",
+            "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+            "joiner",
+        ])
+        .ok()
+        .to_string();
+    assert!(joined.contains(&net), "{joined}");
+    service
+        .docker(&store, &["network", "disconnect", &net, "joiner"])
+        .ok();
+    service.docker(&store, &["rm", "-f", "joiner"]).ok();
     let nets = store
         .berth([
             "inspect",

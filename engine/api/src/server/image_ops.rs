@@ -1,6 +1,6 @@
 //! Docker's image endpoints beyond list, pull, tag and remove: inspect, history,
-//! push, get (save as a docker-archive tarball), load (a tarball streamed in) and
-//! prune.
+//! push, get (save as a docker-archive tarball), load (a tarball streamed in),
+//! prune, and `/auth` (a registry login).
 
 use super::reply::{self, Reply};
 use super::request::ApiRequest;
@@ -153,6 +153,40 @@ fn prune(engine: &dyn Engine, req: &ApiRequest) -> Reply {
     }
 }
 
+/// `POST /auth`: checks the credentials against the registry (and keeps them).
+fn auth(engine: &dyn Engine, req: &ApiRequest) -> Reply {
+    let body = match req.json_body() {
+        Ok(v) => v,
+        Err(e) => return reply::error(StatusCode::BAD_REQUEST, e),
+    };
+    let field = |k: &str| body[k].as_str().unwrap_or("").to_string();
+    let registry = field("serveraddress")
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .trim_end_matches("/v1")
+        .to_string();
+    if registry.is_empty() || field("username").is_empty() {
+        return reply::error(
+            StatusCode::BAD_REQUEST,
+            "serveraddress and username are required",
+        );
+    }
+    let login = berth_types::image::LoginRequest {
+        registry,
+        username: field("username"),
+        password: field("password"),
+        options: Default::default(),
+    };
+    match engine.login(&login) {
+        Ok(()) => reply::ok_json(&json!({"Status": "Login Succeeded", "IdentityToken": ""})),
+        Err(e) if e.kind == ErrorKind::Unauthorized => {
+            reply::error(StatusCode::UNAUTHORIZED, e.message)
+        }
+        Err(e) => reply::engine_error(&e),
+    }
+}
+
 pub fn route(shared: &Arc<dyn Engine>, req: &ApiRequest) -> Option<Reply> {
     use hyper::Method;
     let engine = shared.as_ref();
@@ -162,6 +196,7 @@ pub fn route(shared: &Arc<dyn Engine>, req: &ApiRequest) -> Option<Reply> {
             get(shared, req.query.get("names").cloned().unwrap_or_default())
         }
         (&Method::POST, ["images", "load"]) => load(engine, req),
+        (&Method::POST, ["auth"]) => auth(engine, req),
         (&Method::POST, ["images", "prune"]) => prune(engine, req),
         (&Method::GET, ["images", name @ .., "json"]) if !name.is_empty() => {
             inspect(engine, &name.join("/"))
