@@ -67,3 +67,22 @@ report() {
   echo "  podman: ${pm} ms   (runs: $4)"
   echo "  ratio berth/podman: $(ratio "$bm" "$pm")   (goal <= $goal)"
 }
+
+# Podman's containers.conf for container benchmarks: runtime $1, and the ulimits it
+# can set here (MACHINE-FACTS: Podman fails above nproc 32768 on these machines).
+podman_conf_for() {
+  local hard_nofile hard_nproc=32768
+  hard_nofile=$(ulimit -Hn)
+  cat >>"$work/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=$hard_nofile:$hard_nofile", "nproc=$hard_nproc:$hard_nproc"]
+[engine]
+runtime = "$1"
+CONF
+}
+
+# Pulls image $1 into both stores from the (plain HTTP) test registry.
+pull_both() {
+  berth_cmd pull -q --tls-verify=false "$1" >/dev/null
+  podman_cmd pull -q --tls-verify=false "$1" >/dev/null
+}

@@ -8,16 +8,10 @@ runs=${RUNS:-7}
 need_registry
 image="$BERTH_TEST_REGISTRY/berth-test/busybox:latest"
 runtime=${BENCH_RUNTIME:-runc}
-hard_nofile=$(ulimit -Hn); hard_nproc=32768  # MACHINE-FACTS: Podman fails above this here
-# kube play takes no --ulimit or --runtime: Podman reads them from containers.conf.
-cat >>"$work/containers.conf" <<CONF
-[containers]
-default_ulimits = ["nofile=$hard_nofile:$hard_nofile", "nproc=$hard_nproc:$hard_nproc"]
-[engine]
-runtime = "$runtime"
-CONF
-berth_cmd pull -q --tls-verify=false "$image" >/dev/null
-podman_cmd pull -q --tls-verify=false "$image" >/dev/null
+# Podman with the runtime, and the ulimits it can set here, in its containers.conf
+# (kube play takes no --ulimit or --runtime); the image in both stores.
+podman_conf_for "$runtime"
+pull_both "$image"
 
 pod_cycle() {
   local engine=$1 name=bp$RANDOM

@@ -21,6 +21,20 @@ impl Service {
         Service::start_with(store, time, &[])
     }
 
+    /// Whose engine reaches the harness's plain-HTTP registry (insecure in a
+    /// registries.conf of the store's own).
+    pub fn start_trusting_registry(store: &Store) -> Service {
+        let registry = &crate::TestEnv::get().registry;
+        let conf = store.path().join("registries.conf");
+        std::fs::write(
+            &conf,
+            format!("[[registry]]\nlocation = \"{registry}\"\ninsecure = true\n"),
+        )
+        .expect("write registries.conf");
+        let conf = conf.display().to_string();
+        Service::start_with(store, "0", &["--registries-conf", &conf])
+    }
+
     /// With global options (`--registries-conf F`) before `system service`.
     pub fn start_with(store: &Store, time: &str, globals: &[&str]) -> Service {
         let socket = store.path().join("api.sock");
@@ -101,7 +115,7 @@ impl Drop for Service {
 /// A raw HTTP/1.1 exchange on the socket: (status code, body).
 pub fn raw(socket: &Path, request: &[u8]) -> (u16, String) {
     let mut s = UnixStream::connect(socket).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10)))
+    s.set_read_timeout(Some(Duration::from_secs(60)))
         .expect("timeout");
     s.write_all(request).expect("write");
     let mut out = Vec::new();

@@ -198,14 +198,7 @@ fn bad_requests_get_dockers_errors_and_an_idle_service_exits() {
 fn docker_pull_streams_dockers_messages_and_the_image_runs() {
     let store = Store::new();
     let registry = &berth_e2e::TestEnv::get().registry;
-    let conf = store.path().join("registries.conf");
-    std::fs::write(
-        &conf,
-        format!("[[registry]]\nlocation = \"{registry}\"\ninsecure = true\n"),
-    )
-    .expect("write registries.conf");
-    let conf = conf.display().to_string();
-    let service = Service::start_with(&store, "0", &["--registries-conf", &conf]);
+    let service = Service::start_trusting_registry(&store);
     let image = busybox();
     let out = service.docker(&store, &["pull", &image]).ok().to_string();
     assert!(
@@ -577,14 +570,7 @@ fn docker_run_attaches_execs_follows_logs_and_copies() {
 fn docker_events_df_and_the_rest_of_the_container_and_image_endpoints() {
     let store = store_with_busybox();
     let registry = &berth_e2e::TestEnv::get().registry;
-    let conf = store.path().join("registries.conf");
-    std::fs::write(
-        &conf,
-        format!("[[registry]]\nlocation = \"{registry}\"\ninsecure = true\n"),
-    )
-    .expect("write registries.conf");
-    let conf = conf.display().to_string();
-    let service = Service::start_with(&store, "0", &["--registries-conf", &conf]);
+    let service = Service::start_trusting_registry(&store);
     let image = busybox();
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

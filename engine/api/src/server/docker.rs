@@ -159,6 +159,22 @@ fn containers_json(engine: &dyn Engine, req: &ApiRequest) -> Reply {
     })
 }
 
+/// An image as Docker lists it; `containers` is how many use it (-1: not counted).
+fn image_json(i: &berth_types::image::ImageSummary, containers: i64) -> Value {
+    json!({
+        "Id": format!("sha256:{}", i.id.trim_start_matches("sha256:")),
+        "ParentId": i.parent_id,
+        "RepoTags": i.repo_tags,
+        "RepoDigests": i.repo_digests,
+        "Created": i.created,
+        "Size": i.size,
+        "SharedSize": if containers < 0 { -1 } else { 0 },
+        "VirtualSize": i.virtual_size,
+        "Labels": i.labels.clone().unwrap_or_default(),
+        "Containers": containers,
+    })
+}
+
 fn images_json(engine: &dyn Engine, req: &ApiRequest) -> Reply {
     req.with_filters(|filters| {
         match engine.list_images(&ListImagesRequest {
@@ -166,22 +182,7 @@ fn images_json(engine: &dyn Engine, req: &ApiRequest) -> Reply {
             ..Default::default()
         }) {
             Ok(list) => reply::ok_json(&Value::Array(
-                list.iter()
-                    .map(|i| {
-                        json!({
-                            "Id": format!("sha256:{}", i.id.trim_start_matches("sha256:")),
-                            "ParentId": i.parent_id,
-                            "RepoTags": i.repo_tags,
-                            "RepoDigests": i.repo_digests,
-                            "Created": i.created,
-                            "Size": i.size,
-                            "SharedSize": -1,
-                            "VirtualSize": i.virtual_size,
-                            "Labels": i.labels.clone().unwrap_or_default(),
-                            "Containers": -1,
-                        })
-                    })
-                    .collect(),
+                list.iter().map(|i| image_json(i, -1)).collect(),
             )),
             Err(e) => reply::engine_error(&e),
         }
@@ -231,18 +232,7 @@ fn disk_usage(engine: &dyn Engine) -> Reply {
     let using = |id: &str| containers.iter().filter(|c| c.image_id == id).count();
     reply::ok_json(&json!({
         "LayersSize": layers,
-        "Images": images.iter().map(|i| json!({
-            "Id": format!("sha256:{}", i.id.trim_start_matches("sha256:")),
-            "ParentId": i.parent_id,
-            "RepoTags": i.repo_tags,
-            "RepoDigests": i.repo_digests,
-            "Created": i.created,
-            "Size": i.size,
-            "SharedSize": 0,
-            "VirtualSize": i.virtual_size,
-            "Labels": i.labels.clone().unwrap_or_default(),
-            "Containers": using(&i.id),
-        })).collect::<Vec<_>>(),
+        "Images": images.iter().map(|i| image_json(i, using(&i.id) as i64)).collect::<Vec<_>>(),
         "Containers": containers.iter().map(|c| {
             let mut doc = container_json(c);
             doc["SizeRw"] = json!(c.size.unwrap_or(0));

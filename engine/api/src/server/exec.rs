@@ -4,6 +4,7 @@
 //! `GET /exec/{id}/json` reports it and `POST /exec/{id}/resize` sizes its terminal.
 
 use super::attach::{container_error, size, target};
+use super::fields::strings;
 use super::hijack;
 use super::reply::{self, Reply};
 use super::request::ApiRequest;
@@ -11,19 +12,9 @@ use super::state::{Exec, State};
 use berth_types::container::{AttachStreams, ExecRequest};
 use berth_types::ErrorKind;
 use hyper::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::io::Read;
 use std::sync::{mpsc, Arc, Mutex};
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// A new random session ID (64 hex digits, as Docker's).
 fn new_id() -> String {

@@ -3,6 +3,7 @@
 //! multiplexed framing), and image tag and remove.
 
 use super::attach::container_error;
+use super::fields::{strings, text};
 use super::reply::{self, Reply};
 use super::request::ApiRequest;
 use berth_types::container::{
@@ -15,20 +16,6 @@ use berth_types::{Engine, ErrorKind};
 use hyper::StatusCode;
 use serde_json::{json, Value};
 use std::sync::Arc;
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn text(v: &Value) -> Option<String> {
-    v.as_str().filter(|s| !s.is_empty()).map(str::to_string)
-}
 
 /// `-v SRC:DST[:OPTS]` as Docker's `Binds` lists them: a path source is a bind mount,
 /// a name a volume.

@@ -9,6 +9,7 @@ pub mod container_ops;
 pub mod docker;
 pub mod events;
 pub mod exec;
+pub mod fields;
 pub mod hijack;
 pub mod image_ops;
 pub mod libpod;

@@ -67,10 +67,12 @@ pub fn record_exit(engine: &LocalEngine, id: &str, code: i32, policies: bool) {
     if rootfs::is_mounted(&paths.merged()) {
         let _ = rootfs::unmount_rootfs(&paths);
     }
-    // Logged before the exit is recorded: whoever sees the exit and acts on it logs
-    // after this.
-    crate::events::container(ctx, &row, "died", Some(code));
     let recorded = store::record_exited(&ctx.db(), id, code, ops::now_nanos(), oom);
+    // Only the one who records the exit logs it (a reader that found the process gone
+    // may have been first).
+    if matches!(recorded, Ok(true)) {
+        crate::events::container(ctx, &row, "died", Some(code));
+    }
     if let Err(e) = &recorded {
         tracing::error!(container = %id, error = %e, "recording the exit");
     }

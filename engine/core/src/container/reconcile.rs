@@ -63,7 +63,11 @@ pub fn refreshed(ctx: &StoreContext, row: ContainerRow) -> ContainerRow {
     }
     let code = exit_file_code(ctx, &row.id).unwrap_or(-1);
     let now = super::ops::now_nanos();
-    let _ = store::record_exited(&ctx.db(), &row.id, code, now, false);
+    let recorded = store::record_exited(&ctx.db(), &row.id, code, now, false);
+    // Only the one who records the exit logs it (its monitor may be doing so too).
+    if matches!(recorded, Ok(true)) {
+        crate::events::container(ctx, &row, "died", Some(code));
+    }
     if !process_alive(row.monitor_pid, 0) {
         // The monitor died before cleaning up: release the runtime's state (and with it
         // the cgroup) and the root filesystem mount here.

@@ -1,6 +1,7 @@
 //! Podman's create bodies (`SpecGenerator` for containers, `PodSpecGenerator` for pods,
 //! and the volume and network create bodies) as the engine's requests.
 
+use crate::server::fields::{string_map, strings, text};
 use berth_types::container::{
     ContainerCreateRequest, MountKind, MountSpec, Resources, RestartPolicy,
 };
@@ -9,31 +10,6 @@ use berth_types::network::{NetworkAttachment, NetworkCreateRequest, PortMapping,
 use berth_types::pod::PodCreateRequest;
 use berth_types::volume::VolumeCreateRequest;
 use serde_json::Value;
-use std::collections::BTreeMap;
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn text(v: &Value) -> Option<String> {
-    v.as_str().filter(|s| !s.is_empty()).map(str::to_string)
-}
-
-fn string_map(v: &Value) -> BTreeMap<String, String> {
-    v.as_object()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// `portmappings`: `[{"container_port": 80, "host_port": 8080, "host_ip": "", "protocol": "tcp", "range": 1}]`.
 fn ports(v: &Value) -> Result<Vec<PortMapping>, String> {
