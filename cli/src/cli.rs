@@ -123,6 +123,8 @@ pub enum Command {
     Ps(crate::container_cli::PsArgs),
     /// Fetch the logs of one or more containers
     Logs(crate::container_cli::LogsArgs),
+    /// Update the resource limits of a container
+    Update(crate::commands::update::UpdateArgs),
     /// Show engine events
     Events(crate::commands::events::EventsArgs),
     /// Block on one or more containers

@@ -376,6 +376,8 @@ pub enum ContainerCommand {
     Ls(PsArgs),
     /// Fetch the logs of one or more containers
     Logs(LogsArgs),
+    /// Update the resource limits of a container
+    Update(crate::commands::update::UpdateArgs),
     /// Block on one or more containers
     Wait(WaitArgs),
     /// Attach to a running container

@@ -99,7 +99,7 @@ fn remote_commands_print_what_local_ones_do() {
     // A terminal of the client's size, through the service.
     let env = berth_e2e::TestEnv::get();
     let line = format!(
-        "stty rows 30 cols 100; '{}' --url '{url}' exec -it box stty size",
+        "stty rows 30 cols 100; '{}' --url '{url}' exec -it box sh -c 'sleep 0.5; stty size'",
         env.berth_bin.display()
     );
     let mut c = Command::new("script");

@@ -26,6 +26,7 @@ pub mod service;
 mod stats;
 mod system;
 mod tag;
+pub mod update;
 pub(crate) mod volume;
 
 use crate::cli::{Cli, Command, ImageCommand, SystemCommand};
@@ -88,6 +89,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Ps(a) | Command::Container(ContainerCommand::Ls(a)) => ps::run(e, a),
         Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => logs::run(e, a),
         Command::Events(a) => events::run(e, a),
+        Command::Update(a) | Command::Container(ContainerCommand::Update(a)) => update::run(e, a),
         Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => container::wait(e, a),
         Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => {
             container::attach(e, a)

@@ -582,6 +582,12 @@ impl Engine for LocalEngine {
         Ok(())
     }
 
+    fn update_container(&self, name: &str, resources: &Resources) -> Result<String> {
+        let id = crate::container::ops::update(self, name, resources)?;
+        crate::events::container_named(self.ctx()?, &id, "update");
+        Ok(id)
+    }
+
     fn prune_containers(&self) -> Result<Vec<String>> {
         crate::container::ops::prune(self)
     }

@@ -95,6 +95,8 @@ pub trait Engine: Send + Sync {
     fn pause_container(&self, name: &str) -> Result<String>;
     fn unpause_container(&self, name: &str) -> Result<String>;
     fn rename_container(&self, name: &str, new_name: &str) -> Result<()>;
+    /// Changes resource limits (the `Some` ones), at once if it runs; returns its ID.
+    fn update_container(&self, name: &str, resources: &Resources) -> Result<String>;
     /// Removes every stopped container; returns their IDs.
     fn prune_containers(&self) -> Result<Vec<String>>;
     fn container_diff(&self, name: &str) -> Result<Vec<Change>>;

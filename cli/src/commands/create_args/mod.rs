@@ -12,7 +12,7 @@ pub(crate) mod network;
 pub(crate) mod resources;
 mod secret_flag;
 mod security;
-mod units;
+pub(crate) mod units;
 
 #[cfg(test)]
 mod tests;

@@ -139,7 +139,7 @@ pub(crate) fn size(flag: &'static str, value: &str) -> Result<i64, ArgError> {
 }
 
 /// `0-3`, `0,1`, `0-2,7`: CPU numbers and ascending ranges.
-fn is_cpu_list(s: &str) -> bool {
+pub(crate) fn is_cpu_list(s: &str) -> bool {
     let number = |n: &str| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit());
     s.split(',').all(|item| match item.split_once('-') {
         Some((lo, hi)) => {

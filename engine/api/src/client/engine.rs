@@ -250,6 +250,12 @@ impl Engine for RemoteEngine {
             json!({ "name": name, "new_name": new_name }),
         )
     }
+    fn update_container(&self, name: &str, resources: &Resources) -> Result<String> {
+        self.call(
+            "update_container",
+            json!({ "name": name, "resources": resources }),
+        )
+    }
     fn prune_containers(&self) -> Result<Vec<String>> {
         self.call("prune_containers", json!({}))
     }

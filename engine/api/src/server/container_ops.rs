@@ -1,5 +1,5 @@
 //! The rest of Docker's container endpoints: top, stats (one-shot and streamed),
-//! changes, export, rename, pause and unpause, and prune.
+//! changes, export, rename, update, pause and unpause, and prune.
 
 use super::attach::container_error;
 use super::reply::{self, Reply};
@@ -166,6 +166,35 @@ fn pause(engine: &dyn Engine, name: &str, resume: bool) -> Reply {
     }
 }
 
+/// `POST /containers/{id}/update`: Docker's resource fields (zero: unchanged).
+fn update(engine: &dyn Engine, req: &ApiRequest, name: &str) -> Reply {
+    let body = match req.json_body() {
+        Ok(v) => v,
+        Err(e) => return reply::error(StatusCode::BAD_REQUEST, e),
+    };
+    let positive = |k: &str| body[k].as_i64().filter(|v| *v > 0);
+    let quota = positive("CpuQuota");
+    let period = positive("CpuPeriod").unwrap_or(100_000);
+    let cpus = positive("NanoCpus")
+        .map(|n| n as f64 / 1e9)
+        .or(quota.map(|q| q as f64 / period as f64));
+    let resources = berth_types::container::Resources {
+        memory: positive("Memory"),
+        memory_swap: body["MemorySwap"].as_i64().filter(|v| *v != 0),
+        cpus,
+        cpu_shares: positive("CpuShares").map(|v| v as u64),
+        cpuset_cpus: body["CpusetCpus"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+        pids_limit: body["PidsLimit"].as_i64().filter(|v| *v != 0),
+    };
+    match engine.update_container(name, &resources) {
+        Ok(_) => reply::ok_json(&json!({"Warnings": []})),
+        Err(e) => container_error(&e, name),
+    }
+}
+
 fn prune(engine: &dyn Engine) -> Reply {
     match engine.prune_containers() {
         Ok(ids) => reply::ok_json(&json!({"ContainersDeleted": ids, "SpaceReclaimed": 0})),
@@ -184,6 +213,7 @@ pub fn route(shared: &Arc<dyn Engine>, req: &ApiRequest) -> Option<Reply> {
         (&Method::GET, ["containers", name, "export"]) => export(shared, name),
         (&Method::POST, ["containers", "prune"]) => prune(engine),
         (&Method::POST, ["containers", name, "rename"]) => rename(engine, req, name),
+        (&Method::POST, ["containers", name, "update"]) => update(engine, req, name),
         (&Method::POST, ["containers", name, "pause"]) => pause(engine, name, false),
         (&Method::POST, ["containers", name, "unpause"]) => pause(engine, name, true),
         _ => return None,

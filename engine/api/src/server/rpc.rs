@@ -258,6 +258,7 @@ fn dispatch(
         "rename_container" => {
             to_value(e.rename_container(&name()?, &arg::<String>(a, "new_name")?))
         }
+        "update_container" => to_value(e.update_container(&name()?, &arg(a, "resources")?)),
         "prune_containers" => to_value(e.prune_containers()),
         "container_diff" => to_value(e.container_diff(&name()?)),
         "export_container" => to_value(e.export_container(&name()?, &mut out.writer(frames::OUT))),

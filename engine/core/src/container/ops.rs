@@ -252,6 +252,10 @@ pub fn create_container(
 }
 
 /// Starts `name`. With `attach`, connects before the process runs and relays until it ends.
+/// How long a start or a removal waits for the last run's monitor to finish cleaning
+/// up (it ends at once when it is done; this bounds a stuck one).
+const MONITOR_CLEANUP_WAIT: Duration = Duration::from_secs(30);
+
 pub fn start(
     engine: &LocalEngine,
     name: &str,
@@ -275,8 +279,9 @@ pub fn start(
         _ => {}
     }
     // The last run's monitor may still be cleaning up (its exit command tears the
-    // network down from state files this start rewrites): let it finish first.
-    reconcile::wait_monitor_gone(&row, Duration::from_secs(5));
+    // network down from state files this start rewrites, and unmounts the root this
+    // start mounts): let it finish first, however loaded the machine is.
+    reconcile::wait_monitor_gone(&row, MONITOR_CLEANUP_WAIT);
     crate::pod::ops::ensure_infra_running(engine, &row)?;
     let runtime = runtime_for(ctx, &row)?;
     let paths = ContainerPaths::new(&ctx.paths, &row.id);
@@ -610,7 +615,7 @@ pub fn remove_one(
         }
         stop_locked(ctx, &row.id, timeout)?;
     }
-    reconcile::wait_monitor_gone(&row, Duration::from_secs(5));
+    reconcile::wait_monitor_gone(&row, MONITOR_CLEANUP_WAIT);
     destroy(ctx, &row, volumes)?;
     Ok(row.id)
 }
@@ -797,6 +802,44 @@ pub fn pause(engine: &LocalEngine, name: &str, resume: bool) -> Result<String> {
     };
     result.map_err(|e| EngineError::from_chain(ErrorKind::Storage, &e))?;
     store::set_state(&ctx.db(), &row.id, next).map_err(storage)?;
+    Ok(row.id)
+}
+
+/// `update`: new resource limits, applied at once to a running container (through
+/// the runtime) and kept for its next runs. A limit the runtime refuses changes nothing.
+pub fn update(engine: &LocalEngine, name: &str, changes: &Resources) -> Result<String> {
+    let ctx = engine.ctx()?;
+    let row = lookup(ctx, name)?;
+    let _lock = lock(ctx, &row.id)?;
+    let row = lookup(ctx, &row.id)?;
+    let mut config = row.config.clone();
+    let r = &mut config.resources;
+    let c = changes.clone();
+    r.memory = c.memory.or(r.memory);
+    r.memory_swap = c.memory_swap.or(r.memory_swap);
+    r.cpus = c.cpus.or(r.cpus);
+    r.cpu_shares = c.cpu_shares.or(r.cpu_shares);
+    r.cpuset_cpus = c.cpuset_cpus.or(r.cpuset_cpus.take());
+    r.pids_limit = c.pids_limit.or(r.pids_limit);
+    let limits = super::spec::limits(&config)
+        .map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))?;
+    if matches!(row.state, State::Running | State::Paused) {
+        let runtime = runtime_for(ctx, &row)?;
+        let paths = ContainerPaths::new(&ctx.paths, &row.id);
+        let file = paths.run.join("update-resources.json");
+        crate::store::fsutil::write_atomic(&file, limits.to_string().as_bytes(), 0o600).map_err(
+            |e| {
+                EngineError::new(
+                    ErrorKind::Storage,
+                    format!("writing {}: {e}", file.display()),
+                )
+            },
+        )?;
+        let applied = runtime.update(&row.id, &file);
+        let _ = std::fs::remove_file(&file);
+        applied.map_err(|e| EngineError::from_chain(ErrorKind::InvalidArgument, &e))?;
+    }
+    store::set_config(&ctx.db(), &row.id, &config).map_err(storage)?;
     Ok(row.id)
 }
 

@@ -193,6 +193,19 @@ impl Runtime {
         self.run("resume", &[OsStr::new(id)]).map(|_| ())
     }
 
+    /// Applies `resources_file` (OCI `linux.resources` JSON) to the running container.
+    pub fn update(&self, id: &str, resources_file: &std::path::Path) -> Result<(), RuntimeError> {
+        self.run(
+            "update",
+            &[
+                OsStr::new("--resources"),
+                resources_file.as_os_str(),
+                OsStr::new(id),
+            ],
+        )
+        .map(|_| ())
+    }
+
     /// The runtime's view of the container (`status` field), if it knows it.
     pub fn state(&self, id: &str) -> Option<String> {
         let out = self.run("state", &[OsStr::new(id)]).ok()?;

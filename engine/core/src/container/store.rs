@@ -204,6 +204,21 @@ pub fn increment_restarts(conn: &Connection, id: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Replaces the container's recorded configuration (`update`).
+pub fn set_config(
+    conn: &Connection,
+    id: &str,
+    config: &berth_types::container::ContainerCreateRequest,
+) -> rusqlite::Result<()> {
+    let config = serde_json::to_string(config)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    conn.execute(
+        "UPDATE containers SET config = ?2 WHERE id = ?1",
+        params![id, config],
+    )?;
+    Ok(())
+}
+
 pub fn rename(conn: &Connection, id: &str, name: &str) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE containers SET name = ?2 WHERE id = ?1",

@@ -9,6 +9,15 @@ mod resources;
 mod security;
 
 pub use resources::{parse_device, stat_device, DeviceKind, DeviceRequest, ResolvedDevice};
+
+/// `linux.resources` for `req` without devices (the limits `update` changes).
+pub fn limits(req: &ContainerCreateRequest) -> Result<serde_json::Value, SpecError> {
+    let mut v = resources::resources(req, &[])?;
+    if let Some(m) = v.as_object_mut() {
+        m.remove("devices");
+    }
+    Ok(v)
+}
 pub use security::{
     capabilities, caps_from_mask, host_bounding_caps, parse_security_opts, Capabilities,
     SeccompChoice, SecurityOpts, ALL_CAPABILITIES, DEFAULT_CAPABILITIES,
