@@ -4,7 +4,7 @@
 #   - `docker run --rm busybox true` through the socket (goal <= 0.5)
 #   - `docker ps` through the socket (goal <= 0.5)
 #   - requests per second for GET /containers/json with 50 containers, 4 clients
-#     at once for a few seconds (goal: >= 3x Podman's, so a ratio podman/berth <= 0.33)
+#     at once for a few seconds (goal: a ratio berth/podman >= 3)
 . "$(dirname "$0")/lib.sh"
 runs=${RUNS:-7}
 need_registry

@@ -704,23 +704,19 @@ fn docker_events_df_and_the_rest_of_the_container_and_image_endpoints() {
         .as_secs()
         + 1)
     .to_string();
-    let events = service
-        .docker(
-            &store,
-            &[
-                "events",
-                "--since",
-                &since,
-                "--until",
-                &until,
-                "--filter",
-                "type=container",
-                "--format",
-                "{{.Action}} {{.Actor.Attributes.name}}",
-            ],
-        )
-        .ok()
-        .to_string();
+    let events_of = |filter: &str, format: &str| {
+        service
+            .docker(
+                &store,
+                &[
+                    "events", "--since", &since, "--until", &until, "--filter", filter, "--format",
+                    format,
+                ],
+            )
+            .ok()
+            .to_string()
+    };
+    let events = events_of("type=container", "{{.Action}} {{.Actor.Attributes.name}}");
     let seen: Vec<&str> = events.lines().collect();
     let expected = [
         "create evt",
@@ -740,23 +736,7 @@ fn docker_events_df_and_the_rest_of_the_container_and_image_endpoints() {
         }
     }
     assert_eq!(at, expected.len(), "events in order: {seen:?}");
-    let images = service
-        .docker(
-            &store,
-            &[
-                "events",
-                "--since",
-                &since,
-                "--until",
-                &until,
-                "--filter",
-                "event=load",
-                "--format",
-                "{{.Type}} {{.Action}}",
-            ],
-        )
-        .ok()
-        .to_string();
+    let images = events_of("event=load", "{{.Type}} {{.Action}}");
     assert!(images.lines().any(|l| l == "image load"), "{images}");
     let ours = store
         .berth([
