@@ -554,6 +554,15 @@ impl Engine for LocalEngine {
         crate::container::logs::logs(self.ctx()?, req, sink)
     }
 
+    fn container_logs_while(
+        &self,
+        req: &LogsRequest,
+        sink: &mut dyn FnMut(&LogLine) -> bool,
+        wanted: &(dyn Fn() -> bool + Sync),
+    ) -> Result<()> {
+        crate::container::logs::logs_while(self.ctx()?, req, sink, wanted)
+    }
+
     fn exec_container(&self, name: &str, req: &ExecRequest, io: AttachStreams<'_>) -> Result<i32> {
         crate::container::exec::exec(self, name, req, io)
     }

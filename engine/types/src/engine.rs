@@ -88,6 +88,17 @@ pub trait Engine: Send + Sync {
         req: &LogsRequest,
         sink: &mut dyn FnMut(&LogLine) -> bool,
     ) -> Result<()>;
+    /// `container_logs`, a follower also ending once `wanted` says its reader has gone
+    /// (a service's client that hung up), even while the container is quiet.
+    fn container_logs_while(
+        &self,
+        req: &LogsRequest,
+        sink: &mut dyn FnMut(&LogLine) -> bool,
+        wanted: &(dyn Fn() -> bool + Sync),
+    ) -> Result<()> {
+        let _ = wanted;
+        self.container_logs(req, sink)
+    }
     /// Runs a command in a running container; returns its exit code (0 when detached).
     fn exec_container(&self, name: &str, req: &ExecRequest, io: AttachStreams<'_>) -> Result<i32>;
     /// Stops (if running) and starts again; returns the ID.

@@ -295,28 +295,34 @@ fn logs(engine: &Arc<dyn Engine>, req: &ApiRequest, name: &str) -> Reply {
     let (reply, tx) = reply::stream(StatusCode::OK, super::hijack::content_type(tty));
     let engine = engine.clone();
     std::thread::spawn(move || {
-        let _ = engine.container_logs(&request, &mut |line| {
-            let (wanted, stream) = match line.stream {
-                LogStream::Stdout => (want_out, super::hijack::STDOUT),
-                LogStream::Stderr => (want_err, super::hijack::STDERR),
-            };
-            if !wanted {
-                return !tx.is_closed();
-            }
-            let mut payload = Vec::new();
-            if request.timestamps {
-                payload.extend_from_slice(line.time.as_bytes());
-                payload.push(b' ');
-            }
-            payload.extend_from_slice(&line.text);
-            if !line.partial {
-                payload.push(b'\n');
-            }
-            if !tty {
-                payload = super::hijack::frame(stream, &payload);
-            }
-            tx.send(bytes::Bytes::from(payload)).is_ok()
-        });
+        let gone = tx.clone();
+        let wanted = move || !gone.is_closed();
+        let _ = engine.container_logs_while(
+            &request,
+            &mut |line| {
+                let (wanted, stream) = match line.stream {
+                    LogStream::Stdout => (want_out, super::hijack::STDOUT),
+                    LogStream::Stderr => (want_err, super::hijack::STDERR),
+                };
+                if !wanted {
+                    return !tx.is_closed();
+                }
+                let mut payload = Vec::new();
+                if request.timestamps {
+                    payload.extend_from_slice(line.time.as_bytes());
+                    payload.push(b' ');
+                }
+                payload.extend_from_slice(&line.text);
+                if !line.partial {
+                    payload.push(b'\n');
+                }
+                if !tty {
+                    payload = super::hijack::frame(stream, &payload);
+                }
+                tx.send(bytes::Bytes::from(payload)).is_ok()
+            },
+            &wanted,
+        );
     });
     reply
 }

@@ -20,6 +20,17 @@ pub fn logs(
     req: &LogsRequest,
     sink: &mut dyn FnMut(&LogLine) -> bool,
 ) -> Result<()> {
+    logs_while(ctx, req, sink, &|| true)
+}
+
+/// `logs`; a follower also stops once `wanted` says its reader has gone (asked at
+/// each poll, so a quiet container's follower ends too).
+pub fn logs_while(
+    ctx: &StoreContext,
+    req: &LogsRequest,
+    sink: &mut dyn FnMut(&LogLine) -> bool,
+    wanted: &(dyn Fn() -> bool + Sync),
+) -> Result<()> {
     let row = lookup(ctx, &req.name)?;
     if row.config.log_driver == "none" {
         return Err(EngineError::new(
@@ -96,6 +107,9 @@ pub fn logs(
                 }
             }
         } else if !running {
+            return Ok(());
+        }
+        if !wanted() {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(50));
