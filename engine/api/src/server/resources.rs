@@ -1,6 +1,7 @@
 //! Docker API volumes and networks: list, create, inspect, remove, prune, and a
 //! container's network connect and disconnect, in Docker's shapes.
 
+use super::fields::{string_map, text};
 use super::reply::{self, Reply};
 use super::request::ApiRequest;
 use berth_types::network::{Network, NetworkAttachment, NetworkCreateRequest, SubnetRequest};
@@ -50,10 +51,6 @@ fn not_found(e: &berth_types::EngineError, what: &str, name: &str) -> Reply {
     reply::engine_error(e)
 }
 
-fn strings_map(v: &Value) -> std::collections::BTreeMap<String, String> {
-    serde_json::from_value(v.clone()).unwrap_or_default()
-}
-
 fn volumes(engine: &dyn Engine, req: &ApiRequest, seg: &[&str]) -> Option<Reply> {
     Some(match (&req.method, seg) {
         (&Method::GET, []) => req.with_filters(|filters| match engine.list_volumes(&filters) {
@@ -69,16 +66,10 @@ fn volumes(engine: &dyn Engine, req: &ApiRequest, seg: &[&str]) -> Option<Reply>
                 Err(e) => return Some(reply::error(StatusCode::BAD_REQUEST, e)),
             };
             let request = VolumeCreateRequest {
-                name: b["Name"]
-                    .as_str()
-                    .filter(|n| !n.is_empty())
-                    .map(str::to_string),
-                driver: b["Driver"]
-                    .as_str()
-                    .filter(|d| !d.is_empty())
-                    .map(str::to_string),
-                labels: strings_map(&b["Labels"]),
-                options: strings_map(&b["DriverOpts"]),
+                name: text(&b["Name"]),
+                driver: text(&b["Driver"]),
+                labels: string_map(&b["Labels"]),
+                options: string_map(&b["DriverOpts"]),
                 ignore_if_exists: false,
             };
             match engine
@@ -136,19 +127,13 @@ fn networks(engine: &dyn Engine, req: &ApiRequest, seg: &[&str]) -> Option<Reply
                 })
                 .collect();
             let request = NetworkCreateRequest {
-                name: b["Name"]
-                    .as_str()
-                    .filter(|n| !n.is_empty())
-                    .map(str::to_string),
-                driver: b["Driver"]
-                    .as_str()
-                    .filter(|d| !d.is_empty())
-                    .map(str::to_string),
+                name: text(&b["Name"]),
+                driver: text(&b["Driver"]),
                 subnets,
                 ipv6: b["EnableIPv6"].as_bool().unwrap_or(false),
                 internal: b["Internal"].as_bool().unwrap_or(false),
-                labels: strings_map(&b["Labels"]),
-                options: strings_map(&b["Options"]),
+                labels: string_map(&b["Labels"]),
+                options: string_map(&b["Options"]),
                 ..Default::default()
             };
             match engine.create_network(&request) {
