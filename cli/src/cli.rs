@@ -95,6 +95,8 @@ pub enum Command {
     Untag(UntagArgs),
     /// Show history of a specified image
     History(HistoryArgs),
+    /// Search a registry for an image
+    Search(crate::commands::search::SearchArgs),
     /// Save image(s) to an archive
     Save(SaveArgs),
     /// Load image(s) from a tar archive
@@ -213,6 +215,8 @@ pub enum ImageCommand {
     Untag(UntagArgs),
     /// Show history of a specified image
     History(HistoryArgs),
+    /// Search a registry for an image
+    Search(crate::commands::search::SearchArgs),
     /// Remove unused images
     Prune(PruneArgs),
     /// Check if an image exists in local storage

@@ -37,6 +37,12 @@ check(any(t == "localhost/dockerpy:one" for t in client.images.get(image).tags),
 client.images.remove("localhost/dockerpy:one")
 check(not any(t.startswith("localhost/dockerpy") for t in client.images.get(image).tags), "untag")
 
+# Search, through the registry's catalog.
+registry = image.split("/")[0]
+hits = client.images.search(f"{registry}/busybox")
+check(any(h["name"] == f"{registry}/berth-test/busybox" for h in hits)
+      and all("busybox" in h["name"] and h["star_count"] == 0 for h in hits), f"search {hits}")
+
 # A run to completion: its output and exit code.
 out = client.containers.run(image, ["sh", "-c", "echo from-run; echo $WHO"],
                             environment={"WHO": "docker-py"}, remove=True)

@@ -30,6 +30,14 @@ with PodmanClient(base_url=os.environ["BERTH_URL"], timeout=60) as client:
     check(image in img.tags, f"tags {img.tags}")
     check(any(image in i.tags for i in client.images.list()), "image list")
 
+    # Search and tags, through the registry's catalog.
+    registry = image.split("/")[0]
+    hits = client.images.search(f"{registry}/busy")
+    check(any(h["Name"] == f"{registry}/berth-test/busybox" and h["Index"] == registry
+              for h in hits), f"search {hits}")
+    tags = client.images.search(f"{registry}/berth-test/busybox", listTags=True)
+    check(any(t["Tag"] == "latest" for t in tags), f"tags {tags}")
+
     # A container through its life.
     c = client.containers.create(image, command=["sh", "-c", "echo hello $WHO; exit 3"],
                                  name="podmanpy-run", environment={"WHO": "podman-py"},

@@ -21,16 +21,16 @@ impl Service {
         Service::start_with(store, time, &[])
     }
 
-    /// Whose engine reaches the harness's plain-HTTP registry (insecure in a
-    /// registries.conf of the store's own).
+    /// Whose engine reaches the harness's plain-HTTP registry and its basic-auth one
+    /// (both insecure in a registries.conf of the store's own).
     pub fn start_trusting_registry(store: &Store) -> Service {
-        let registry = &crate::TestEnv::get().registry;
+        let env = crate::TestEnv::get();
         let conf = store.path().join("registries.conf");
-        std::fs::write(
-            &conf,
-            format!("[[registry]]\nlocation = \"{registry}\"\ninsecure = true\n"),
-        )
-        .expect("write registries.conf");
+        let entries: String = [&env.registry, &env.registry_auth]
+            .iter()
+            .map(|r| format!("[[registry]]\nlocation = \"{r}\"\ninsecure = true\n"))
+            .collect();
+        std::fs::write(&conf, entries).expect("write registries.conf");
         let conf = conf.display().to_string();
         Service::start_with(store, "0", &["--registries-conf", &conf])
     }

@@ -254,6 +254,66 @@ fn docker_pull_streams_dockers_messages_and_the_image_runs() {
         .to_string();
     assert!(err.contains("no-such-image"), "{err}");
     assert_eq!(store.berth(["image", "exists", &missing]).code, Some(1));
+
+    // Search goes through the registry's catalog; Docker's columns come back.
+    let out = service
+        .docker(&store, &["search", &format!("{registry}/busybox")])
+        .ok()
+        .to_string();
+    let names: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(out.starts_with("NAME"), "{out}");
+    assert!(
+        names.contains(&format!("{registry}/berth-test/busybox").as_str())
+            && names.iter().all(|n| n.contains("busybox")),
+        "{out}"
+    );
+    let out = service
+        .docker(
+            &store,
+            &["search", "--limit", "1", &format!("{registry}/berth-test")],
+        )
+        .ok()
+        .to_string();
+    assert_eq!(out.lines().count(), 2, "{out}");
+    let (code, body) = get(&service.socket, "/images/search?term=127.0.0.1:1/x");
+    assert!(code >= 500 && body.contains("127.0.0.1:1"), "{code} {body}");
+
+    // Credentials come in X-Registry-Auth: without them the auth registry refuses.
+    let env = berth_e2e::TestEnv::get();
+    let private = env.auth_ref("busybox");
+    let (repo, tag) = private.rsplit_once(':').expect("a tag");
+    let pull = |auth: Option<(&str, &str)>| {
+        let header = auth
+            .map(|(u, p)| {
+                use base64::Engine as _;
+                let doc = serde_json::json!({"username": u, "password": p, "serveraddress": env.registry_auth});
+                format!(
+                    "X-Registry-Auth: {}\r\n",
+                    base64::engine::general_purpose::URL_SAFE.encode(doc.to_string())
+                )
+            })
+            .unwrap_or_default();
+        raw(
+            &service.socket,
+            format!(
+                "POST /v1.41/images/create?fromImage={repo}&tag={tag} HTTP/1.1\r\nHost: d\r\n{header}Content-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .1
+    };
+    let body = pull(None);
+    assert!(body.contains("authentication required"), "{body}");
+    let body = pull(Some((&env.auth_user, "wrong")));
+    assert!(body.contains("invalid username or password"), "{body}");
+    assert_eq!(store.berth(["image", "exists", &private]).code, Some(1));
+    let body = pull(Some((&env.auth_user, &env.auth_pass)));
+    assert!(body.contains("Downloaded newer image"), "{body}");
+    assert_eq!(store.berth(["image", "exists", &private]).code, Some(0));
 }
 
 #[test]

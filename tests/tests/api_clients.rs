@@ -27,14 +27,14 @@ fn suite(name: &str) -> String {
 #[test]
 fn docker_py_drives_containers_images_networks_volumes_exec_and_attach() {
     let store = store_with_busybox();
-    let service = Service::start(&store, "0");
+    let service = Service::start_trusting_registry(&store);
     let mut c = Command::new(venv_bin("python"));
     c.arg(suite("docker_py_suite.py"))
         .envs(service.client_env(&store))
         .env("BERTH_IMAGE", busybox());
     let out = cmd::run(c, None, Duration::from_secs(300));
     assert!(
-        out.success() && out.stdout.contains("docker-py: 28 checks ok"),
+        out.success() && out.stdout.contains("docker-py: 29 checks ok"),
         "{out}"
     );
     assert_eq!(
@@ -47,14 +47,14 @@ fn docker_py_drives_containers_images_networks_volumes_exec_and_attach() {
 #[test]
 fn podman_py_drives_containers_images_pods_volumes_and_networks() {
     let store = store_with_busybox();
-    let service = Service::start(&store, "0");
+    let service = Service::start_trusting_registry(&store);
     let mut c = Command::new(venv_bin("python"));
     c.arg(suite("podman_py_suite.py"))
         .env("BERTH_URL", format!("unix://{}", service.socket.display()))
         .env("BERTH_IMAGE", busybox());
     let out = cmd::run(c, None, Duration::from_secs(300));
     assert!(
-        out.success() && out.stdout.contains("podman-py: 26 checks ok"),
+        out.success() && out.stdout.contains("podman-py: 28 checks ok"),
         "{out}"
     );
     assert_eq!(

@@ -21,6 +21,7 @@ mod push;
 mod rmi;
 mod run;
 mod save;
+pub mod search;
 pub mod secret;
 pub mod service;
 mod stats;
@@ -64,6 +65,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => tag::untag(e, a),
         Command::Image(ImageCommand::Exists(a)) => tag::exists(e, a),
         Command::History(a) | Command::Image(ImageCommand::History(a)) => history::run(e, a),
+        Command::Search(a) | Command::Image(ImageCommand::Search(a)) => search::run(e, a),
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => save::run(e, a),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => load::run(e, a),
         Command::Login(a) => login::login(e, a),

@@ -329,6 +329,10 @@ impl Engine for LocalEngine {
         crate::image::push::push(self, req, progress)
     }
 
+    fn search_images(&self, req: &SearchRequest) -> Result<Vec<SearchResult>> {
+        crate::image::search::search(self, req)
+    }
+
     fn list_images(&self, req: &ListImagesRequest) -> Result<Vec<ImageSummary>> {
         let ctx = self.ctx()?;
         let rows = db::list_images(&ctx.db()).map_err(storage)?;

@@ -330,7 +330,7 @@ impl RegistryClient {
     }
 
     /// Sends a request built by `build`, authenticating and retrying once on 401.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         what: &str,
         build: impl Fn() -> RequestBuilder,
@@ -402,7 +402,15 @@ impl RegistryClient {
         })
     }
 
-    fn url(&self, tail: &str) -> String {
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub(crate) fn url(&self, tail: &str) -> String {
         format!("{}/v2/{}/{}", self.base, self.repository, tail)
     }
 
@@ -461,7 +469,7 @@ impl RegistryClient {
             .await
     }
 
-    async fn read_limited(
+    pub(crate) async fn read_limited(
         &self,
         what: &str,
         mut resp: Response,

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod challenge;
 pub mod client;
 pub mod digest;
+pub mod listing;
 pub mod manifest;
 pub mod reference;
 pub mod registries_conf;

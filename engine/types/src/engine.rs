@@ -21,6 +21,8 @@ pub trait Engine: Send + Sync {
 
     fn pull_image(&self, req: &PullRequest, progress: &dyn ProgressSink) -> Result<PullReport>;
     fn push_image(&self, req: &PushRequest, progress: &dyn ProgressSink) -> Result<PushReport>;
+    /// Looks for repositories (or, with `list_tags`, a repository's tags) in registries.
+    fn search_images(&self, req: &SearchRequest) -> Result<Vec<SearchResult>>;
     fn list_images(&self, req: &ListImagesRequest) -> Result<Vec<ImageSummary>>;
     fn inspect_image(&self, name: &str) -> Result<ImageInspect>;
     fn image_exists(&self, name: &str) -> Result<bool>;

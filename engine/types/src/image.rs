@@ -268,3 +268,31 @@ pub struct LoginRequest {
     pub password: String,
     pub options: RegistryOptions,
 }
+
+/// `search`: a term, optionally `registry/term`, looked for in registries' catalogs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchRequest {
+    pub term: String,
+    /// Results per registry (0: the default of 25).
+    pub limit: usize,
+    /// `stars=N`, `is-official=BOOL`, `is-automated=BOOL`.
+    pub filters: Vec<String>,
+    /// List the tags of the repository `term` names instead.
+    pub list_tags: bool,
+    pub registry: RegistryOptions,
+}
+
+/// One search hit, in Podman's fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchResult {
+    /// The registry searched.
+    pub index: String,
+    /// `registry/repository`.
+    pub name: String,
+    pub description: String,
+    pub stars: u64,
+    pub official: bool,
+    pub automated: bool,
+    /// The tag, when listing tags.
+    pub tag: String,
+}

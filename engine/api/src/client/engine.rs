@@ -70,6 +70,10 @@ impl Engine for RemoteEngine {
     fn push_image(&self, req: &PushRequest, p: &dyn ProgressSink) -> Result<PushReport> {
         self.call_with("push_image", json!({ "req": req }), progress(p))
     }
+
+    fn search_images(&self, req: &SearchRequest) -> Result<Vec<SearchResult>> {
+        self.call("search_images", json!({ "req": req }))
+    }
     fn list_images(&self, req: &ListImagesRequest) -> Result<Vec<ImageSummary>> {
         self.call("list_images", json!({ "req": req }))
     }

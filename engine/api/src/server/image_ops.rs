@@ -198,6 +198,7 @@ pub fn route(shared: &Arc<dyn Engine>, req: &ApiRequest) -> Option<Reply> {
         (&Method::POST, ["images", "load"]) => load(engine, req),
         (&Method::POST, ["auth"]) => auth(engine, req),
         (&Method::POST, ["images", "prune"]) => prune(engine, req),
+        (&Method::GET, ["images", "search"]) => super::registry::docker_search(engine, req),
         (&Method::GET, ["images", name @ .., "json"]) if !name.is_empty() => {
             inspect(engine, &name.join("/"))
         }

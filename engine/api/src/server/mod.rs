@@ -15,6 +15,7 @@ pub mod image_ops;
 pub mod libpod;
 pub mod lifecycle;
 pub mod pull;
+pub mod registry;
 pub mod reply;
 pub mod request;
 pub mod resources;
@@ -49,6 +50,11 @@ async fn handle(state: Arc<State>, mut req: Request<Incoming>) -> Result<Reply, 
         parts.uri.query(),
         bytes::Bytes::new(),
     );
+    api.registry_auth = parts
+        .headers
+        .get("x-registry-auth")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     if body::streams(
         &api.method,
         &api.segments,

@@ -5,7 +5,7 @@
 
 use super::reply::{self, Reply};
 use super::request::ApiRequest;
-use berth_types::image::{PullPolicy, PullRequest, RegistryOptions};
+use berth_types::image::{PullPolicy, PullRequest};
 use berth_types::progress::{ProgressEvent, ProgressSink};
 use berth_types::Engine;
 use bytes::Bytes;
@@ -72,6 +72,7 @@ pub fn create(engine: &Arc<dyn Engine>, req: &ApiRequest) -> Reply {
     };
     let (reply, tx) = reply::stream(StatusCode::OK, "application/json");
     let engine = engine.clone();
+    let registry = super::registry::options(req);
     let from = from.to_string();
     std::thread::spawn(move || {
         let messages = Messages(tx);
@@ -85,7 +86,7 @@ pub fn create(engine: &Arc<dyn Engine>, req: &ApiRequest) -> Reply {
             &PullRequest {
                 reference: reference.clone(),
                 platform: Default::default(),
-                registry: RegistryOptions::default(),
+                registry: registry.clone(),
                 policy: PullPolicy::Always,
             },
             &messages,
@@ -116,6 +117,7 @@ pub fn push(engine: &Arc<dyn Engine>, req: &ApiRequest, name: &str) -> Reply {
     }
     let (reply, tx) = reply::stream(StatusCode::OK, "application/json");
     let engine = engine.clone();
+    let registry = super::registry::options(req);
     let repo = name.to_string();
     std::thread::spawn(move || {
         let messages = PushMessages(Messages(tx));
@@ -126,7 +128,7 @@ pub fn push(engine: &Arc<dyn Engine>, req: &ApiRequest, name: &str) -> Reply {
             &berth_types::image::PushRequest {
                 source: source.clone(),
                 destination: None,
-                registry: RegistryOptions::default(),
+                registry: registry.clone(),
                 ..Default::default()
             },
             &messages,

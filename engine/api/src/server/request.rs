@@ -9,6 +9,8 @@ pub struct ApiRequest {
     pub segments: Vec<String>,
     pub query: BTreeMap<String, Vec<String>>,
     pub body: bytes::Bytes,
+    /// The `X-Registry-Auth` header: base64url JSON credentials for pull, push, search.
+    pub registry_auth: Option<String>,
     /// The connection's upgrade, for a handler that hijacks it (`attach`, `exec`).
     upgrade: std::sync::Mutex<Option<hyper::upgrade::OnUpgrade>>,
     /// The body as it arrives, for a route that streams it (an archive, an image
@@ -28,6 +30,7 @@ impl ApiRequest {
                 .collect(),
             query: parse_query(query.unwrap_or("")),
             body,
+            registry_auth: None,
             upgrade: Default::default(),
             reader: Default::default(),
         }

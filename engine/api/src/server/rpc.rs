@@ -192,6 +192,7 @@ fn dispatch(
         "reset" => to_value(e.reset()),
         "pull_image" => to_value(e.pull_image(&arg(a, "req")?, out)),
         "push_image" => to_value(e.push_image(&arg(a, "req")?, out)),
+        "search_images" => to_value(e.search_images(&arg(a, "req")?)),
         "list_images" => to_value(e.list_images(&arg(a, "req")?)),
         "inspect_image" => to_value(e.inspect_image(&name()?)),
         "image_exists" => to_value(e.image_exists(&name()?)),

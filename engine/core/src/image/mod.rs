@@ -9,4 +9,5 @@ pub mod names;
 pub mod pull;
 pub mod push;
 pub mod remove;
+pub mod search;
 pub mod view;

@@ -21,7 +21,7 @@ use berth_types::{EngineError, ErrorKind, Result};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-fn registry_err(e: RegistryError) -> EngineError {
+pub(crate) fn registry_err(e: RegistryError) -> EngineError {
     let kind = match &e {
         RegistryError::Unauthorized { .. }
         | RegistryError::BadCredentials { .. }

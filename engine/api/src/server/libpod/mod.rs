@@ -162,10 +162,7 @@ fn pull(engine: &Arc<dyn Engine>, req: &ApiRequest) -> Reply {
     let request = PullRequest {
         reference: reference.to_string(),
         platform: Default::default(),
-        registry: RegistryOptions {
-            tls_verify: req.param("tlsVerify").map(|v| v != "false" && v != "0"),
-            ..Default::default()
-        },
+        registry: super::registry::options(req),
         policy: match req.param("policy") {
             Some("missing") => PullPolicy::Missing,
             Some("newer") => PullPolicy::Newer,
@@ -320,6 +317,7 @@ pub fn route(shared: &Arc<dyn Engine>, req: &ApiRequest) -> Option<Reply> {
             })
         }),
         (&Method::POST, ["images", "pull"]) => pull(shared, req),
+        (_, ["images", "search"]) if get => super::registry::libpod_search(engine, req, error),
         (_, ["images", name @ .., "exists"]) if get && !name.is_empty() => {
             exists(engine.image_exists(&name.join("/")))
         }
