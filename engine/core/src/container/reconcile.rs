@@ -53,10 +53,18 @@ pub fn refreshed(ctx: &StoreContext, row: ContainerRow) -> ContainerRow {
     if monitor_alive {
         let deadline = Instant::now() + Duration::from_millis(500);
         while Instant::now() < deadline {
-            if let Ok(Some(r)) = store::get(&ctx.db(), &row.id) {
-                if r.state == State::Exited {
-                    return r;
+            match store::get(&ctx.db(), &row.id) {
+                Ok(Some(r)) if r.state == State::Exited => return r,
+                // Recorded and removed meanwhile (`--rm`): what its exit left is all there is.
+                Ok(None) => {
+                    let mut gone = row;
+                    gone.state = State::Exited;
+                    gone.exit_code = exit_file_code(ctx, &gone.id)
+                        .or_else(|| super::exit_codes::recall(ctx, &gone.id))
+                        .unwrap_or(gone.exit_code);
+                    return gone;
                 }
+                _ => {}
             }
             std::thread::sleep(Duration::from_millis(5));
         }
