@@ -948,6 +948,49 @@ fn a_hundred_clients_at_once_leave_nothing_behind() {
     }
     service.docker(&store, &["rm", "-f", "quiet"]).ok();
 
+    // An attach made for a start that never comes is let go once its container is gone
+    // (when the next attach is made).
+    let attach = |name: &str| {
+        use std::io::Write;
+        let mut s = std::os::unix::net::UnixStream::connect(&service.socket).expect("connect");
+        write!(
+            s,
+            "POST /v1.41/containers/{name}/attach?stream=1&stdout=1 HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n"
+        )
+        .expect("write");
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).expect("read") == 1 {
+            head.push(byte[0]);
+        }
+        assert!(
+            head.starts_with(b"HTTP/1.1 101"),
+            "{}",
+            String::from_utf8_lossy(&head)
+        );
+        s
+    };
+    for name in ["never-started", "removed-too"] {
+        service
+            .docker(&store, &["create", "--name", name, &image, "true"])
+            .ok();
+    }
+    let mut abandoned = attach("never-started");
+    service.docker(&store, &["rm", "never-started"]).ok();
+    let second = attach("removed-too");
+    abandoned
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut buf = [0u8; 16];
+    assert_eq!(abandoned.read(&mut buf).expect("closed, not timed out"), 0);
+    drop(second);
+    service.docker(&store, &["rm", "removed-too"]).ok();
+    let out = service
+        .docker(&store, &["run", "--rm", &image, "echo", "attached"])
+        .ok()
+        .to_string();
+    assert_eq!(out, "attached\n");
+
     assert_eq!(store.berth(["ps", "-aq"]).ok(), "", "no container left");
     wait_for(
         "the service's descriptors to close",

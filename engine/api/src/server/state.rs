@@ -7,9 +7,13 @@ use berth_types::Engine;
 use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 /// The most exec sessions remembered; finished ones are forgotten first.
 const MAX_EXECS: usize = 1024;
+
+/// How long an attach made before its container's start waits for that start.
+const PARKED_TTL: Duration = Duration::from_secs(3600);
 
 /// An exec session (`POST /containers/{id}/exec`), until it is forgotten.
 pub struct Exec {
@@ -27,7 +31,9 @@ pub struct Exec {
 pub struct State {
     pub engine: Arc<dyn Engine>,
     /// Container ID → the streams of a client attached before the container started.
-    attaches: Mutex<HashMap<String, Receiver<AttachStreams<'static>>>>,
+    /// Forgotten (and their connections closed) when their container is gone or after
+    /// [`PARKED_TTL`] without a start.
+    attaches: Mutex<HashMap<String, (Instant, Receiver<AttachStreams<'static>>)>>,
     execs: Mutex<HashMap<String, Exec>>,
     /// Container ID → the resize channel of its attached terminal.
     resizers: Mutex<HashMap<String, Sender<(u16, u16)>>>,
@@ -48,11 +54,15 @@ impl State {
     }
 
     pub fn park_attach(&self, id: &str, streams: Receiver<AttachStreams<'static>>) {
-        locked(&self.attaches).insert(id.to_string(), streams);
+        let mut map = locked(&self.attaches);
+        map.retain(|parked, (since, _)| {
+            since.elapsed() < PARKED_TTL && self.engine.container_exists(parked).unwrap_or(true)
+        });
+        map.insert(id.to_string(), (Instant::now(), streams));
     }
 
     pub fn take_attach(&self, id: &str) -> Option<Receiver<AttachStreams<'static>>> {
-        locked(&self.attaches).remove(id)
+        locked(&self.attaches).remove(id).map(|(_, rx)| rx)
     }
 
     pub fn set_resizer(&self, id: &str, tx: Option<Sender<(u16, u16)>>) {
