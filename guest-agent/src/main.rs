@@ -1,7 +1,68 @@
-//! `berth-agent`: runs inside a Berth machine and serves the engine's API to the host.
-//! Not implemented yet: the binary says so and exits non-zero.
+//! `berth-agent`: runs inside a Berth machine as a systemd service. At every boot it
+//! applies the host's provisioning document (user, SSH keys, host name, time zone),
+//! prepares the data disk and the host's shares, starts the engine's API service (as
+//! root or as the user), then serves the host over vsock: the API, published ports and
+//! the clock. It tells the host it is ready once the API answers.
+
+mod disk;
+mod listen;
+mod provision;
+mod service;
+
+use anyhow::Context;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Where a provisioning document may also be found (WSL writes it there; tests too).
+const PROVISION_FILE: &str = "/etc/berth/provision.json";
+
+struct Args {
+    provision: Option<PathBuf>,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut out = Args { provision: None };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--provision" => {
+                out.provision = Some(it.next().context("--provision needs a FILE")?.into())
+            }
+            "--version" => {
+                println!("berth-agent {}", env!("CARGO_PKG_VERSION"));
+                std::process::exit(0);
+            }
+            other => anyhow::bail!("unknown argument {other:?} (berth-agent [--provision FILE])"),
+        }
+    }
+    Ok(out)
+}
+
+/// One line on the console (the host keeps the serial log) and in the journal.
+pub fn say(what: &str) {
+    eprintln!("berth-agent: {what}");
+}
+
+fn run() -> anyhow::Result<()> {
+    let args = args()?;
+    let started = Instant::now();
+    let doc = provision::find(args.provision.as_deref().or(Some(PROVISION_FILE.as_ref())))?;
+    // The data disk first: /home lives there, and the user's keys go into it.
+    disk::prepare_data()?;
+    provision::apply(&doc)?;
+    disk::mount_shares(&doc)?;
+    let socket = service::start(&doc)?;
+    say(&format!(
+        "API up at {} after {} ms",
+        socket.display(),
+        started.elapsed().as_millis()
+    ));
+    listen::serve(socket)
+}
 
 fn main() {
-    eprintln!("berth-agent: the guest agent is not implemented yet");
-    std::process::exit(2);
+    if let Err(e) = run() {
+        say(&format!("{e:#}"));
+        std::process::exit(1);
+    }
 }

@@ -1,3 +1,16 @@
-//! Host side of Berth machines: the VM providers (QEMU, Apple HV, WSL2, Hyper-V),
-//! machine configuration and state, and forwarding to the guest agent.
-//! Nothing is implemented yet; the crate is the place it will live.
+//! Host side of Berth machines: the VM providers (QEMU, Apple HV through vfkit, WSL2,
+//! Hyper-V), machine configuration and state, the guest image, SSH keys and sessions,
+//! and the forwarding of the API socket and published ports to the guest agent.
+
+pub mod applehv;
+pub mod config;
+pub mod hyperv;
+pub mod image;
+pub mod provider;
+pub mod qemu;
+pub mod qmp;
+pub mod sshkey;
+pub mod vsock;
+pub mod wsl;
+
+pub use provider::{Channel, Provider, ProviderError, Share, VmSpec, VmState};

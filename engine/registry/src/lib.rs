@@ -1,6 +1,7 @@
 //! Berth's OCI distribution client: image references, registries.conf, credentials,
 //! manifests and configs, and the HTTP protocol to pull and push blobs. OS-neutral.
 
+pub mod artifact;
 pub mod auth;
 pub mod challenge;
 pub mod client;

@@ -7,6 +7,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod image;
+pub mod machine;
 pub mod network;
 pub mod pod;
 pub mod progress;

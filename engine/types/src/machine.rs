@@ -1,0 +1,94 @@
+//! What host and guest of a machine agree on: the provisioning document the host hands
+//! the guest agent at boot, and the vsock ports the agent serves.
+
+use serde::{Deserialize, Serialize};
+
+/// The guest agent's port for the engine API (a byte stream to the API socket).
+pub const API_PORT: u32 = 1024;
+/// The host's port the agent connects to once the API answers (`ready\n`).
+pub const READY_PORT: u32 = 1025;
+/// The agent's port for published ports: `tcp PORT\n`, then the connection's bytes.
+pub const FORWARD_PORT: u32 = 1026;
+/// The agent's port for the host's clock: `time UNIX_NANOS\n` sets the guest's.
+pub const CLOCK_PORT: u32 = 1027;
+
+/// The first bytes of a provisioning seed disk (a raw disk: this line, then the JSON
+/// document, then zeros), for hypervisors without QEMU's fw_cfg.
+pub const SEED_MAGIC: &[u8] = b"BERTH-PROVISION-1\n";
+/// The fw_cfg entry QEMU hands the document in.
+pub const FW_CFG_NAME: &str = "opt/berth/provision";
+
+/// A host folder the guest mounts (virtiofs).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountSpec {
+    pub tag: String,
+    pub target: String,
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+/// First-boot (and every-boot) settings of a guest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provision {
+    /// The machine's name, which becomes the guest's host name.
+    pub name: String,
+    /// The user the host logs in as (the image's default user is renamed to it).
+    pub username: String,
+    /// Public keys (OpenSSH lines) allowed to log in as that user and as root.
+    pub ssh_authorized_keys: Vec<String>,
+    /// Serve the API as root (`/run/berth/berth.sock`) instead of as the user.
+    pub rootful: bool,
+    /// An IANA zone (`Europe/Paris`); empty keeps UTC.
+    #[serde(default)]
+    pub timezone: String,
+    #[serde(default)]
+    pub mounts: Vec<MountSpec>,
+    /// Name servers for /etc/resolv.conf (the provider's network knows them).
+    #[serde(default)]
+    pub nameservers: Vec<String>,
+}
+
+impl Provision {
+    /// The seed disk's contents (padded to whole 512-byte sectors).
+    pub fn seed_disk(&self) -> Vec<u8> {
+        let mut out = SEED_MAGIC.to_vec();
+        out.extend(serde_json::to_vec(self).unwrap_or_default());
+        out.push(b'\n');
+        out.resize(out.len().div_ceil(512) * 512, 0);
+        out
+    }
+
+    /// Reads a document from a seed disk's first bytes, if it is one.
+    pub fn from_seed(bytes: &[u8]) -> Option<Provision> {
+        let rest = bytes.strip_prefix(SEED_MAGIC)?;
+        let end = rest.iter().position(|&b| b == b'\n' || b == 0)?;
+        serde_json::from_slice(&rest[..end]).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_seed_disk_round_trips_and_others_are_not_seeds() {
+        let p = Provision {
+            name: "m".into(),
+            username: "core".into(),
+            ssh_authorized_keys: vec!["ssh-ed25519 AAAA x".into()],
+            rootful: true,
+            timezone: "Europe/Paris".into(),
+            mounts: vec![MountSpec {
+                tag: "vol0".into(),
+                target: "/home/core/src".into(),
+                read_only: false,
+            }],
+            nameservers: vec!["10.0.2.3".into()],
+        };
+        let disk = p.seed_disk();
+        assert_eq!(disk.len() % 512, 0);
+        assert_eq!(Provision::from_seed(&disk), Some(p));
+        assert_eq!(Provision::from_seed(&[0u8; 512]), None);
+        assert_eq!(Provision::from_seed(b"BERTH-PROVISION-1\n{bad"), None);
+    }
+}

@@ -1,0 +1,180 @@
+//! What the agent serves the host over vsock: the API (each connection relayed to the
+//! API socket), published ports (`tcp PORT\n`, then relayed to the guest's loopback),
+//! and the clock (`time UNIX_NANOS\n` sets the guest's, after the host slept). Once all
+//! listen, the agent tells the host it is ready on the host's ready port.
+
+use berth_types::machine::{API_PORT, CLOCK_PORT, FORWARD_PORT, READY_PORT};
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::time::Duration;
+use vsock::{VsockAddr, VsockListener, VsockStream, VMADDR_CID_ANY, VMADDR_CID_HOST};
+
+/// A stream that can be split in two and closed, half or whole.
+trait Duplex: Read + Write + Send + 'static {
+    fn split(&self) -> std::io::Result<Box<dyn Duplex>>;
+    fn close(&self, how: Shutdown);
+}
+
+impl Duplex for VsockStream {
+    fn split(&self) -> std::io::Result<Box<dyn Duplex>> {
+        Ok(Box::new(self.try_clone()?))
+    }
+    fn close(&self, how: Shutdown) {
+        let _ = self.shutdown(how);
+    }
+}
+
+impl Duplex for UnixStream {
+    fn split(&self) -> std::io::Result<Box<dyn Duplex>> {
+        Ok(Box::new(self.try_clone()?))
+    }
+    fn close(&self, how: Shutdown) {
+        let _ = self.shutdown(how);
+    }
+}
+
+impl Duplex for TcpStream {
+    fn split(&self) -> std::io::Result<Box<dyn Duplex>> {
+        Ok(Box::new(self.try_clone()?))
+    }
+    fn close(&self, how: Shutdown) {
+        let _ = self.shutdown(how);
+    }
+}
+
+/// Relays both ways. The host's end (`a`) finishing its writes half-closes the service's
+/// (`b`); the service finishing its answer closes both whole, since a vsock transport
+/// may not pass a half-close on to the host.
+fn relay(a: Box<dyn Duplex>, b: Box<dyn Duplex>) -> std::io::Result<()> {
+    let (mut a_read, mut b_read) = (a.split()?, b.split()?);
+    let (mut a_write, mut b_write) = (a, b);
+    let up = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut a_read, &mut b_write);
+        b_write.close(Shutdown::Write);
+    });
+    let _ = std::io::copy(&mut b_read, &mut a_write);
+    a_write.close(Shutdown::Both);
+    b_read.close(Shutdown::Both);
+    let _ = up.join();
+    Ok(())
+}
+
+fn listener(port: u32) -> std::io::Result<VsockListener> {
+    VsockListener::bind(&VsockAddr::new(VMADDR_CID_ANY, port))
+}
+
+/// Accepts on `port`, handing each connection to `handle` on a thread of its own.
+fn accept_loop(
+    port: u32,
+    handle: impl Fn(VsockStream) -> std::io::Result<()> + Send + Sync + 'static,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let l = listener(port)?;
+    let handle = std::sync::Arc::new(handle);
+    Ok(std::thread::spawn(move || {
+        for conn in l.incoming() {
+            match conn {
+                Ok(c) => {
+                    let h = handle.clone();
+                    std::thread::spawn(move || {
+                        if let Err(e) = h(c) {
+                            crate::say(&format!("vsock port {port}: {e}"));
+                        }
+                    });
+                }
+                Err(e) => crate::say(&format!("vsock port {port}: accept: {e}")),
+            }
+        }
+    }))
+}
+
+/// The first line of a connection, read byte by byte so nothing after it is consumed.
+fn first_line(s: &mut VsockStream) -> std::io::Result<String> {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while line.len() < 256 {
+        if s.read(&mut byte)? == 0 || byte[0] == b'\n' {
+            break;
+        }
+        line.push(byte[0]);
+    }
+    Ok(String::from_utf8_lossy(&line).into_owned())
+}
+
+fn forward(mut conn: VsockStream) -> std::io::Result<()> {
+    let line = first_line(&mut conn)?;
+    let port: u16 = line
+        .strip_prefix("tcp ")
+        .and_then(|p| p.trim().parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad forward request {line:?}")))?;
+    let target = TcpStream::connect(("127.0.0.1", port))?;
+    relay(Box::new(conn), Box::new(target))
+}
+
+fn clock(mut conn: VsockStream) -> std::io::Result<()> {
+    let line = first_line(&mut conn)?;
+    let nanos: i64 = line
+        .strip_prefix("time ")
+        .and_then(|t| t.trim().parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad clock request {line:?}")))?;
+    let ts = rustix::time::Timespec {
+        tv_sec: nanos.div_euclid(1_000_000_000),
+        tv_nsec: nanos.rem_euclid(1_000_000_000),
+    };
+    match rustix::time::clock_settime(rustix::time::ClockId::Realtime, ts) {
+        Ok(()) => conn.write_all(b"ok\n"),
+        Err(e) => conn.write_all(format!("error {e}\n").as_bytes()),
+    }
+}
+
+/// Tells the host the agent is ready (the host listens on its ready port while it boots).
+fn signal_ready() {
+    for _ in 0..50 {
+        match VsockStream::connect(&VsockAddr::new(VMADDR_CID_HOST, READY_PORT)) {
+            Ok(mut s) => {
+                let _ = s.write_all(b"ready\n");
+                crate::say("ready");
+                return;
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+    crate::say("the host did not take the ready signal; serving anyway");
+}
+
+pub fn serve(api: PathBuf) -> anyhow::Result<()> {
+    let api_loop = accept_loop(API_PORT, move |conn| {
+        let upstream = UnixStream::connect(&api)?;
+        relay(Box::new(conn), Box::new(upstream))
+    })?;
+    accept_loop(FORWARD_PORT, forward)?;
+    accept_loop(CLOCK_PORT, clock)?;
+    signal_ready();
+    let _ = api_loop.join();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relay_carries_both_ways_and_half_closes() {
+        let (a, a_far) = UnixStream::pair().expect("pair");
+        let (b, b_far) = UnixStream::pair().expect("pair");
+        let t = std::thread::spawn(move || relay(Box::new(a), Box::new(b)));
+        let (mut a_far, mut b_far) = (a_far, b_far);
+        a_far.write_all(b"ping").expect("write");
+        a_far.shutdown(Shutdown::Write).expect("shutdown");
+        let mut got = String::new();
+        b_far.read_to_string(&mut got).expect("read");
+        assert_eq!(got, "ping");
+        b_far.write_all(b"pong").expect("write");
+        b_far.shutdown(Shutdown::Write).expect("shutdown");
+        let mut back = String::new();
+        a_far.read_to_string(&mut back).expect("read");
+        assert_eq!(back, "pong");
+        t.join().expect("join").expect("relay");
+    }
+}
