@@ -19,9 +19,13 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// Whether this runs the API service.
+    /// Whether this runs the API service (or a machine's forwarder).
     pub fn is_service(&self) -> bool {
-        matches!(self.command, Command::System(SystemCommand::Service(_)))
+        matches!(
+            self.command,
+            Command::System(SystemCommand::Service(_))
+                | Command::Machine(crate::commands::machine::MachineCommand::Forward(_))
+        )
     }
 }
 
@@ -171,6 +175,9 @@ pub enum Command {
     /// Manage Berth
     #[command(subcommand)]
     System(SystemCommand),
+    /// Manage virtual machines that run the engine
+    #[command(subcommand)]
+    Machine(crate::commands::machine::MachineCommand),
     /// Manage networks
     #[command(subcommand)]
     Network(crate::commands::network::NetworkCommand),

@@ -29,6 +29,17 @@ fn remote_destination(g: &GlobalOpts) -> anyhow::Result<Option<berth_api::client
         return parse(&c.uri).map(|d| Some(with_identity(d, &c.identity)));
     }
     if !g.remote {
+        // A machine that is the default connection takes the commands while it runs.
+        if let Some(c) = conns
+            .connections
+            .get(&conns.default)
+            .filter(|c| c.is_machine)
+        {
+            let socket = c.uri.strip_prefix("unix://").map(std::path::Path::new);
+            if socket.is_some_and(berth_platform::machine::api_answers) {
+                return parse(&c.uri).map(|d| Some(with_identity(d, &c.identity)));
+            }
+        }
         return Ok(None);
     }
     if let Some(c) = conns.connections.get(&conns.default) {

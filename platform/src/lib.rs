@@ -4,11 +4,15 @@
 
 pub mod applehv;
 pub mod config;
+pub mod forward;
 pub mod hyperv;
 pub mod image;
+pub mod machine;
+pub mod procs;
 pub mod provider;
 pub mod qemu;
 pub mod qmp;
+pub mod ssh;
 pub mod sshkey;
 pub mod vsock;
 pub mod wsl;

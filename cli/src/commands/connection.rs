@@ -66,6 +66,9 @@ pub struct Connection {
     pub uri: String,
     #[serde(rename = "Identity", default)]
     pub identity: String,
+    /// A machine's connection: used without `--remote` while the machine runs.
+    #[serde(rename = "IsMachine", default)]
+    pub is_machine: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +98,69 @@ pub fn load() -> anyhow::Result<Connections> {
     }
 }
 
+/// Records a machine's connection (the default when there is none yet, or `default`).
+pub fn add_machine(
+    name: &str,
+    uri: String,
+    identity: &std::path::Path,
+    default: bool,
+) -> anyhow::Result<()> {
+    let _lock = lock()?;
+    let mut c = load()?;
+    c.connections.insert(
+        name.to_string(),
+        Connection {
+            uri,
+            identity: identity.display().to_string(),
+            is_machine: true,
+        },
+    );
+    if default || c.default.is_empty() || !c.connections.contains_key(&c.default) {
+        c.default = name.to_string();
+    }
+    save(&c)
+}
+
+/// Makes a connection the default.
+pub fn make_default(name: &str) -> anyhow::Result<()> {
+    let _lock = lock()?;
+    let mut c = load()?;
+    if c.connections.contains_key(name) {
+        c.default = name.to_string();
+        save(&c)?;
+    }
+    Ok(())
+}
+
+/// Forgets a machine's connection, if recorded.
+pub fn remove_machine(name: &str) -> anyhow::Result<()> {
+    let _lock = lock()?;
+    let mut c = load()?;
+    if c.connections.get(name).is_some_and(|x| x.is_machine) {
+        c.connections.remove(name);
+        if c.default == name {
+            c.default = c.connections.keys().next().cloned().unwrap_or_default();
+        }
+        save(&c)?;
+    }
+    Ok(())
+}
+
+/// Serializes changes of the connections file between processes.
+fn lock() -> anyhow::Result<std::fs::File> {
+    let path = store_path().with_extension("lock");
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)?;
+    rustix::fs::flock(&f, rustix::fs::FlockOperation::LockExclusive)?;
+    Ok(f)
+}
+
 fn save(c: &Connections) -> anyhow::Result<()> {
     let path = store_path();
     let dir = path.parent().unwrap_or(std::path::Path::new("/"));
@@ -116,6 +182,7 @@ fn unknown(name: &str) -> anyhow::Error {
 
 /// `identity`: the global `--identity`, kept with an added destination.
 pub fn run(cmd: ConnectionCommand, identity: Option<PathBuf>) -> anyhow::Result<i32> {
+    let _lock = lock()?;
     let mut c = load()?;
     match cmd {
         ConnectionCommand::Add(a) => {
@@ -132,6 +199,7 @@ pub fn run(cmd: ConnectionCommand, identity: Option<PathBuf>) -> anyhow::Result<
                         .map(|p| std::path::absolute(&p).unwrap_or(p))
                         .map(|p| p.display().to_string())
                         .unwrap_or_default(),
+                    is_machine: false,
                 },
             );
             if a.default || first {

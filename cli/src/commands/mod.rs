@@ -13,6 +13,7 @@ pub mod kube;
 mod load;
 mod login;
 mod logs;
+pub mod machine;
 pub(crate) mod network;
 pub mod pod;
 mod ps;
@@ -41,6 +42,9 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     }
     if let Command::System(SystemCommand::Connection(c)) = cli.command {
         return connection::run(c, cli.global.identity.clone());
+    }
+    if let Command::Machine(c) = cli.command {
+        return machine::run(c, &cli.global);
     }
     let engine = connect(&cli.global)?;
     if matches!(
@@ -74,7 +78,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Info(a) | Command::System(SystemCommand::Info(a)) => system::info(e, a),
         Command::System(SystemCommand::Df(a)) => system::df(e, a),
         Command::System(SystemCommand::Reset(a)) => system::reset(e, a),
-        Command::System(SystemCommand::Service(_) | SystemCommand::Connection(_)) => Ok(0),
+        Command::System(SystemCommand::Service(_) | SystemCommand::Connection(_))
+        | Command::Machine(_) => Ok(0),
         Command::System(SystemCommand::Migrate) => {
             #[cfg(all(target_os = "linux", feature = "local"))]
             berth_engine::rootless::pause::stop();

@@ -35,6 +35,23 @@ pub fn frame(stream: u8, payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Drives `f` to completion from blocking code: on this thread, or, when this thread is
+/// itself inside a runtime (an engine call reporting progress from its own I/O
+/// runtime), on a scoped thread of its own.
+fn block_on<F: std::future::Future + Send>(rt: &Handle, f: F) -> F::Output
+where
+    F::Output: Send,
+{
+    if Handle::try_current().is_err() {
+        return rt.block_on(f);
+    }
+    std::thread::scope(|s| {
+        s.spawn(|| rt.block_on(f))
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
+}
+
 /// The client's end of the session, read from a plain thread.
 pub struct Reader {
     half: ReadHalf<Io>,
@@ -43,7 +60,7 @@ pub struct Reader {
 
 impl Read for Reader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.rt.block_on(self.half.read(buf))
+        block_on(&self.rt, self.half.read(buf))
     }
 }
 
@@ -57,7 +74,8 @@ pub struct Writer {
 impl Writer {
     fn send(&self, data: &[u8]) -> io::Result<()> {
         let mut w = self.half.lock().unwrap_or_else(|p| p.into_inner());
-        self.rt.block_on(async {
+        let w = &mut *w;
+        block_on(&self.rt, async move {
             w.write_all(data).await?;
             w.flush().await
         })
@@ -66,7 +84,7 @@ impl Writer {
     /// Ends the output: the client reads end-of-stream.
     pub fn close(&self) {
         let mut w = self.half.lock().unwrap_or_else(|p| p.into_inner());
-        let _ = self.rt.block_on(w.shutdown());
+        let _ = block_on(&self.rt, w.shutdown());
     }
 
     /// A writer for one stream: framed with `stream`, or raw with `None` (a TTY).

@@ -1,0 +1,272 @@
+//! The host side of a running machine, run as its own process (`berth machine
+//! __forward NAME`) for as long as the VM lives: the host's API socket (0600), each
+//! connection relayed to the agent's API port; the containers' published TCP ports,
+//! followed through the guest's events and served on the host's loopback; and the
+//! guest's clock, set from the host's after the host slept.
+
+use crate::procs;
+use crate::qemu::Qemu;
+use berth_types::machine::{API_PORT, CLOCK_PORT, FORWARD_PORT};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the forwarder needs to know of its machine.
+#[derive(Debug, Clone)]
+pub struct Forward {
+    /// The hybrid vsock socket.
+    pub uds: PathBuf,
+    /// The host's API socket to serve.
+    pub api_socket: PathBuf,
+    /// QEMU's pid file: the forwarder ends when QEMU does.
+    pub qemu_pid: PathBuf,
+}
+
+impl Forward {
+    pub fn for_run_dir(run: &Path) -> Forward {
+        Forward {
+            uds: run.join("vsock.sock"),
+            api_socket: run.join("api.sock"),
+            qemu_pid: Qemu::pid_file(run),
+        }
+    }
+}
+
+/// Copies one way, then half-closes the far side's writing; a reader that ends closes
+/// both whole (vsock transports may not pass half-closes on).
+fn relay<A, B>(a: A, b: B)
+where
+    A: Read + Write + Send + 'static + TryCloneShutdown,
+    B: Read + Write + Send + 'static + TryCloneShutdown,
+{
+    let (Ok(mut a_read), Ok(mut b_read)) = (a.try_clone_box(), b.try_clone_box()) else {
+        return;
+    };
+    let (mut a_write, mut b_write) = (a, b);
+    let up = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut a_read, &mut b_write);
+        b_write.shut(Shutdown::Write);
+    });
+    let _ = std::io::copy(&mut b_read, &mut a_write);
+    a_write.shut(Shutdown::Both);
+    b_read.shut(Shutdown::Both);
+    let _ = up.join();
+}
+
+/// Streams that can be cloned and shut down.
+pub trait TryCloneShutdown: Sized {
+    fn try_clone_box(&self) -> std::io::Result<Self>;
+    fn shut(&self, how: Shutdown);
+}
+
+impl TryCloneShutdown for UnixStream {
+    fn try_clone_box(&self) -> std::io::Result<Self> {
+        self.try_clone()
+    }
+    fn shut(&self, how: Shutdown) {
+        let _ = self.shutdown(how);
+    }
+}
+
+impl TryCloneShutdown for TcpStream {
+    fn try_clone_box(&self) -> std::io::Result<Self> {
+        self.try_clone()
+    }
+    fn shut(&self, how: Shutdown) {
+        let _ = self.shutdown(how);
+    }
+}
+
+fn serve_api(f: Forward) -> std::io::Result<()> {
+    let _ = std::fs::remove_file(&f.api_socket);
+    let listener = UnixListener::bind(&f.api_socket)?;
+    std::fs::set_permissions(&f.api_socket, std::fs::Permissions::from_mode(0o600))?;
+    for conn in listener.incoming() {
+        let Ok(conn) = conn else { continue };
+        let uds = f.uds.clone();
+        std::thread::spawn(move || match crate::vsock::connect(&uds, API_PORT) {
+            Ok(guest) => relay(conn, guest),
+            Err(e) => tracing::warn!(error = %e, "reaching the guest's API"),
+        });
+    }
+    Ok(())
+}
+
+/// One HTTP/1.0 GET through the guest's API; the body.
+fn api_get(uds: &Path, path: &str) -> std::io::Result<String> {
+    let mut s = crate::vsock::connect(uds, API_PORT)?;
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n\r\n").as_bytes(),
+    )?;
+    let mut reader = BufReader::new(s);
+    let mut length = None;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            break;
+        }
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        if let Some(v) = l.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse::<usize>().ok();
+        }
+    }
+    let mut body = vec![0u8; length.unwrap_or(0)];
+    reader.read_exact(&mut body)?;
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
+/// The host ports the guest's containers publish on TCP.
+fn published(uds: &Path) -> std::io::Result<Vec<u16>> {
+    let body = api_get(uds, "/v1.41/containers/json")?;
+    let list: serde_json::Value = serde_json::from_str(&body).map_err(std::io::Error::other)?;
+    let mut ports: Vec<u16> = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["Ports"].as_array().cloned().unwrap_or_default())
+        .filter(|p| p["Type"] == "tcp")
+        .filter_map(|p| p["PublicPort"].as_u64().and_then(|n| u16::try_from(n).ok()))
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    Ok(ports)
+}
+
+/// Serves one published port on the host's loopback until `open` turns false.
+fn serve_port(uds: PathBuf, port: u16, open: Arc<AtomicBool>) {
+    let listener = match TcpListener::bind(("127.0.0.1", port)) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(port, error = %e, "cannot forward the port on the host");
+            return;
+        }
+    };
+    let _ = listener.set_nonblocking(true);
+    while open.load(Ordering::Relaxed) {
+        match listener.accept() {
+            Ok((conn, _)) => {
+                let _ = conn.set_nonblocking(false);
+                let uds = uds.clone();
+                std::thread::spawn(move || {
+                    let Ok(mut guest) = crate::vsock::connect(&uds, FORWARD_PORT) else {
+                        return;
+                    };
+                    if guest.write_all(format!("tcp {port}\n").as_bytes()).is_ok() {
+                        relay(conn, guest);
+                    }
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+/// Keeps the host's listeners in step with the guest's published ports: re-read after
+/// every container event, and every few seconds in any case.
+fn follow_ports(f: Forward) {
+    let open: Arc<Mutex<BTreeMap<u16, Arc<AtomicBool>>>> = Arc::default();
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let uds = f.uds.clone();
+    std::thread::spawn(move || loop {
+        if let Ok(mut s) = crate::vsock::connect(&uds, API_PORT) {
+            let req = "GET /v1.41/events?filters=%7B%22type%22%3A%5B%22container%22%5D%7D HTTP/1.1\r\nHost: berth\r\n\r\n";
+            if s.write_all(req.as_bytes()).is_ok() {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = s.read(&mut buf) {
+                    if n == 0 || tx.send(()).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    });
+    loop {
+        if let Ok(ports) = published(&f.uds) {
+            let mut map = open.lock().unwrap_or_else(|p| p.into_inner());
+            map.retain(|port, flag| {
+                let keep = ports.contains(port);
+                if !keep {
+                    flag.store(false, Ordering::Relaxed);
+                }
+                keep
+            });
+            for port in ports {
+                map.entry(port).or_insert_with(|| {
+                    let flag = Arc::new(AtomicBool::new(true));
+                    let (uds, f2) = (f.uds.clone(), flag.clone());
+                    std::thread::spawn(move || serve_port(uds, port, f2));
+                    flag
+                });
+            }
+        }
+        let _ = rx.recv_timeout(Duration::from_secs(3));
+        // Several events come at once: take them all before reading the list again.
+        while rx.try_recv().is_ok() {}
+    }
+}
+
+/// Suspended time so far: CLOCK_BOOTTIME counts it, CLOCK_MONOTONIC does not.
+fn slept() -> Duration {
+    use rustix::time::{clock_gettime, ClockId};
+    let to = |t: rustix::time::Timespec| Duration::new(t.tv_sec as u64, t.tv_nsec as u32);
+    to(clock_gettime(ClockId::Boottime)).saturating_sub(to(clock_gettime(ClockId::Monotonic)))
+}
+
+/// Sets the guest's clock to the host's.
+pub fn sync_clock(uds: &Path) -> std::io::Result<()> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(std::io::Error::other)?
+        .as_nanos();
+    let mut s = crate::vsock::connect(uds, CLOCK_PORT)?;
+    s.write_all(format!("time {nanos}\n").as_bytes())?;
+    let mut answer = String::new();
+    BufReader::new(s).read_line(&mut answer)?;
+    if answer.trim() == "ok" {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!(
+            "the guest answered {answer:?}"
+        )))
+    }
+}
+
+/// Runs until QEMU exits; then removes the API socket.
+pub fn run(f: Forward) -> std::io::Result<()> {
+    let api = f.clone();
+    std::thread::spawn(move || {
+        if let Err(e) = serve_api(api) {
+            tracing::error!(error = %e, "serving the API socket");
+        }
+    });
+    let ports = f.clone();
+    std::thread::spawn(move || follow_ports(ports));
+    let _ = sync_clock(&f.uds);
+    let mut asleep = slept();
+    while procs::alive(&f.qemu_pid) {
+        std::thread::sleep(Duration::from_secs(1));
+        let now = slept();
+        if now.saturating_sub(asleep) > Duration::from_secs(1) {
+            // The host slept: the guest's clock stood still meanwhile.
+            if sync_clock(&f.uds).is_ok() {
+                asleep = now;
+            }
+        }
+    }
+    let _ = std::fs::remove_file(&f.api_socket);
+    Ok(())
+}
