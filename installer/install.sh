@@ -29,6 +29,12 @@ if [ -z "${BERTH_SKIP_APT:-}" ]; then
   export DEBIAN_FRONTEND=noninteractive
   as_root apt-get update -q
   as_root apt-get install -y -q --no-install-recommends "${packages[@]}"
+  # Machines: QEMU (with the qemu-img of its own release: a newer one from backports
+  # would block it) and virtiofsd (in qemu-system-common); mmdebstrap and mkfs.ext4
+  # build the guest image.
+  qemu=$(apt-cache policy qemu-system-x86 | awk '/Candidate:/ {print $2}')
+  as_root apt-get install -y -q --no-install-recommends --allow-downgrades \
+    "qemu-system-x86=$qemu" "qemu-utils=$qemu" mmdebstrap e2fsprogs
   # The packaged registry starts itself on :5000; tests start their own instances.
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
     as_root systemctl disable --now docker-registry >/dev/null 2>&1 || true
@@ -51,6 +57,10 @@ as_root install -m 0755 target/release/berth "$prefix/bin/berth"
 as_root install -m 0755 target/release/berth-agent "$prefix/bin/berth-agent"
 as_root install -D -m 0755 target/release/berth-monitor "$prefix/libexec/berth/berth-monitor"
 as_root install -D -m 0755 target/release/berth-pause "$prefix/libexec/berth/berth-pause"
+# The vhost-user vsock device machines use where the kernel has no /dev/vhost-vsock.
+cargo install -q --locked vhost-device-vsock@0.3.0 --root target/vhost-device-vsock
+as_root install -D -m 0755 target/vhost-device-vsock/bin/vhost-device-vsock \
+  "$prefix/libexec/berth/vhost-device-vsock"
 # The API service's systemd units (system and user): the socket starts the service
 # on the first connection; the service exits when idle.
 for scope in system user; do

@@ -3,7 +3,7 @@
 //! and the clock (`time UNIX_NANOS\n` sets the guest's, after the host slept). Once all
 //! listen, the agent tells the host it is ready on the host's ready port.
 
-use berth_types::machine::{API_PORT, CLOCK_PORT, FORWARD_PORT, READY_PORT};
+use berth_types::machine::{framing, API_PORT, CLOCK_PORT, FORWARD_PORT, READY_PORT};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::unix::net::UnixStream;
@@ -44,15 +44,18 @@ impl Duplex for TcpStream {
     }
 }
 
-/// Relays both ways. The host's end (`a`) finishing its writes half-closes the service's
-/// (`b`); the service finishing its answer closes both whole, since a vsock transport
-/// may not pass a half-close on to the host.
+/// Relays a host connection (`a`, host-to-guest bytes framed: see `framing`) to a
+/// guest service (`b`): the host's end mark half-closes the service's side; the service
+/// finishing its answer closes both whole.
 fn relay(a: Box<dyn Duplex>, b: Box<dyn Duplex>) -> std::io::Result<()> {
-    let (mut a_read, mut b_read) = (a.split()?, b.split()?);
-    let (mut a_write, mut b_write) = (a, b);
+    let (a_read, mut b_read) = (a.split()?, b.split()?);
+    let (mut a_write, b_write) = (a, b);
     let up = std::thread::spawn(move || {
-        let _ = std::io::copy(&mut a_read, &mut b_write);
-        b_write.close(Shutdown::Write);
+        let half = b_write.split();
+        let _ = framing::receive(a_read, b_write);
+        if let Ok(h) = half {
+            h.close(Shutdown::Write);
+        }
     });
     let _ = std::io::copy(&mut b_read, &mut a_write);
     a_write.close(Shutdown::Both);
@@ -165,13 +168,14 @@ mod tests {
         let (b, b_far) = UnixStream::pair().expect("pair");
         let t = std::thread::spawn(move || relay(Box::new(a), Box::new(b)));
         let (mut a_far, mut b_far) = (a_far, b_far);
-        a_far.write_all(b"ping").expect("write");
-        a_far.shutdown(Shutdown::Write).expect("shutdown");
+        framing::send(&b"ping"[..], &mut a_far).expect("send");
         let mut got = String::new();
-        b_far.read_to_string(&mut got).expect("read");
+        b_far
+            .read_to_string(&mut got)
+            .expect("read to the half-close");
         assert_eq!(got, "ping");
         b_far.write_all(b"pong").expect("write");
-        b_far.shutdown(Shutdown::Write).expect("shutdown");
+        drop(b_far);
         let mut back = String::new();
         a_far.read_to_string(&mut back).expect("read");
         assert_eq!(back, "pong");

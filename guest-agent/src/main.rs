@@ -28,11 +28,26 @@ fn args() -> anyhow::Result<Args> {
             "--provision" => {
                 out.provision = Some(it.next().context("--provision needs a FILE")?.into())
             }
+            // For bench/machine.sh: the mean latency of COUNT pings of an API socket.
+            "--ping" => {
+                let socket = PathBuf::from(it.next().context("--ping needs SOCKET COUNT")?);
+                let count: u32 = it.next().context("--ping needs SOCKET COUNT")?.parse()?;
+                let start = Instant::now();
+                for _ in 0..count {
+                    if !service::answers(&socket) {
+                        anyhow::bail!("{} did not answer", socket.display());
+                    }
+                }
+                println!("{}", start.elapsed().as_micros() / u128::from(count.max(1)));
+                std::process::exit(0);
+            }
             "--version" => {
                 println!("berth-agent {}", env!("CARGO_PKG_VERSION"));
                 std::process::exit(0);
             }
-            other => anyhow::bail!("unknown argument {other:?} (berth-agent [--provision FILE])"),
+            other => anyhow::bail!(
+                "unknown argument {other:?} (berth-agent [--provision FILE] | --ping SOCKET COUNT)"
+            ),
         }
     }
     Ok(out)

@@ -45,8 +45,11 @@ fn command(doc: &Provision) -> anyhow::Result<(Command, PathBuf)> {
     std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700))?;
     chown(&runtime, Some(uid), Some(gid))?;
     // The user's logins find the same runtime folder, hence the same store and service.
-    std::fs::write("/etc/environment", format!("XDG_RUNTIME_DIR={}\n", runtime.display()))
-        .context("writing /etc/environment")?;
+    std::fs::write(
+        "/etc/environment",
+        format!("XDG_RUNTIME_DIR={}\n", runtime.display()),
+    )
+    .context("writing /etc/environment")?;
     let socket = runtime.join("berth/berth.sock");
     let mut c = Command::new("setpriv");
     c.args([

@@ -87,6 +87,26 @@ fn tree_mib(root: &Path) -> anyhow::Result<u64> {
         .context("reading du's answer")
 }
 
+/// Unmounts everything mounted at or below `dir`, deepest first.
+fn unmount_below(dir: &Path) -> anyhow::Result<()> {
+    let Ok(dir) = dir.canonicalize() else {
+        return Ok(());
+    };
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut points: Vec<PathBuf> = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(PathBuf::from)
+        .filter(|p| p.starts_with(&dir))
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    for p in points {
+        run(Command::new("umount").arg("-l").arg(&p))
+            .with_context(|| format!("unmounting {} left by an earlier build", p.display()))?;
+    }
+    Ok(())
+}
+
 fn bootstrap(root: &Path) -> anyhow::Result<()> {
     let include: Vec<&str> = recipe::lines(recipe::PACKAGES).collect();
     let mut c = Command::new("mmdebstrap");
@@ -128,6 +148,9 @@ pub fn build(out: &Path, bins: &Binaries, log: &dyn Fn(&str)) -> anyhow::Result<
         }
     }
     let work = out.join(format!(".{key}.work"));
+    // A build cut short may have left the chroot's /proc, /sys or /dev mounted there:
+    // those go first, so that removing the tree can never reach the host's.
+    unmount_below(&work)?;
     let _ = fs::remove_dir_all(&work);
     fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
     let root = work.join("rootfs");
@@ -139,7 +162,8 @@ pub fn build(out: &Path, bins: &Binaries, log: &dyn Fn(&str)) -> anyhow::Result<
     bootstrap(&root)?;
     recipe::customize(&root, bins)?;
     fs::copy(kernel_of(&root)?, work.join("vmlinuz")).context("copying the kernel out")?;
-    let size_mib = (tree_mib(&root)? * 3 / 2).div_ceil(256) * 256;
+    // At least 4 GiB (sparse: unused blocks cost nothing in qcow2 or compressed).
+    let size_mib = ((tree_mib(&root)? * 3 / 2).div_ceil(256) * 256).max(4096);
     log(&format!("making the disk images ({size_mib} MiB)"));
     run(Command::new("mkfs.ext4")
         .args(["-q", "-F", "-L", "berth-root", "-E", "root_owner=0:0", "-d"])

@@ -6,7 +6,7 @@
 
 use crate::procs;
 use crate::qemu::Qemu;
-use berth_types::machine::{API_PORT, CLOCK_PORT, FORWARD_PORT};
+use berth_types::machine::{framing, API_PORT, CLOCK_PORT, FORWARD_PORT};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -38,20 +38,19 @@ impl Forward {
     }
 }
 
-/// Copies one way, then half-closes the far side's writing; a reader that ends closes
-/// both whole (vsock transports may not pass half-closes on).
+/// Relays a host connection (`a`) to the guest (`b`): the host's bytes go framed, its
+/// half-close as the end mark (see `framing`); the guest ending closes both whole.
 fn relay<A, B>(a: A, b: B)
 where
     A: Read + Write + Send + 'static + TryCloneShutdown,
     B: Read + Write + Send + 'static + TryCloneShutdown,
 {
-    let (Ok(mut a_read), Ok(mut b_read)) = (a.try_clone_box(), b.try_clone_box()) else {
+    let (Ok(a_read), Ok(mut b_read)) = (a.try_clone_box(), b.try_clone_box()) else {
         return;
     };
-    let (mut a_write, mut b_write) = (a, b);
+    let (mut a_write, b_write) = (a, b);
     let up = std::thread::spawn(move || {
-        let _ = std::io::copy(&mut a_read, &mut b_write);
-        b_write.shut(Shutdown::Write);
+        let _ = framing::send(a_read, b_write);
     });
     let _ = std::io::copy(&mut b_read, &mut a_write);
     a_write.shut(Shutdown::Both);
@@ -101,9 +100,8 @@ fn serve_api(f: Forward) -> std::io::Result<()> {
 /// One HTTP/1.0 GET through the guest's API; the body.
 fn api_get(uds: &Path, path: &str) -> std::io::Result<String> {
     let mut s = crate::vsock::connect(uds, API_PORT)?;
-    s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n\r\n").as_bytes(),
-    )?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n\r\n");
+    s.write_all(&framing::frame(request.as_bytes()))?;
     let mut reader = BufReader::new(s);
     let mut length = None;
     let mut line = String::new();
@@ -183,7 +181,7 @@ fn follow_ports(f: Forward) {
     std::thread::spawn(move || loop {
         if let Ok(mut s) = crate::vsock::connect(&uds, API_PORT) {
             let req = "GET /v1.41/events?filters=%7B%22type%22%3A%5B%22container%22%5D%7D HTTP/1.1\r\nHost: berth\r\n\r\n";
-            if s.write_all(req.as_bytes()).is_ok() {
+            if s.write_all(&framing::frame(req.as_bytes())).is_ok() {
                 let mut buf = [0u8; 4096];
                 while let Ok(n) = s.read(&mut buf) {
                     if n == 0 || tx.send(()).is_err() {

@@ -121,7 +121,22 @@ if ! cmp -s "$reqs" "$venv/requirements.txt" 2>/dev/null; then
 fi
 echo "clients $(since "$t")" >>"$state/timings"
 
-# 7. The tests' environment.
+# 7. The machine image: Debian's packages with this tree's binaries (a build is cached
+#    under its key and made again only when they change), published to the plain
+#    registry as Berth's machine-image artifact. Needs root (mmdebstrap).
+t=$(now)
+bins=$harness_target/release
+machine_image=
+if [ "$(id -u)" = 0 ] && [ -x "$bins/berth-images" ] && [ -x "$bins/berth-agent" ]; then
+  machine_build=$("$bins/berth-images" push --out "$harness_target/machine-image" \
+    --berth "$bins/berth" --agent "$bins/berth-agent" --monitor "$bins/berth-monitor" \
+    --pause "$bins/berth-pause" "$plain/berth/machine-os:latest" --tls-verify=false) \
+    || die "building the machine image failed"
+  machine_image=$plain/berth/machine-os:latest
+fi
+echo "machine image $(since "$t")" >>"$state/timings"
+
+# 8. The tests' environment.
 if [ -z "${BERTH_BIN:-}" ]; then
   BERTH_BIN=$harness_target/debug/berth
   [ -x "$harness_target/release/berth" ] && BERTH_BIN=$harness_target/release/berth
@@ -142,5 +157,7 @@ export BERTH_TEST_PLAIN_STORAGE='$state/registry-plain'
 export BERTH_TEST_ROOTLESS_USER='$rootless_user'
 export BERTH_TEST_NOSUBID_USER='$nosubid_user'
 export BERTH_TEST_VENV='$venv'
+export BERTH_TEST_MACHINE_IMAGE='$machine_image'
+export BERTH_TEST_MACHINE_BUILD='${machine_build:-}'
 EOF
 log "up: plain $plain, tls $tls, auth $auth, token $token (token server $(token_realm "$state")); $(wc -l <"$state/pushed") pushes checked; $(paste -sd, "$state/timings" | sed 's/,/, /g')"

@@ -24,6 +24,18 @@ fn remote_commands_print_what_local_ones_do() {
     let url = format!("unix://{}", service.socket.display());
     let image = busybox();
 
+    // A pull reports its progress from inside the engine's own I/O runtime.
+    let registry = &berth_e2e::TestEnv::get().registry;
+    let other = format!("{registry}/berth-test/multilayer:latest");
+    let out = remote(&store, &url, &["pull", "--tls-verify=false", &other]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Writing manifest to image destination"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(store.berth(["image", "exists", &other]).code, Some(0));
+
     // Attached runs: output, stderr, exit code, stdin.
     let out = remote(
         &store,

@@ -92,3 +92,71 @@ mod tests {
         assert_eq!(Provision::from_seed(b"BERTH-PROVISION-1\n{bad"), None);
     }
 }
+
+/// Host-to-guest bytes on the API and forward ports travel in frames (a big-endian u32
+/// length, then the bytes; length 0 is the host's half-close), since a vsock transport
+/// may not pass a half-close on; guest-to-host bytes are plain and end with the stream.
+pub mod framing {
+    use std::io::{self, Read, Write};
+
+    /// Frames everything `from` yields onto `to`, then the end mark.
+    pub fn send(mut from: impl Read, mut to: impl Write) -> io::Result<()> {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match from.read(&mut buf) {
+                Ok(0) | Err(_) => 0,
+                Ok(n) => n,
+            };
+            to.write_all(&(n as u32).to_be_bytes())?;
+            if n == 0 {
+                return to.flush();
+            }
+            to.write_all(&buf[..n])?;
+            to.flush()?;
+        }
+    }
+
+    /// One frame holding `data`.
+    pub fn frame(data: &[u8]) -> Vec<u8> {
+        let mut out = (data.len() as u32).to_be_bytes().to_vec();
+        out.extend_from_slice(data);
+        out
+    }
+
+    /// Unframes `from` onto `to` until the end mark (or the stream's end).
+    pub fn receive(mut from: impl Read, mut to: impl Write) -> io::Result<()> {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let mut len = [0u8; 4];
+            if from.read_exact(&mut len).is_err() {
+                return Ok(());
+            }
+            let mut left = u32::from_be_bytes(len) as usize;
+            if left == 0 {
+                return Ok(());
+            }
+            while left > 0 {
+                let want = left.min(buf.len());
+                from.read_exact(&mut buf[..want])?;
+                to.write_all(&buf[..want])?;
+                left -= want;
+            }
+            to.flush()?;
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn frames_carry_bytes_and_the_end() {
+            let mut wire = Vec::new();
+            super::send(&b"hello world"[..], &mut wire).expect("send");
+            wire.extend_from_slice(b"after the end");
+            let mut out = Vec::new();
+            let mut rest = &wire[..];
+            super::receive(&mut rest, &mut out).expect("receive");
+            assert_eq!(out, b"hello world");
+            assert_eq!(rest, b"after the end");
+        }
+    }
+}

@@ -376,27 +376,11 @@ fn ssh_cmd(m: &Machines, a: SshArgs) -> anyhow::Result<i32> {
         key: m.ssh_key(&name),
         known_host: show::known_host(m, &name),
     };
-    let command = (!args.is_empty()).then(|| {
-        args.iter()
-            .map(|a| shell_quote(a))
-            .collect::<Vec<_>>()
-            .join(" ")
-    });
+    // As ssh does: the words joined by spaces, for the guest's shell to read.
+    let command = (!args.is_empty()).then(|| args.join(" "));
     let tty = std::io::stdin().is_terminal() && command.is_none();
     let _raw = tty.then(crate::terminal::RawMode::enable);
     Ok(ssh::run(&target, command, tty)?)
-}
-
-/// One word for the remote shell.
-fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
 }
 
 fn rm(m: &Machines, a: RmArgs) -> anyhow::Result<i32> {

@@ -61,9 +61,19 @@ pub fn unified() -> bool {
     Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
 }
 
+/// Whether this process may make cgroups where `cgroupfs` puts them (the unified
+/// hierarchy's root): root may, a rootless user only where that tree was delegated.
+pub fn delegated() -> bool {
+    rustix::fs::access("/sys/fs/cgroup", rustix::fs::Access::WRITE_OK).is_ok()
+}
+
 /// The warning for limits a rootless container cannot have on cgroup v1 (Podman's).
 pub const ROOTLESS_V1_LIMITS: &str =
     "Resource limits are not supported and ignored on cgroups V1 rootless systems";
+
+/// The warning for limits a rootless container cannot have without a delegated tree.
+pub const ROOTLESS_UNDELEGATED_LIMITS: &str =
+    "Resource limits are ignored: no cgroup tree is delegated to this rootless user";
 
 /// Whether systemd is the init system (`/run/systemd/system`, as sd_booted checks).
 pub fn systemd_running() -> bool {

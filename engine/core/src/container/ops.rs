@@ -103,11 +103,12 @@ pub fn create_container(
     .map_err(EngineError::invalid)?;
     req.cgroup_manager = manager.as_str().into();
     warnings.extend(warning);
-    if crate::rootless::active()
-        && !super::cgroup::unified()
-        && req.resources != berth_types::container::Resources::default()
-    {
-        warnings.push(super::cgroup::ROOTLESS_V1_LIMITS.into());
+    if crate::rootless::active() && req.resources != berth_types::container::Resources::default() {
+        if !super::cgroup::unified() {
+            warnings.push(super::cgroup::ROOTLESS_V1_LIMITS.into());
+        } else if !super::cgroup::delegated() {
+            warnings.push(super::cgroup::ROOTLESS_UNDELEGATED_LIMITS.into());
+        }
     }
     let req = &req;
     let known_mode = matches!(
@@ -555,10 +556,10 @@ pub fn stop_locked(ctx: &StoreContext, id: &str, timeout: Option<u32>) -> Result
         tracing::info!(container = %row.id, "stop timeout elapsed; sending SIGKILL");
     }
     // `--all` finds the processes through the container's cgroup, which a rootless
-    // container on cgroup v1 does not have: there its init alone is killed (and with
-    // it the pid namespace).
+    // container on cgroup v1, or on v2 without a delegated tree, does not have: there
+    // its init alone is killed (and with it the pid namespace).
     let has_cgroup = !crate::rootless::active()
-        || std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+        || (super::cgroup::unified() && super::cgroup::delegated());
     let _ = runtime.kill(&row.id, "KILL", has_cgroup);
     if wait_stopped(ctx, &row.id, Duration::from_secs(10)) {
         return Ok(());

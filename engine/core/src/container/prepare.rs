@@ -554,11 +554,12 @@ fn network_namespace(
     Ok((None, None))
 }
 
-/// A rootless user may not create cgroups on a cgroup v1 host: the runtime runs the
-/// container without one of its own (resource limits need cgroup v2 delegation).
+/// A rootless user may not create cgroups on a cgroup v1 host, nor on a v2 host that
+/// delegated it no cgroup tree: the runtime runs the container without one of its own
+/// (resource limits need cgroup v2 delegation).
 fn rootless_spec(spec: &mut serde_json::Value) {
     if let Some(linux) = spec.get_mut("linux").and_then(|l| l.as_object_mut()) {
-        if !super::cgroup::unified() {
+        if !super::cgroup::unified() || !super::cgroup::delegated() {
             linux.remove("cgroupsPath");
             linux.remove("resources");
         }

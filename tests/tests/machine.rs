@@ -1,0 +1,371 @@
+//! Machines for real: the guest image the harness built from Debian's packages (and
+//! published to the plain registry as Berth's artifact), booted by QEMU under software
+//! emulation with the vhost-user vsock channel. One full cycle — init, start, `berth
+//! run` through the forwarded socket, the docker CLI on the same socket, a share round
+//! trip, a published port on the host's loopback, ssh, stop, a QEMU killed behind
+//! Berth's back, start again, rm — and the faults of bad input. Boot times are printed.
+
+use berth_e2e::{cmd, Store, TestEnv};
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn machine_image() -> String {
+    std::env::var("BERTH_TEST_MACHINE_IMAGE")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .expect("BERTH_TEST_MACHINE_IMAGE is not set: the harness builds the machine image as root (tests/run.sh)")
+}
+
+fn machine_build() -> PathBuf {
+    std::env::var("BERTH_TEST_MACHINE_BUILD")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .expect("BERTH_TEST_MACHINE_BUILD is not set")
+}
+
+/// `berth machine ...` in the store's HOME, trusting the plain registry.
+fn machine(store: &Store, args: &[&str]) -> cmd::CmdResult {
+    let conf = store.path().join("registries.conf");
+    if !conf.exists() {
+        let reg = &TestEnv::get().registry;
+        std::fs::write(
+            &conf,
+            format!("[[registry]]\nlocation = \"{reg}\"\ninsecure = true\n"),
+        )
+        .expect("conf");
+    }
+    let mut argv = vec![
+        "--registries-conf".to_string(),
+        conf.display().to_string(),
+        "machine".into(),
+    ];
+    argv.extend(args.iter().map(|a| a.to_string()));
+    cmd::run(store.command(&argv), None, Duration::from_secs(900))
+}
+
+fn inspect(store: &Store, name: &str) -> serde_json::Value {
+    let out = machine(store, &["inspect", name]).ok().to_string();
+    let docs: serde_json::Value = serde_json::from_str(&out).expect("inspect json");
+    docs[0].clone()
+}
+
+fn http_get(port: u16) -> Option<String> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The guest's name for the harness's plain registry (QEMU's user network).
+fn guest_image() -> String {
+    let reg = &TestEnv::get().registry;
+    let port = reg.rsplit(':').next().expect("port");
+    format!("10.0.2.2:{port}/berth-test/busybox:latest")
+}
+
+#[test]
+fn bad_machine_input_is_refused_and_leaves_nothing() {
+    let store = Store::new();
+    let image = machine_image();
+    let data = store.home().join(".local/share/berth/machine");
+    let err = machine(&store, &["init", "--image", &image, "bad/name"])
+        .fails_with(125)
+        .to_string();
+    assert!(err.contains("invalid machine name"), "{err}");
+    let err = machine(
+        &store,
+        &["init", "--image", &image, "--disk-size", "2", "small"],
+    )
+    .fails_with(125)
+    .to_string();
+    assert!(err.contains("smaller than the image"), "{err}");
+    // A build whose description does not match its files: refused, nothing written.
+    let build = machine_build();
+    let tampered = store.path().join("tampered");
+    std::fs::create_dir_all(&tampered).expect("mkdir");
+    let mut info: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(build.join("image.json")).expect("image.json"),
+    )
+    .expect("json");
+    info["kernel"]["sha256"] = serde_json::json!("00".repeat(32));
+    std::fs::write(tampered.join("image.json"), info.to_string()).expect("write");
+    for f in ["vmlinuz", "disk.qcow2"] {
+        std::os::unix::fs::symlink(build.join(f), tampered.join(f)).expect("link");
+    }
+    let err = machine(
+        &store,
+        &[
+            "init",
+            "--image",
+            &tampered.join("image.json").display().to_string(),
+            "tampered",
+        ],
+    )
+    .fails_with(125)
+    .to_string();
+    assert!(err.contains("sha256 mismatch"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(&data)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "nothing written: {left:?}");
+    assert_eq!(machine(&store, &["list", "-q"]).ok(), "");
+    let err = machine(&store, &["start", "nosuch"])
+        .fails_with(125)
+        .to_string();
+    assert!(err.contains("nosuch: VM does not exist"), "{err}");
+}
+
+/// Removes the test's machines however the test ends.
+struct Cleanup<'a>(&'a Store);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        let _ = machine(self.0, &["reset", "--force"]);
+    }
+}
+
+#[test]
+fn a_machine_runs_containers_for_berth_and_docker_through_its_socket() {
+    let store = Store::new();
+    let _cleanup = Cleanup(&store);
+    let image = machine_image();
+    let share = store.path().join("share");
+    std::fs::create_dir_all(&share).expect("mkdir");
+    std::fs::write(share.join("from-host.txt"), "written on the host\n").expect("write");
+    // The guest sees the host's owners (virtiofs): its rootless user writes here because
+    // the folder lets anyone, as a host user's own folder would let that user (uid 1000
+    // on both sides).
+    std::fs::set_permissions(&share, std::os::unix::fs::PermissionsExt::from_mode(0o777)).expect("chmod");
+    let vol = format!("{}:/mnt/share", share.display());
+    let t = Instant::now();
+    machine(
+        &store,
+        &[
+            "init", "--image", &image, "--cpus", "2", "--memory", "2048", "-v", &vol, "m1",
+        ],
+    )
+    .ok();
+    println!(
+        "machine init (pull and check the image): {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let list = machine(
+        &store,
+        &[
+            "list",
+            "--format",
+            "{{.Name}} {{.VMType}} {{.CPUs}} {{.LastUp}}",
+        ],
+    )
+    .ok()
+    .to_string();
+    assert_eq!(list.trim(), "m1* qemu 2 Never", "{list}");
+
+    // The SSH port is taken by someone else: start picks another.
+    let ssh_port = inspect(&store, "m1")["SSHConfig"]["Port"]
+        .as_u64()
+        .expect("port") as u16;
+    let squatter = std::net::TcpListener::bind(("127.0.0.1", ssh_port)).expect("take the SSH port");
+    let t = Instant::now();
+    let out = machine(&store, &["start", "m1"]).ok().to_string();
+    println!(
+        "machine start, first boot (to the agent's ready signal): {:.1} s — {}",
+        t.elapsed().as_secs_f64(),
+        out.lines().next().unwrap_or("")
+    );
+    drop(squatter);
+    assert!(out.contains("Machine \"m1\" started successfully"), "{out}");
+    let doc = inspect(&store, "m1");
+    assert_eq!(doc["State"], "running");
+    assert_eq!(doc["Channel"], "vhost-user-vsock");
+    assert_ne!(
+        doc["SSHConfig"]["Port"].as_u64(),
+        Some(u64::from(ssh_port)),
+        "another SSH port"
+    );
+    let socket = doc["ConnectionInfo"]["PodmanSocket"]["Path"]
+        .as_str()
+        .expect("socket")
+        .to_string();
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&socket).expect("socket").permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    let err = machine(&store, &["start", "m1"])
+        .fails_with(125)
+        .to_string();
+    assert!(err.contains("already running"), "{err}");
+
+    // berth goes to the machine while it is the default connection and runs.
+    let hostname = store
+        .berth(["info", "--format", "{{.Host.Hostname}}"])
+        .ok()
+        .trim()
+        .to_string();
+    assert_eq!(hostname, "m1");
+    store
+        .berth(["pull", "-q", "--tls-verify=false", &guest_image()])
+        .ok();
+    let out = store
+        .berth([
+            "run",
+            "--rm",
+            &guest_image(),
+            "sh",
+            "-c",
+            "echo hello from $(uname -r)",
+        ])
+        .ok()
+        .to_string();
+    let host_kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").expect("osrelease");
+    assert!(
+        out.starts_with("hello from ") && !out.contains(host_kernel.trim()),
+        "{out}"
+    );
+
+    // The docker CLI on the same socket.
+    let docker = |args: &[&str]| {
+        let mut c = Command::new("docker");
+        c.args(args)
+            .env("DOCKER_HOST", format!("unix://{socket}"))
+            .env("DOCKER_CONFIG", store.home().join(".docker"));
+        cmd::run(c, None, Duration::from_secs(300))
+    };
+    let out = docker(&[
+        "run",
+        "--rm",
+        &guest_image(),
+        "cat",
+        "/proc/sys/kernel/osrelease",
+    ])
+    .ok()
+    .to_string();
+    assert!(out.contains("cloud-amd64"), "the guest's kernel: {out}");
+    let out = docker(&["version", "--format", "{{.Server.Os}}"])
+        .ok()
+        .to_string();
+    assert_eq!(out.trim(), "linux");
+
+    // The share, both ways.
+    let out = store
+        .berth([
+            "run",
+            "--rm",
+            "-v",
+            "/mnt/share:/data",
+            &guest_image(),
+            "sh",
+            "-c",
+            "cat /data/from-host.txt; echo from-guest > /data/from-guest.txt",
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(out, "written on the host\n");
+    assert_eq!(
+        std::fs::read_to_string(share.join("from-guest.txt")).expect("written in the guest"),
+        "from-guest\n"
+    );
+
+    // A published port answers on the host's loopback.
+    let port = free_port();
+    store
+        .berth(["run", "-d", "--name", "web", "-p", &format!("{port}:8080"), &guest_image(), "sh", "-c", "mkdir /www; echo served-by-the-machine > /www/index.html; exec httpd -f -p 8080 -h /www"])
+        .ok();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut got = None;
+    while Instant::now() < deadline {
+        got = http_get(port).filter(|r| r.contains("served-by-the-machine"));
+        if got.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(got.is_some(), "port {port} did not answer with the page");
+    store.berth(["rm", "-f", "web"]).ok();
+
+    let out = machine(&store, &["ssh", "m1", "cat", "/etc/hostname"])
+        .ok()
+        .to_string();
+    assert_eq!(out.trim(), "m1");
+    let code = machine(&store, &["ssh", "m1", "exit 7"]).code;
+    assert_eq!(code, Some(7));
+
+    let err = machine(&store, &["rm", "m1"]).fails_with(125).to_string();
+    assert!(err.contains("is running"), "{err}");
+    let t = Instant::now();
+    machine(&store, &["stop", "m1"]).ok();
+    println!("machine stop: {:.1} s", t.elapsed().as_secs_f64());
+    assert_eq!(inspect(&store, "m1")["State"], "stopped");
+    assert!(
+        !std::path::Path::new(&socket).exists(),
+        "the socket goes with the machine"
+    );
+
+    // Started again: the data disk kept the image pulled before.
+    let t = Instant::now();
+    machine(&store, &["start", "m1"]).ok();
+    println!(
+        "machine start, second boot: {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let out = store
+        .berth(["images", "--format", "{{.Repository}}"])
+        .ok()
+        .to_string();
+    assert!(out.contains("berth-test/busybox"), "{out}");
+
+    // QEMU killed behind Berth's back: the machine shows stopped, and starts again.
+    let pid_file = store.path().join("xdg-runtime/berth/machine/m1/qemu.pid");
+    let pid = std::fs::read_to_string(&pid_file)
+        .expect("qemu.pid")
+        .trim()
+        .to_string();
+    Command::new("kill")
+        .args(["-9", &pid])
+        .status()
+        .expect("kill");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while inspect(&store, "m1")["State"] != "stopped" && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(inspect(&store, "m1")["State"], "stopped");
+    let t = Instant::now();
+    machine(&store, &["start", "m1"]).ok();
+    println!(
+        "machine start after QEMU was killed: {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let out = store
+        .berth(["run", "--rm", &guest_image(), "echo", "again"])
+        .ok()
+        .to_string();
+    assert_eq!(out, "again\n");
+
+    machine(&store, &["rm", "-f", "m1"]).ok();
+    assert_eq!(machine(&store, &["list", "-q"]).ok(), "");
+    let conns = store
+        .berth(["system", "connection", "ls", "-q"])
+        .ok()
+        .to_string();
+    assert!(!conns.contains("m1"), "{conns}");
+    let leftovers = Command::new("pgrep")
+        .args(["-f", &store.path().display().to_string()])
+        .output()
+        .expect("pgrep");
+    assert!(
+        String::from_utf8_lossy(&leftovers.stdout).trim().is_empty(),
+        "no process of the machine left"
+    );
+}
