@@ -3,7 +3,7 @@
 //! and the clock (`time UNIX_NANOS\n` sets the guest's, after the host slept). Once all
 //! listen, the agent tells the host it is ready on the host's ready port.
 
-use berth_types::machine::{framing, API_PORT, CLOCK_PORT, FORWARD_PORT, READY_PORT};
+use berth_types::machine::{framing, API_PORT, CLOCK_PORT, CONTROL_PORT, FORWARD_PORT, READY_PORT};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::unix::net::UnixStream;
@@ -131,6 +131,21 @@ fn clock(mut conn: VsockStream) -> std::io::Result<()> {
     }
 }
 
+fn control(mut conn: VsockStream) -> std::io::Result<()> {
+    let line = first_line(&mut conn)?;
+    match line.trim() {
+        "poweroff" => {
+            conn.write_all(b"ok\n")?;
+            crate::say("powering off at the host's request");
+            std::process::Command::new("systemctl")
+                .args(["poweroff", "--no-block"])
+                .status()?;
+            Ok(())
+        }
+        other => conn.write_all(format!("error unknown request {other:?}\n").as_bytes()),
+    }
+}
+
 /// Tells the host the agent is ready (the host listens on its ready port while it boots).
 fn signal_ready() {
     for _ in 0..50 {
@@ -153,6 +168,7 @@ pub fn serve(api: PathBuf) -> anyhow::Result<()> {
     })?;
     accept_loop(FORWARD_PORT, forward)?;
     accept_loop(CLOCK_PORT, clock)?;
+    accept_loop(CONTROL_PORT, control)?;
     signal_ready();
     let _ = api_loop.join();
     Ok(())

@@ -482,18 +482,20 @@ impl Machines {
         if procs::alive(&pid) {
             let session = qmp::Session::connect(&Qemu::qmp_socket(&run));
             if !hard {
-                if let Ok(s) = &session {
+                // The agent shuts the guest down; QMP's power button is the fallback.
+                let asked = vsock::poweroff(&run.join("vsock.sock")).is_ok();
+                if let (false, Ok(s)) = (asked, &session) {
                     let _ = s.powerdown();
-                    let timeout = Duration::from_secs(
-                        std::env::var("BERTH_MACHINE_STOP_TIMEOUT")
-                            .ok()
-                            .and_then(|t| t.parse().ok())
-                            .unwrap_or(90),
-                    );
-                    let deadline = Instant::now() + timeout;
-                    while procs::alive(&pid) && Instant::now() < deadline {
-                        std::thread::sleep(Duration::from_millis(50));
-                    }
+                }
+                let timeout = Duration::from_secs(
+                    std::env::var("BERTH_MACHINE_STOP_TIMEOUT")
+                        .ok()
+                        .and_then(|t| t.parse().ok())
+                        .unwrap_or(90),
+                );
+                let deadline = Instant::now() + timeout;
+                while procs::alive(&pid) && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(50));
                 }
             }
             if procs::alive(&pid) {

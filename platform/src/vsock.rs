@@ -35,6 +35,22 @@ pub fn connect(uds: &Path, port: u32) -> std::io::Result<UnixStream> {
     Ok(s)
 }
 
+/// Asks the guest agent to power the guest off.
+pub fn poweroff(uds: &Path) -> std::io::Result<()> {
+    let mut s = connect(uds, berth_types::machine::CONTROL_PORT)?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    s.write_all(b"poweroff\n")?;
+    let mut answer = [0u8; 3];
+    s.read_exact(&mut answer)?;
+    if &answer == b"ok\n" {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(
+            "the guest agent refused to power off",
+        ))
+    }
+}
+
 /// Where the guest's connections to the host's `port` arrive.
 pub fn host_port_path(uds: &Path, port: u32) -> PathBuf {
     let mut name = uds.as_os_str().to_owned();

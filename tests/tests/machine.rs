@@ -147,7 +147,8 @@ fn a_machine_runs_containers_for_berth_and_docker_through_its_socket() {
     // The guest sees the host's owners (virtiofs): its rootless user writes here because
     // the folder lets anyone, as a host user's own folder would let that user (uid 1000
     // on both sides).
-    std::fs::set_permissions(&share, std::os::unix::fs::PermissionsExt::from_mode(0o777)).expect("chmod");
+    std::fs::set_permissions(&share, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+        .expect("chmod");
     let vol = format!("{}:/mnt/share", share.display());
     let t = Instant::now();
     machine(
@@ -301,6 +302,29 @@ fn a_machine_runs_containers_for_berth_and_docker_through_its_socket() {
     assert_eq!(out.trim(), "m1");
     let code = machine(&store, &["ssh", "m1", "exit 7"]).code;
     assert_eq!(code, Some(7));
+
+    // cp both ways, over the machine's SSH.
+    let local = store.path().join("cp-in.txt");
+    std::fs::write(&local, "copied in\n").expect("write");
+    machine(
+        &store,
+        &["cp", &local.display().to_string(), "m1:/tmp/cp.txt"],
+    )
+    .ok();
+    assert_eq!(
+        machine(&store, &["ssh", "m1", "cat", "/tmp/cp.txt"]).ok(),
+        "copied in\n"
+    );
+    let back = store.path().join("cp-out.txt");
+    machine(
+        &store,
+        &["cp", "m1:/tmp/cp.txt", &back.display().to_string()],
+    )
+    .ok();
+    assert_eq!(
+        std::fs::read_to_string(&back).expect("copied out"),
+        "copied in\n"
+    );
 
     let err = machine(&store, &["rm", "m1"]).fails_with(125).to_string();
     assert!(err.contains("is running"), "{err}");

@@ -12,6 +12,10 @@ pub const FORWARD_PORT: u32 = 1026;
 /// The agent's port for the host's clock: `time UNIX_NANOS\n` sets the guest's.
 pub const CLOCK_PORT: u32 = 1027;
 
+/// The agent's port for the host's requests: `poweroff\n` shuts the guest down
+/// cleanly (a guest without udev does not see ACPI's power button).
+pub const CONTROL_PORT: u32 = 1028;
+
 /// The first bytes of a provisioning seed disk (a raw disk: this line, then the JSON
 /// document, then zeros), for hypervisors without QEMU's fw_cfg.
 pub const SEED_MAGIC: &[u8] = b"BERTH-PROVISION-1\n";

@@ -558,8 +558,8 @@ pub fn stop_locked(ctx: &StoreContext, id: &str, timeout: Option<u32>) -> Result
     // `--all` finds the processes through the container's cgroup, which a rootless
     // container on cgroup v1, or on v2 without a delegated tree, does not have: there
     // its init alone is killed (and with it the pid namespace).
-    let has_cgroup = !crate::rootless::active()
-        || (super::cgroup::unified() && super::cgroup::delegated());
+    let has_cgroup =
+        !crate::rootless::active() || (super::cgroup::unified() && super::cgroup::delegated());
     let _ = runtime.kill(&row.id, "KILL", has_cgroup);
     if wait_stopped(ctx, &row.id, Duration::from_secs(10)) {
         return Ok(());
