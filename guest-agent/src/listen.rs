@@ -146,6 +146,28 @@ fn control(mut conn: VsockStream) -> std::io::Result<()> {
     }
 }
 
+/// Whether the guest has a default route (its network is up: pulls can work).
+fn routed() -> bool {
+    std::fs::read_to_string("/proc/net/route")
+        .map(|t| {
+            t.lines()
+                .skip(1)
+                .any(|l| l.split_whitespace().nth(1) == Some("00000000"))
+        })
+        .unwrap_or(false)
+}
+
+/// Waits (a while at most) for the network, which DHCP brings up meanwhile.
+fn wait_for_network() {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !routed() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if !routed() {
+        crate::say("no default route yet; ready without one");
+    }
+}
+
 /// Tells the host the agent is ready (the host listens on its ready port while it boots).
 fn signal_ready() {
     for _ in 0..50 {
@@ -169,6 +191,7 @@ pub fn serve(api: PathBuf) -> anyhow::Result<()> {
     accept_loop(FORWARD_PORT, forward)?;
     accept_loop(CLOCK_PORT, clock)?;
     accept_loop(CONTROL_PORT, control)?;
+    wait_for_network();
     signal_ready();
     let _ = api_loop.join();
     Ok(())

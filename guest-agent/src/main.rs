@@ -61,6 +61,16 @@ pub fn say(what: &str) {
 fn run() -> anyhow::Result<()> {
     let args = args()?;
     let started = Instant::now();
+    // What the agent needs before systemd's module loading may have run.
+    let _ = std::process::Command::new("modprobe")
+        .args([
+            "-a",
+            "vmw_vsock_virtio_transport",
+            "qemu_fw_cfg",
+            "virtiofs",
+            "overlay",
+        ])
+        .status();
     let doc = provision::find(args.provision.as_deref().or(Some(PROVISION_FILE.as_ref())))?;
     // The data disk first: /home lives there, and the user's keys go into it.
     disk::prepare_data()?;

@@ -93,10 +93,11 @@ pub fn customize(root: &Path, bins: &Binaries) -> anyhow::Result<()> {
         fs::copy(from, &dest).with_context(|| format!("copying {}", from.display()))?;
         fs::set_permissions(&dest, fs::Permissions::from_mode(0o755))?;
     }
+    // No fsck at boot: the disk is the machine's own, checked when the image is built.
     write(
         root,
         "etc/fstab",
-        "/dev/root / ext4 rw,discard,errors=remount-ro 0 1\n",
+        "/dev/root / ext4 rw,discard,errors=remount-ro 0 0\n",
         0o644,
     )?;
     write(root, "etc/hostname", "berth\n", 0o644)?;
