@@ -61,6 +61,11 @@ pub fn say(what: &str) {
 fn run() -> anyhow::Result<()> {
     let args = args()?;
     let started = Instant::now();
+    let doc = provision::find(args.provision.as_deref().or(Some(PROVISION_FILE.as_ref())))?;
+    // First: systemd-networkd reads it when it starts.
+    if let Err(e) = provision::network(&doc) {
+        say(&format!("network: {e:#}"));
+    }
     // What the agent needs before systemd's module loading may have run.
     let _ = std::process::Command::new("modprobe")
         .args([
@@ -71,7 +76,6 @@ fn run() -> anyhow::Result<()> {
             "overlay",
         ])
         .status();
-    let doc = provision::find(args.provision.as_deref().or(Some(PROVISION_FILE.as_ref())))?;
     // The data disk first: /home lives there, and the user's keys go into it.
     disk::prepare_data()?;
     provision::apply(&doc)?;

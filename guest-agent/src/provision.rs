@@ -162,6 +162,35 @@ fn set_timezone(zone: &str) -> anyhow::Result<()> {
     )
 }
 
+/// The network settings, before systemd-networkd starts: a fixed address when the
+/// host gave one (a runtime file that sorts before the image's DHCP one), else DHCP.
+pub fn network(doc: &Provision) -> anyhow::Result<()> {
+    let Some((address, gateway)) = &doc.static_network else {
+        return Ok(());
+    };
+    let valid = address.split_once('/').is_some_and(|(a, p)| {
+        a.parse::<std::net::IpAddr>().is_ok() && p.parse::<u8>().is_ok_and(|p| p <= 32)
+    }) && gateway.parse::<std::net::IpAddr>().is_ok();
+    if !valid {
+        bail!("invalid static network {address:?} via {gateway:?}");
+    }
+    let dns: String = doc
+        .nameservers
+        .iter()
+        .filter(|n| n.parse::<std::net::IpAddr>().is_ok())
+        .map(|n| format!("DNS={n}\n"))
+        .collect();
+    let unit = format!(
+        "[Match]\nName=eth0\n\n[Network]\nAddress={address}\nGateway={gateway}\n{dns}LinkLocalAddressing=no\nIPv6AcceptRA=no\n"
+    );
+    fs::create_dir_all("/run/systemd/network")?;
+    write_file(
+        Path::new("/run/systemd/network/05-berth-static.network"),
+        unit.as_bytes(),
+        0o644,
+    )
+}
+
 pub fn apply(doc: &Provision) -> anyhow::Result<()> {
     if !doc.name.is_empty() {
         write_file(

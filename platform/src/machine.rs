@@ -239,6 +239,8 @@ impl Machines {
                 })
                 .collect(),
             nameservers: vec!["10.0.2.3".into()],
+            // QEMU's user network: its fixed addresses.
+            static_network: Some(("10.0.2.15/24".into(), "10.0.2.2".into())),
         };
         let mut value =
             serde_json::to_value(&doc).map_err(|e| MachineError::Failed(e.to_string()))?;
@@ -270,7 +272,7 @@ impl Machines {
             memory_mib: c.memory_mib,
             kernel: data.join("vmlinuz"),
             cmdline: format!(
-                "root={} rw console=ttyS0 quiet loglevel=3 systemd.show_status=false",
+                "root={} rw console=ttyS0 quiet loglevel=3 systemd.show_status=false net.ifnames=0",
                 self.qemu.root_device()
             ),
             disks: vec![data.join("os.qcow2"), data.join("data.qcow2")],

@@ -50,6 +50,11 @@ pub struct Provision {
     /// Name servers for /etc/resolv.conf (the provider's network knows them).
     #[serde(default)]
     pub nameservers: Vec<String>,
+    /// A fixed address for the first network interface (`10.0.2.15/24`) and its
+    /// gateway, where the provider's network has them (QEMU's user network): no DHCP
+    /// round to wait for. Without it the guest asks DHCP.
+    #[serde(default)]
+    pub static_network: Option<(String, String)>,
 }
 
 impl Provision {
@@ -88,6 +93,7 @@ mod tests {
                 read_only: false,
             }],
             nameservers: vec!["10.0.2.3".into()],
+            static_network: Some(("10.0.2.15/24".into(), "10.0.2.2".into())),
         };
         let disk = p.seed_disk();
         assert_eq!(disk.len() % 512, 0);
