@@ -14,9 +14,23 @@ fn pid_of(file: &Path) -> Option<Pid> {
     text.trim().parse::<i32>().ok().and_then(Pid::from_raw)
 }
 
-/// Whether the process in `file` is alive.
+/// The live process a pid file names, if it is still one of the machine's: its command
+/// line names the pid file's folder (the runtime folder) or is the forwarder's. A pid
+/// reused by some other process since is not ours, and is never signalled.
+fn ours(file: &Path) -> Option<Pid> {
+    let pid = pid_of(file)?;
+    if test_kill_process(pid).is_err() || zombie(pid) {
+        return None;
+    }
+    let cmdline = fs::read(format!("/proc/{}/cmdline", pid.as_raw_nonzero())).ok()?;
+    let cmdline = String::from_utf8_lossy(&cmdline);
+    let dir = file.parent()?.to_string_lossy().into_owned();
+    (cmdline.contains(dir.as_str()) || cmdline.contains("__forward")).then_some(pid)
+}
+
+/// Whether the process in `file` is alive (and still the machine's).
 pub fn alive(file: &Path) -> bool {
-    pid_of(file).is_some_and(|p| test_kill_process(p).is_ok() && !zombie(p))
+    ours(file).is_some()
 }
 
 /// A zombie is a process that ended but was not reaped yet.
@@ -57,7 +71,7 @@ pub fn spawn(cmd: &mut Command, log: &Path, pid_file: &Path) -> std::io::Result<
 
 /// Sends `signal` to the process in `file`; true if it was alive.
 pub fn signal(file: &Path, signal: Signal) -> bool {
-    match pid_of(file) {
+    match ours(file) {
         Some(p) => kill_process(p, signal).is_ok(),
         None => false,
     }
@@ -109,8 +123,9 @@ mod tests {
     fn spawned_processes_are_seen_and_stopped() {
         let dir = tempfile::tempdir().expect("tempdir");
         let pid = pid_file(dir.path(), "sleeper");
+        // The runtime folder in its command line, as the machine's processes have it.
         spawn(
-            Command::new("sleep").arg("30"),
+            Command::new("sh").args(["-c", "sleep 30"]).arg(dir.path()),
             &dir.path().join("log"),
             &pid,
         )
@@ -120,5 +135,9 @@ mod tests {
         assert!(!pid.exists());
         std::fs::write(&pid, "999999999\n").expect("write");
         assert!(!alive(&pid));
+        // A live process that is not the machine's (this test itself) is left alone.
+        std::fs::write(&pid, format!("{}\n", std::process::id())).expect("write");
+        assert!(!alive(&pid));
+        assert!(!signal(&pid, Signal::TERM));
     }
 }
