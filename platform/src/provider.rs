@@ -89,22 +89,8 @@ impl VmState {
 /// Errors of providers: what failed and on what.
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
-    #[error("{what}: {source}")]
-    Io {
-        what: String,
-        source: std::io::Error,
-    },
     #[error("{0}")]
     Failed(String),
-    #[error("the {provider} provider is not available on this host: {why}")]
-    Unavailable { provider: &'static str, why: String },
-}
-
-impl ProviderError {
-    pub fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ProviderError {
-        let what = what.into();
-        move |source| ProviderError::Io { what, source }
-    }
 }
 
 /// One hypervisor. `commands` is what `start` runs, in order, so that every provider's
