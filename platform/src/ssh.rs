@@ -66,12 +66,11 @@ fn runtime() -> io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// Runs `command` (a shell when `None`) on this terminal; returns its exit code.
+/// Runs `command` (a shell when `None`) on this terminal, stdin relayed to it (its end
+/// too, as ssh does); returns its exit code.
 pub fn run(t: &Target, command: Option<String>, tty: bool) -> io::Result<i32> {
-    let input: Option<Box<dyn Read + Send>> =
-        (tty || command.is_none()).then(|| Box::new(io::stdin()) as _);
     let stdio = Io {
-        input,
+        input: Some(Box::new(io::stdin())),
         out: Box::new(io::stdout()),
         err: Box::new(io::stderr()),
     };
@@ -113,14 +112,42 @@ pub fn copy_out(t: &Target, remote: &str, output: impl Write + Send + 'static) -
     ))
 }
 
+/// Connects, retrying for a few seconds: right after `machine start` the guest's sshd may
+/// still be starting behind QEMU's forwarded port, which then resets the connection.
+async fn connect(t: &Target, config: Arc<client::Config>) -> io::Result<client::Handle<Pinning>> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let pin = Pinning {
+            file: t.known_host.clone(),
+        };
+        match client::connect(config.clone(), ("127.0.0.1", t.port), pin).await {
+            Ok(h) => return Ok(h),
+            Err(e) if std::time::Instant::now() < deadline && transient(&e) => {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await
+            }
+            Err(e) => return Err(other(format!("connecting to 127.0.0.1:{}: {e}", t.port))),
+        }
+    }
+}
+
+/// Whether a failed connection may work when tried again (nothing answered yet).
+fn transient(e: &russh::Error) -> bool {
+    match e {
+        russh::Error::IO(io) => matches!(
+            io.kind(),
+            io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionRefused
+                | io::ErrorKind::UnexpectedEof
+                | io::ErrorKind::BrokenPipe
+        ),
+        russh::Error::Disconnect | russh::Error::HUP => true,
+        _ => false,
+    }
+}
+
 async fn session(t: &Target, command: Option<String>, tty: bool, mut stdio: Io) -> io::Result<i32> {
     let config = Arc::new(client::Config::default());
-    let pin = Pinning {
-        file: t.known_host.clone(),
-    };
-    let mut handle = client::connect(config, ("127.0.0.1", t.port), pin)
-        .await
-        .map_err(|e| other(format!("connecting to 127.0.0.1:{}: {e}", t.port)))?;
+    let mut handle = connect(t, config).await?;
     let key = keys::load_secret_key(&t.key, None)
         .map_err(|e| other(format!("reading {}: {e}", t.key.display())))?;
     let hash = handle

@@ -84,7 +84,7 @@ pub fn info(engine: &LocalEngine) -> Result<SystemInfo> {
             cgroup_version: cgroup_version().to_string(),
             cgroup_manager: crate::container::cgroup::choose(
                 engine.options.cgroup_manager.as_deref(),
-                crate::container::cgroup::systemd_running(),
+                crate::container::cgroup::systemd(),
                 crate::rootless::active(),
             )
             .map(|(m, _)| m.as_str().to_string())

@@ -50,6 +50,9 @@ pub struct MonitorConfig {
     pub timeout_secs: Option<u32>,
     /// Health checks (`berth healthcheck run ID`).
     pub health: Option<Periodic>,
+    /// The cgroup v2 `memory.events` to watch for OOM kills while the container runs.
+    #[serde(default)]
+    pub oom_events: Option<PathBuf>,
     /// Run (exec'd in place of the monitor) once the container has exited, with the
     /// exit code appended: records the exit and cleans up.
     pub exit_command: Vec<String>,
@@ -76,6 +79,10 @@ impl RunDir {
     /// The exit code, written when the container has exited.
     pub fn exit_file(&self) -> PathBuf {
         self.0.join("exit")
+    }
+    /// Written when the kernel OOM-killed a process of the container (see `oom`).
+    pub fn oom_file(&self) -> PathBuf {
+        self.0.join("oom")
     }
     /// `PID START_TICKS MONITOR_PID STARTED_NANOS`, written once the process runs.
     pub fn started_file(&self) -> PathBuf {

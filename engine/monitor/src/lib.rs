@@ -12,6 +12,7 @@
 pub mod config;
 pub mod frame;
 pub mod logwriter;
+pub mod oom;
 pub mod process;
 pub mod runtime_log;
 pub mod sockpath;

@@ -13,6 +13,7 @@
 use berth_monitor::config::{MonitorConfig, Periodic, Report, Started};
 use berth_monitor::frame::{self, FrameBuffer};
 use berth_monitor::logwriter::{LogWriter, Stream};
+use berth_monitor::oom::OomWatch;
 use berth_monitor::{process, runtime_log, sockpath, timestamp};
 use rustix::event::{poll, PollFd, PollFlags};
 use rustix::process::{Pid, WaitOptions};
@@ -119,7 +120,12 @@ impl Client {
 fn monitor(cfg: &MonitorConfig, reporter: &mut Reporter) -> io::Result<Option<i32>> {
     let run = &cfg.run_dir;
     std::fs::create_dir_all(&run.0)?;
-    for f in [run.exit_file(), run.started_file(), run.pid_file()] {
+    for f in [
+        run.exit_file(),
+        run.started_file(),
+        run.pid_file(),
+        run.oom_file(),
+    ] {
         let _ = std::fs::remove_file(f);
     }
     let (sig_reader, sig_writer) = UnixStream::pair()?;
@@ -143,6 +149,7 @@ fn monitor(cfg: &MonitorConfig, reporter: &mut Reporter) -> io::Result<Option<i3
         clients.extend(wait_for_start(&listener, Duration::from_secs(30)));
     }
     let (mut io, pid) = run_container(cfg)?;
+    let oom = OomWatch::open(cfg.oom_events.as_deref(), run.oom_file());
     let started = Started {
         pid: pid as i64,
         start_ticks: process::start_ticks(pid as i64).unwrap_or(0),
@@ -168,6 +175,7 @@ fn monitor(cfg: &MonitorConfig, reporter: &mut Reporter) -> io::Result<Option<i3
             .as_ref()
             .filter(|h| h.every_secs > 0 && !h.command.is_empty())
             .map(|h| (h, Instant::now() + Duration::from_secs(h.every_secs))),
+        oom,
     };
     let (code, mut clients) = relay(
         pid,
@@ -414,6 +422,8 @@ fn exit_code(status: rustix::process::WaitStatus) -> i32 {
 struct Timers<'a> {
     deadline: Option<Instant>,
     health: Option<(&'a Periodic, Instant)>,
+    /// Not a timer: the cgroup's OOM record, polled alongside.
+    oom: OomWatch,
 }
 
 /// Starts a periodic command as a child (reaped with the others), so a slow health
@@ -443,6 +453,7 @@ fn relay(
     let Timers {
         mut deadline,
         mut health,
+        mut oom,
     } = timers;
     let mut exited: Option<(i32, Instant)> = None;
     let mut buf = vec![0u8; 64 * 1024];
@@ -482,6 +493,10 @@ fn relay(
         for c in &clients {
             fds.push(PollFd::new(&c.stream, PollFlags::IN));
         }
+        let oom_index = fds.len();
+        if let Some(f) = oom.fd() {
+            fds.push(PollFd::from_borrowed_fd(f, PollFlags::PRI));
+        }
         match poll(&mut fds, Some(&timespec(Duration::from_millis(100)))) {
             Ok(_) => {}
             Err(rustix::io::Errno::INTR) => continue,
@@ -489,6 +504,10 @@ fn relay(
         }
         let ready: Vec<PollFlags> = fds.iter().map(|f| f.revents()).collect();
         drop(fds);
+        // The kernel flags memory.events on every change; the init's exit is a last look.
+        if ready.get(oom_index).is_some_and(|f| !f.is_empty()) || !ready[0].is_empty() {
+            oom.check();
+        }
         if !ready[0].is_empty() {
             let mut drain = [0u8; 64];
             while (&*sig).read(&mut drain).map(|n| n > 0).unwrap_or(false) {}

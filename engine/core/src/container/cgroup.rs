@@ -2,7 +2,8 @@
 //! `cgroupfs` puts it at `berth/berth-ID` in each hierarchy (v1) or in the unified one
 //! (v2), made by the runtime itself; `systemd` has the runtime ask systemd for a
 //! `berth-ID.scope` unit in `machine.slice` (`--systemd-cgroup`), the default where
-//! systemd is PID 1 and Berth runs as root. Pure but for [`systemd_running`].
+//! systemd is PID 1 (with its system bus) and Berth runs as root. Pure but for
+//! [`systemd`].
 
 use std::path::Path;
 
@@ -75,23 +76,47 @@ pub const ROOTLESS_V1_LIMITS: &str =
 pub const ROOTLESS_UNDELEGATED_LIMITS: &str =
     "Resource limits are ignored: no cgroup tree is delegated to this rootless user";
 
-/// Whether systemd is the init system (`/run/systemd/system`, as sd_booted checks).
-pub fn systemd_running() -> bool {
-    Path::new("/run/systemd/system").is_dir()
+/// What systemd offers a cgroup manager here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SystemdState {
+    /// Not the init system.
+    Absent,
+    /// The init system, but without the system bus the runtimes ask it through.
+    NoBus,
+    /// The init system, reachable on the system bus.
+    Usable,
 }
 
-/// The manager for a new container: the one asked for, else systemd where it runs
+/// The system bus's socket, where crun and runc reach systemd.
+const SYSTEM_BUS: &str = "/run/dbus/system_bus_socket";
+
+/// Whether systemd is the init system (`/run/systemd/system`, as sd_booted checks) and
+/// its system bus is there.
+pub fn systemd() -> SystemdState {
+    if !Path::new("/run/systemd/system").is_dir() {
+        SystemdState::Absent
+    } else if std::env::var_os("DBUS_SYSTEM_BUS_ADDRESS").is_some()
+        || Path::new(SYSTEM_BUS).exists()
+    {
+        SystemdState::Usable
+    } else {
+        SystemdState::NoBus
+    }
+}
+
+/// The manager for a new container: the one asked for, else systemd where it is usable
 /// and Berth is root (a rootless user's cgroups need a systemd user session), else
-/// cgroupfs. Asking for systemd where it does not run falls back to cgroupfs with a
+/// cgroupfs. Asking for systemd where it cannot be used falls back to cgroupfs with a
 /// warning, as Podman does. Unknown names are an error.
 pub fn choose(
     requested: Option<&str>,
-    systemd: bool,
+    systemd: SystemdState,
     rootless: bool,
 ) -> Result<(CgroupManager, Option<String>), String> {
+    let usable = systemd == SystemdState::Usable && !rootless;
     match requested {
         None | Some("") => Ok((
-            if systemd && !rootless {
+            if usable {
                 CgroupManager::Systemd
             } else {
                 CgroupManager::Cgroupfs
@@ -99,13 +124,13 @@ pub fn choose(
             None,
         )),
         Some("cgroupfs") => Ok((CgroupManager::Cgroupfs, None)),
-        Some("systemd") if systemd && !rootless => Ok((CgroupManager::Systemd, None)),
+        Some("systemd") if usable => Ok((CgroupManager::Systemd, None)),
         Some("systemd") => Ok((
             CgroupManager::Cgroupfs,
-            Some(if systemd {
-                "the systemd cgroup manager needs root here (no systemd user session is used): falling back to cgroupfs".into()
-            } else {
-                "systemd is not running as PID 1: the systemd cgroup manager cannot be used; falling back to cgroupfs".into()
+            Some(match systemd {
+                SystemdState::Absent => "systemd is not running as PID 1: the systemd cgroup manager cannot be used; falling back to cgroupfs".into(),
+                _ if rootless => "the systemd cgroup manager needs root here (no systemd user session is used): falling back to cgroupfs".into(),
+                _ => format!("systemd's system bus ({SYSTEM_BUS}) is missing (install dbus): the systemd cgroup manager cannot be used; falling back to cgroupfs"),
             }),
         )),
         Some(other) => Err(format!(
@@ -133,16 +158,38 @@ mod tests {
     }
 
     #[test]
-    fn systemd_is_the_default_where_it_runs_for_root_only() {
+    fn systemd_is_the_default_where_it_is_usable_for_root_only() {
         use CgroupManager::*;
-        assert_eq!(choose(None, true, false), Ok((Systemd, None)));
-        assert_eq!(choose(None, true, true), Ok((Cgroupfs, None)));
-        assert_eq!(choose(None, false, false), Ok((Cgroupfs, None)));
-        assert_eq!(choose(Some("cgroupfs"), true, false), Ok((Cgroupfs, None)));
-        let (m, warning) = choose(Some("systemd"), false, false).expect("falls back");
+        assert_eq!(
+            choose(None, SystemdState::Usable, false),
+            Ok((Systemd, None))
+        );
+        assert_eq!(
+            choose(None, SystemdState::Usable, true),
+            Ok((Cgroupfs, None))
+        );
+        assert_eq!(
+            choose(None, SystemdState::Absent, false),
+            Ok((Cgroupfs, None))
+        );
+        assert_eq!(
+            choose(None, SystemdState::NoBus, false),
+            Ok((Cgroupfs, None))
+        );
+        assert_eq!(
+            choose(Some("cgroupfs"), SystemdState::Usable, false),
+            Ok((Cgroupfs, None))
+        );
+        let (m, warning) =
+            choose(Some("systemd"), SystemdState::Absent, false).expect("falls back");
         assert_eq!(m, Cgroupfs);
         assert!(warning.expect("a warning").contains("not running as PID 1"));
-        let err = choose(Some("sysd"), true, false).expect_err("unknown");
+        let (m, warning) = choose(Some("systemd"), SystemdState::NoBus, false).expect("falls back");
+        assert_eq!(m, Cgroupfs);
+        assert!(warning.expect("a warning").contains("install dbus"));
+        let (_, warning) = choose(Some("systemd"), SystemdState::Usable, true).expect("falls back");
+        assert!(warning.expect("a warning").contains("needs root"));
+        let err = choose(Some("sysd"), SystemdState::Usable, false).expect_err("unknown");
         assert!(err.contains("invalid --cgroup-manager \"sysd\""), "{err}");
     }
 }

@@ -7,22 +7,18 @@ use super::{ops, rootfs, store};
 use crate::engine::{EngineOptions, LocalEngine};
 use std::path::Path;
 
-/// Whether the kernel OOM-killed something in the container's memory cgroup (v1 or
-/// v2), at `cgroup` under the hierarchies.
-fn oom_killed(cgroup: &str) -> bool {
+/// Whether the kernel OOM-killed something in the container: the monitor's record (a
+/// systemd scope is gone by now), else the memory cgroup's own (v1 or v2) at `cgroup`
+/// under the hierarchies.
+fn oom_killed(paths: &ContainerPaths, cgroup: &str) -> bool {
     let candidates = [
         format!("/sys/fs/cgroup/memory/{cgroup}/memory.oom_control"),
         format!("/sys/fs/cgroup/{cgroup}/memory.events"),
     ];
-    candidates.iter().any(|p| {
-        std::fs::read_to_string(p).is_ok_and(|s| {
-            s.lines().any(|l| {
-                l.strip_prefix("oom_kill ")
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .is_some_and(|n| n > 0)
-            })
-        })
-    })
+    paths.run_dir().oom_file().exists()
+        || candidates
+            .iter()
+            .any(|p| std::fs::read_to_string(p).is_ok_and(|s| berth_monitor::oom::kills(&s) > 0))
 }
 
 /// `berth __container-exited ROOT RUNROOT ID CODE`: the monitor's exit command, run in
@@ -54,13 +50,13 @@ pub fn record_exit(engine: &LocalEngine, id: &str, code: i32, policies: bool) {
     };
     // The kernel's OOM record lives in the cgroup, which the runtime's delete removes.
     let manager = super::cgroup::CgroupManager::from_recorded(&row.config.cgroup_manager);
-    let oom = oom_killed(&manager.relative_dir(id));
+    let paths = ContainerPaths::new(&ctx.paths, id);
+    let oom = oom_killed(&paths, &manager.relative_dir(id));
     if let Ok(runtime) = super::runtime::Runtime::of_container(&ctx.paths, &row) {
         if runtime.root.join(id).exists() {
             let _ = runtime.delete(id, true);
         }
     }
-    let paths = ContainerPaths::new(&ctx.paths, id);
     if let Err(e) = crate::network::setup::teardown(id, &paths.run) {
         tracing::warn!(container = %id, error = %e, "tearing the network down");
     }

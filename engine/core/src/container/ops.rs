@@ -97,7 +97,7 @@ pub fn create_container(
     }
     let (manager, warning) = super::cgroup::choose(
         engine.options.cgroup_manager.as_deref(),
-        super::cgroup::systemd_running(),
+        super::cgroup::systemd(),
         crate::rootless::active(),
     )
     .map_err(EngineError::invalid)?;
@@ -425,6 +425,12 @@ fn monitor_config(
             command: berth_command(ctx, &["healthcheck", "run", &row.id]),
         }),
         exit_command: berth_command(ctx, &["__container-exited", &row.id]),
+        oom_events: super::cgroup::unified().then(|| {
+            let manager = super::cgroup::CgroupManager::from_recorded(&row.config.cgroup_manager);
+            std::path::Path::new("/sys/fs/cgroup")
+                .join(manager.relative_dir(&row.id))
+                .join("memory.events")
+        }),
     }
 }
 

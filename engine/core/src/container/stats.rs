@@ -37,7 +37,12 @@ fn sample(cg: &str) -> ContainerStats {
     let mut s = ContainerStats::default();
     if v2.join("memory.current").exists() {
         s.mem_usage = read_u64(v2.join("memory.current")).unwrap_or(0);
-        s.mem_limit = read_u64(v2.join("memory.max")).unwrap_or(u64::MAX);
+        // crun's systemd driver sets the limits on the scope's `container` child.
+        s.mem_limit = [v2.clone(), v2.join("container")]
+            .iter()
+            .filter_map(|d| read_u64(d.join("memory.max")))
+            .min()
+            .unwrap_or(u64::MAX);
         s.cpu_nano = keyed(v2.join("cpu.stat"), "usage_usec ").unwrap_or(0) * 1000;
         s.pids = read_u64(v2.join("pids.current")).unwrap_or(0);
         if let Ok(io) = std::fs::read_to_string(v2.join("io.stat")) {
