@@ -28,6 +28,11 @@ fn machine_build() -> PathBuf {
 
 /// `berth machine ...` in the store's HOME, trusting the plain registry.
 fn machine(store: &Store, args: &[&str]) -> cmd::CmdResult {
+    machine_with_input(store, args, None)
+}
+
+/// `berth machine ...` with `stdin` as its input.
+fn machine_with_input(store: &Store, args: &[&str], stdin: Option<&[u8]>) -> cmd::CmdResult {
     let conf = store.path().join("registries.conf");
     if !conf.exists() {
         let reg = &TestEnv::get().registry;
@@ -43,7 +48,7 @@ fn machine(store: &Store, args: &[&str]) -> cmd::CmdResult {
         "machine".into(),
     ];
     argv.extend(args.iter().map(|a| a.to_string()));
-    cmd::run(store.command(&argv), None, Duration::from_secs(900))
+    cmd::run(store.command(&argv), stdin, Duration::from_secs(900))
 }
 
 fn inspect(store: &Store, name: &str) -> serde_json::Value {
@@ -392,4 +397,126 @@ fn a_machine_runs_containers_for_berth_and_docker_through_its_socket() {
         String::from_utf8_lossy(&leftovers.stdout).trim().is_empty(),
         "no process of the machine left"
     );
+}
+
+/// Run as root in a rootful machine's guest, once per cgroup manager: a memory hog,
+/// a fork loop, and a container whose cgroup, limits and stats are read back.
+const CGROUP_CHECKS: &str = r#"img=$1
+for mgr in systemd cgroupfs; do
+  berth --cgroup-manager $mgr run --name hog-$mgr --memory 20m $img sh -c 'x=a; while true; do x=$x$x; done'
+  echo "$mgr hog exit $? oomkilled $(berth inspect --format '{{.State.OOMKilled}}' hog-$mgr)"
+  berth --cgroup-manager $mgr run --rm --pids-limit 5 $img sh -c 'for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; echo all forked' 2>/dev/null
+  echo "$mgr forks exit $?"
+  berth --cgroup-manager $mgr run -d --name s-$mgr --memory 64m --pids-limit 30 $img sleep 100 >/dev/null
+  id=$(berth inspect --format '{{.Id}}' s-$mgr)
+  cg=$(sed 's/^0:://' /proc/$(berth inspect --format '{{.State.Pid}}' s-$mgr)/cgroup)
+  echo "$mgr cgroup ${cg//$id/ID} memory.max $(cat /sys/fs/cgroup$cg/memory.max) pids.max $(cat /sys/fs/cgroup$cg/pids.max)"
+  echo "$mgr stats pids $(berth stats --no-stream --format '{{.PIDs}}' s-$mgr) limit $(berth stats --no-stream --format '{{.MemUsage}}' s-$mgr | sed 's|.* / ||')"
+  echo "$mgr manager $(berth inspect --format '{{.HostConfig.CgroupManager}}' s-$mgr) scope $(systemctl is-active berth-$id.scope)"
+  berth rm -f s-$mgr hog-$mgr >/dev/null
+done
+echo "left $(ls /sys/fs/cgroup/machine.slice | grep -c '^berth-') $(ls /sys/fs/cgroup/berth 2>/dev/null | grep -c '^berth-')"
+"#;
+
+#[test]
+fn a_rootful_machine_limits_containers_on_cgroup_v2_with_either_manager() {
+    let store = Store::new();
+    let _cleanup = Cleanup(&store);
+    let image = machine_image();
+    machine(&store, &["init", "--image", &image, "--rootful", "rf"]).ok();
+    assert_eq!(inspect(&store, "rf")["Rootful"], true);
+    let t = Instant::now();
+    machine(&store, &["start", "-q", "rf"]).ok();
+    println!("rootful machine start: {:.1} s", t.elapsed().as_secs_f64());
+    assert_eq!(
+        machine(&store, &["ssh", "rf", "id", "-u"]).ok().trim(),
+        "0",
+        "a rootful machine's ssh is root's"
+    );
+
+    // Through the host's connection: root in the guest, pure cgroup v2, systemd PID 1.
+    let info: serde_json::Value =
+        serde_json::from_str(&store.berth(["info", "--format", "json"]).ok().to_string())
+            .expect("info json");
+    let host = &info["host"];
+    assert_eq!(
+        (
+            &host["rootless"],
+            &host["cgroupVersion"],
+            &host["cgroupManager"]
+        ),
+        (
+            &serde_json::json!(false),
+            &serde_json::json!("v2"),
+            &serde_json::json!("systemd")
+        ),
+        "{host}"
+    );
+    store
+        .berth(["pull", "-q", "--tls-verify=false", &guest_image()])
+        .ok();
+    store
+        .berth([
+            "run",
+            "--name",
+            "hog",
+            "--memory",
+            "20m",
+            &guest_image(),
+            "sh",
+            "-c",
+            "x=a; while true; do x=$x$x; done",
+        ])
+        .fails_with(137);
+    let out = store
+        .berth([
+            "inspect",
+            "--format",
+            "{{.State.OOMKilled}} {{.HostConfig.CgroupManager}}",
+            "hog",
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(out.trim(), "true systemd");
+    store.berth(["rm", "hog"]).ok();
+
+    // In the guest, each manager (the script comes on ssh's stdin).
+    let img = guest_image();
+    let out = machine_with_input(
+        &store,
+        &["ssh", "rf", "bash", "-s", &img],
+        Some(CGROUP_CHECKS.as_bytes()),
+    )
+    .ok()
+    .to_string();
+    let expected = "\
+systemd hog exit 137 oomkilled true
+systemd forks exit 2
+systemd cgroup /machine.slice/berth-ID.scope/container memory.max 67108864 pids.max 30
+systemd stats pids 1 limit 67.1 MB
+systemd manager systemd scope active
+cgroupfs hog exit 137 oomkilled true
+cgroupfs forks exit 2
+cgroupfs cgroup /berth/berth-ID memory.max 67108864 pids.max 30
+cgroupfs stats pids 1 limit 67.1 MB
+cgroupfs manager cgroupfs scope inactive
+left 0 0
+";
+    assert_eq!(out, expected);
+
+    // Rootless again: the same machine, its user's engine after a restart.
+    machine(&store, &["stop", "rf"]).ok();
+    machine(&store, &["set", "--rootful=false", "rf"]).ok();
+    machine(&store, &["start", "-q", "rf"]).ok();
+    let out = store
+        .berth([
+            "info",
+            "--format",
+            "{{.Host.Rootless}} {{.Host.CgroupManager}}",
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(out.trim(), "true cgroupfs");
+    assert_ne!(machine(&store, &["ssh", "rf", "id", "-u"]).ok().trim(), "0");
+    machine(&store, &["rm", "-f", "rf"]).ok();
 }

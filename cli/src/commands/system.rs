@@ -32,7 +32,8 @@ pub fn info(engine: &dyn Engine, a: FormatArgs) -> anyhow::Result<i32> {
     let doc = serde_json::to_value(&info)?;
     match a.format.as_deref() {
         None | Some("yaml") => print!("{}", yaml(&doc)),
-        Some("json") => print_documents(Some("json"), &[doc])?,
+        // One object, indented by two as Podman's.
+        Some("json") => println!("{}", serde_json::to_string_pretty(&doc)?),
         // Templates name Podman's Go fields (`{{.Store.GraphRoot}}`), the JSON keys are camelCase.
         Some(f) => print_documents(Some(f), &[pascal_keys(doc)])?,
     }
