@@ -1,13 +1,12 @@
-//! What the agent serves the host over vsock: the API (each connection relayed to the
-//! API socket), published ports (`tcp PORT\n`, then relayed to the guest's loopback),
-//! and the clock (`time UNIX_NANOS\n` sets the guest's, after the host slept). Once all
-//! listen, the agent tells the host it is ready on the host's ready port.
+//! What the agent serves the host over vsock (the API service serves the API port
+//! itself): published ports (`tcp PORT\n`, then relayed to the guest's loopback), the
+//! clock (`time UNIX_NANOS\n` sets the guest's, after the host slept) and power. Once
+//! all listen, the agent tells the host it is ready on the host's ready port.
 
-use berth_types::machine::{framing, API_PORT, CLOCK_PORT, CONTROL_PORT, FORWARD_PORT, READY_PORT};
+use berth_types::machine::{framing, CLOCK_PORT, CONTROL_PORT, FORWARD_PORT, READY_PORT};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
 use std::time::Duration;
 use vsock::{VsockAddr, VsockListener, VsockStream, VMADDR_CID_ANY, VMADDR_CID_HOST};
 
@@ -183,17 +182,13 @@ fn signal_ready() {
     crate::say("the host did not take the ready signal; serving anyway");
 }
 
-pub fn serve(api: PathBuf) -> anyhow::Result<()> {
-    let api_loop = accept_loop(API_PORT, move |conn| {
-        let upstream = UnixStream::connect(&api)?;
-        relay(Box::new(conn), Box::new(upstream))
-    })?;
-    accept_loop(FORWARD_PORT, forward)?;
+pub fn serve() -> anyhow::Result<()> {
+    let forward_loop = accept_loop(FORWARD_PORT, forward)?;
     accept_loop(CLOCK_PORT, clock)?;
     accept_loop(CONTROL_PORT, control)?;
     wait_for_network();
     signal_ready();
-    let _ = api_loop.join();
+    let _ = forward_loop.join();
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 
 mod disk;
 mod listen;
+mod ping;
 mod provision;
 mod service;
 
@@ -28,17 +29,12 @@ fn args() -> anyhow::Result<Args> {
             "--provision" => {
                 out.provision = Some(it.next().context("--provision needs a FILE")?.into())
             }
-            // For bench/machine.sh: the mean latency of COUNT pings of an API socket.
+            // For bench/machine.sh: see `ping`.
             "--ping" => {
                 let socket = PathBuf::from(it.next().context("--ping needs SOCKET COUNT")?);
                 let count: u32 = it.next().context("--ping needs SOCKET COUNT")?.parse()?;
-                let start = Instant::now();
-                for _ in 0..count {
-                    if !service::answers(&socket) {
-                        anyhow::bail!("{} did not answer", socket.display());
-                    }
-                }
-                println!("{}", start.elapsed().as_micros() / u128::from(count.max(1)));
+                let (fresh, kept) = ping::measure(&socket, count)?;
+                println!("{fresh} {kept}");
                 std::process::exit(0);
             }
             "--version" => {
@@ -86,7 +82,7 @@ fn run() -> anyhow::Result<()> {
         socket.display(),
         started.elapsed().as_millis()
     ));
-    listen::serve(socket)
+    listen::serve()
 }
 
 fn main() {

@@ -14,7 +14,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 /// What the forwarder needs to know of its machine.
@@ -82,14 +82,82 @@ impl TryCloneShutdown for TcpStream {
     }
 }
 
+/// How many streams to the guest's API port are kept open ahead.
+const SPARES: usize = 2;
+
+/// Streams to the guest's API port opened ahead, so that a host connection does not
+/// wait for a vsock handshake (a round trip through the guest) before its request goes.
+struct Spares {
+    uds: PathBuf,
+    streams: Mutex<Vec<UnixStream>>,
+    taken: Condvar,
+}
+
+impl Spares {
+    fn new(uds: PathBuf) -> Arc<Spares> {
+        let spares = Arc::new(Spares {
+            uds,
+            streams: Mutex::default(),
+            taken: Condvar::new(),
+        });
+        let filler = spares.clone();
+        std::thread::spawn(move || filler.keep_filled());
+        spares
+    }
+
+    /// A stream to the guest's API: a spare still open, else a new one.
+    fn take(&self) -> std::io::Result<UnixStream> {
+        loop {
+            let spare = self.streams.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            self.taken.notify_one();
+            match spare {
+                Some(s) if open(&s) => return Ok(s),
+                // The service closed it meanwhile (restarted, say).
+                Some(_) => continue,
+                None => return crate::vsock::connect(&self.uds, API_PORT),
+            }
+        }
+    }
+
+    fn keep_filled(&self) {
+        loop {
+            {
+                let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+                while streams.len() >= SPARES {
+                    streams = self.taken.wait(streams).unwrap_or_else(|p| p.into_inner());
+                }
+            }
+            match crate::vsock::connect(&self.uds, API_PORT) {
+                Ok(s) => self
+                    .streams
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(s),
+                Err(_) => std::thread::sleep(Duration::from_millis(200)),
+            }
+        }
+    }
+}
+
+/// Whether an idle stream is still open (nothing to read yet, and no end).
+fn open(s: &UnixStream) -> bool {
+    use rustix::net::RecvFlags;
+    let mut byte = [0u8; 1];
+    matches!(
+        rustix::net::recv(s, &mut byte, RecvFlags::PEEK | RecvFlags::DONTWAIT),
+        Err(rustix::io::Errno::AGAIN)
+    )
+}
+
 fn serve_api(f: Forward) -> std::io::Result<()> {
     let _ = std::fs::remove_file(&f.api_socket);
     let listener = UnixListener::bind(&f.api_socket)?;
     std::fs::set_permissions(&f.api_socket, std::fs::Permissions::from_mode(0o600))?;
+    let spares = Spares::new(f.uds.clone());
     for conn in listener.incoming() {
         let Ok(conn) = conn else { continue };
-        let uds = f.uds.clone();
-        std::thread::spawn(move || match crate::vsock::connect(&uds, API_PORT) {
+        let spares = spares.clone();
+        std::thread::spawn(move || match spares.take() {
             Ok(guest) => relay(conn, guest),
             Err(e) => tracing::warn!(error = %e, "reaching the guest's API"),
         });

@@ -30,6 +30,9 @@ pub enum MachineError {
     State(String),
     #[error("{0}")]
     Failed(String),
+    /// The guest did not signal readiness in time.
+    #[error("{0}")]
+    NotReady(String),
     #[error(transparent)]
     Image(#[from] ImageError),
     #[error("{what}: {source}")]
@@ -314,9 +317,24 @@ impl Machines {
                 .map_err(io("writing the machine's config"))?;
         }
         let spec = self.spec(&c);
-        fs::write(&spec.provision, self.provision(&c)?)
-            .map_err(io("writing the provisioning document"))?;
-        let result = self.boot(&c, &spec, forwarder, progress, began);
+        let timeout = Duration::from_secs(
+            std::env::var("BERTH_MACHINE_BOOT_TIMEOUT")
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(600),
+        );
+        // A guest silent for minutes has hung early in its boot (rarely seen under
+        // software emulation): it is booted once more, in the time left.
+        let first = timeout.min(Duration::from_secs(180));
+        let mut forwarder = forwarder;
+        let mut result = self.boot(&c, &spec, &mut forwarder, progress, began, first);
+        if let (Err(MachineError::NotReady(why)), true) = (&result, timeout > first) {
+            tracing::warn!(machine = name, "{why}");
+            progress("The guest did not come up: booting it again");
+            self.halt(name, true);
+            fs::create_dir_all(&run).map_err(io(format!("creating {}", run.display())))?;
+            result = self.boot(&c, &spec, &mut forwarder, progress, began, timeout - first);
+        }
         if result.is_err() {
             self.halt(name, true);
         }
@@ -327,11 +345,14 @@ impl Machines {
         &self,
         c: &MachineConfig,
         spec: &VmSpec,
-        mut forwarder: Command,
+        forwarder: &mut Command,
         progress: &dyn Fn(&str),
         began: Instant,
+        limit: Duration,
     ) -> Result<Started> {
         let run = &spec.run_dir;
+        fs::write(&spec.provision, self.provision(c)?)
+            .map_err(io("writing the provisioning document"))?;
         let ready = match &spec.channel {
             crate::Channel::HybridVsock { uds, .. } => {
                 Some(vsock::listen(uds, READY_PORT).map_err(io("listening for the agent"))?)
@@ -390,10 +411,10 @@ impl Machines {
         }
         let booted = Instant::now();
         progress("Waiting for the guest agent");
-        self.wait_ready(c, spec, ready, booted)?;
+        self.wait_ready(c, spec, ready, booted, limit)?;
         let boot = booted.elapsed();
         procs::spawn(
-            &mut forwarder,
+            forwarder,
             &run.join("forward.log"),
             &procs::pid_file(run, "forward"),
         )
@@ -428,13 +449,8 @@ impl Machines {
         spec: &VmSpec,
         ready: Option<std::os::unix::net::UnixListener>,
         since: Instant,
+        timeout: Duration,
     ) -> Result<()> {
-        let timeout = Duration::from_secs(
-            std::env::var("BERTH_MACHINE_BOOT_TIMEOUT")
-                .ok()
-                .and_then(|t| t.parse().ok())
-                .unwrap_or(600),
-        );
         let pid = Qemu::pid_file(&spec.run_dir);
         let console = Qemu::console_log(&spec.run_dir);
         let Some(listener) = ready else {
@@ -466,7 +482,7 @@ impl Machines {
                 )));
             }
             if since.elapsed() > timeout {
-                return Err(MachineError::Failed(format!(
+                return Err(MachineError::NotReady(format!(
                     "machine {}: the guest agent was not ready after {} s: {}",
                     c.name,
                     timeout.as_secs(),

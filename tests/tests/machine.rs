@@ -436,8 +436,7 @@ fn a_rootful_machine_limits_containers_on_cgroup_v2_with_either_manager() {
 
     // Through the host's connection: root in the guest, pure cgroup v2, systemd PID 1.
     let info: serde_json::Value =
-        serde_json::from_str(&store.berth(["info", "--format", "json"]).ok().to_string())
-            .expect("info json");
+        serde_json::from_str(store.berth(["info", "--format", "json"]).ok()).expect("info json");
     let host = &info["host"];
     assert_eq!(
         (

@@ -16,6 +16,9 @@ pub struct ServiceArgs {
     /// Where to listen: unix:///path/to.sock, or tcp://IP:PORT (unauthenticated)
     #[arg(value_name = "URI")]
     pub uri: Option<String>,
+    /// Also serve a machine's host on this vsock port (its bytes framed)
+    #[arg(long, value_name = "PORT", hide = true)]
+    pub machine_vsock: Option<u32>,
 }
 
 /// Where to listen, as the URI says.
@@ -57,10 +60,20 @@ pub fn run(engine: Box<dyn Engine>, a: ServiceArgs) -> anyhow::Result<i32> {
     let rootful = rustix::process::getuid().is_root() && !is_rootless();
     let idle = (a.time > 0).then(|| std::time::Duration::from_secs(a.time));
     let engine = std::sync::Arc::from(engine);
+    let listeners = |first: Listener| -> anyhow::Result<Vec<Listener>> {
+        let mut all = vec![first];
+        if let Some(port) = a.machine_vsock {
+            #[cfg(target_os = "linux")]
+            all.push(Listener::VsockFramed(port));
+            #[cfg(not(target_os = "linux"))]
+            anyhow::bail!("--machine-vsock {port}: vsock is served on Linux only");
+        }
+        Ok(all)
+    };
     // Socket activation: systemd made the socket and owns it.
     if let Some(activated) = berth_api::server::socket::activated() {
         let listener = activated.map_err(|e| listen_error("the activated socket", e))?;
-        berth_api::server::serve(engine, Listener::Unix(listener), idle)
+        berth_api::server::serve(engine, listeners(Listener::Unix(listener))?, idle)
             .map_err(|e| anyhow::anyhow!("serving on the activated socket: {e}"))?;
         return Ok(0);
     }
@@ -71,13 +84,14 @@ pub fn run(engine: Box<dyn Engine>, a: ServiceArgs) -> anyhow::Result<i32> {
             eprintln!(
                 "warning: serving the API on tcp://{addr} without authentication or encryption: anyone who can reach it controls this engine"
             );
-            berth_api::server::serve(engine, Listener::Tcp(listener), idle)
+            berth_api::server::serve(engine, listeners(Listener::Tcp(listener))?, idle)
                 .map_err(|e| anyhow::anyhow!("serving on tcp://{addr}: {e}"))?;
         }
         Target::Unix(path) => {
             let listener = berth_api::server::socket::bind(&path, rootful)
                 .map_err(|e| listen_error(&path.display().to_string(), e))?;
-            let served = berth_api::server::serve(engine, Listener::Unix(listener), idle);
+            let served =
+                berth_api::server::serve(engine, listeners(Listener::Unix(listener))?, idle);
             let _ = std::fs::remove_file(&path);
             served.map_err(|e| anyhow::anyhow!("serving on {}: {e}", path.display()))?;
         }

@@ -109,20 +109,21 @@ mod tests {
 pub mod framing {
     use std::io::{self, Read, Write};
 
-    /// Frames everything `from` yields onto `to`, then the end mark.
+    /// Frames everything `from` yields onto `to`, then the end mark; each frame goes in
+    /// one write (on vsock, one packet rather than two).
     pub fn send(mut from: impl Read, mut to: impl Write) -> io::Result<()> {
-        let mut buf = vec![0u8; 64 * 1024];
+        let mut buf = vec![0u8; 4 + 64 * 1024];
         loop {
-            let n = match from.read(&mut buf) {
+            let n = match from.read(&mut buf[4..]) {
                 Ok(0) | Err(_) => 0,
                 Ok(n) => n,
             };
-            to.write_all(&(n as u32).to_be_bytes())?;
-            if n == 0 {
-                return to.flush();
-            }
-            to.write_all(&buf[..n])?;
+            buf[..4].copy_from_slice(&(n as u32).to_be_bytes());
+            to.write_all(&buf[..4 + n])?;
             to.flush()?;
+            if n == 0 {
+                return Ok(());
+            }
         }
     }
 

@@ -1,6 +1,7 @@
-//! The API server: accepts connections on a unix socket, reads each request (bodies
-//! up to [`MAX_BODY`]), runs the engine call on a blocking thread and answers; stops
-//! after an idle time with no connection open (`system service --time`).
+//! The API server: accepts connections on a unix socket (and, in a machine's guest, on
+//! the host's vsock port), reads each request (bodies up to [`MAX_BODY`]), runs the
+//! engine call on a blocking thread and answers; stops after an idle time with no
+//! connection open (`system service --time`).
 
 pub mod archive;
 pub mod attach;
@@ -10,6 +11,7 @@ pub mod docker;
 pub mod events;
 pub mod exec;
 pub mod fields;
+pub mod framed;
 pub mod hijack;
 pub mod image_ops;
 pub mod libpod;
@@ -138,16 +140,21 @@ impl Activity {
     }
 }
 
-/// Where the service listens: a unix socket, or TCP when asked for (unauthenticated).
+/// Where the service listens: a unix socket, TCP when asked for (unauthenticated), or
+/// a vsock port whose connections come from a machine's host, framed.
 pub enum Listener {
     Unix(std::os::unix::net::UnixListener),
     Tcp(std::net::TcpListener),
+    #[cfg(target_os = "linux")]
+    VsockFramed(u32),
 }
 
-/// A listener on the runtime: accepts connections of either kind.
+/// A listener on the runtime: accepts connections of its kind.
 enum Accepting {
     Unix(tokio::net::UnixListener),
     Tcp(tokio::net::TcpListener),
+    #[cfg(target_os = "linux")]
+    VsockFramed(tokio_vsock::VsockListener),
 }
 
 impl Accepting {
@@ -161,6 +168,14 @@ impl Accepting {
                 l.set_nonblocking(true)?;
                 Accepting::Tcp(tokio::net::TcpListener::from_std(l)?)
             }
+            #[cfg(target_os = "linux")]
+            Listener::VsockFramed(port) => Accepting::VsockFramed(
+                tokio_vsock::VsockListener::bind(tokio_vsock::VsockAddr::new(
+                    tokio_vsock::VMADDR_CID_ANY,
+                    port,
+                ))
+                .map_err(|e| std::io::Error::new(e.kind(), format!("vsock port {port}: {e}")))?,
+            ),
         })
     }
 
@@ -169,6 +184,10 @@ impl Accepting {
         match self {
             Accepting::Unix(l) => spawn_connection(l.accept().await?.0, state, activity),
             Accepting::Tcp(l) => spawn_connection(l.accept().await?.0, state, activity),
+            #[cfg(target_os = "linux")]
+            Accepting::VsockFramed(l) => {
+                spawn_connection(framed::Deframed::new(l.accept().await?.0), state, activity)
+            }
         }
         Ok(())
     }
@@ -192,11 +211,11 @@ where
     });
 }
 
-/// Serves `engine` on `listener` until it has been idle (no connection open) for
+/// Serves `engine` on `listeners` until it has been idle (no connection open) for
 /// `idle`; forever with `None`.
 pub fn serve(
     engine: Arc<dyn Engine>,
-    listener: Listener,
+    listeners: Vec<Listener>,
     idle: Option<Duration>,
 ) -> std::io::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -204,22 +223,29 @@ pub fn serve(
         .build()?;
     let state = State::new(engine);
     runtime.block_on(async move {
-        let listener = Accepting::new(listener)?;
         let activity = Arc::new(Activity {
             open: AtomicUsize::new(0),
             last: Mutex::new(Instant::now()),
         });
-        loop {
-            let tick = idle.map_or(Duration::from_secs(3600), |d| d.min(Duration::from_secs(1)));
-            match tokio::time::timeout(tick, listener.accept(&state, &activity)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "accepting a connection"),
-                Err(_) => {
-                    if let (Some(limit), Some(quiet)) = (idle, activity.idle_for()) {
-                        if quiet >= limit {
-                            return Ok(());
-                        }
+        for listener in listeners {
+            let listener = Accepting::new(listener)?;
+            let (state, activity) = (state.clone(), activity.clone());
+            tokio::spawn(async move {
+                loop {
+                    if let Err(e) = listener.accept(&state, &activity).await {
+                        tracing::warn!(error = %e, "accepting a connection");
+                        // Out of descriptors, say: not in a busy loop.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
                     }
+                }
+            });
+        }
+        let tick = idle.map_or(Duration::from_secs(3600), |d| d.min(Duration::from_secs(1)));
+        loop {
+            tokio::time::sleep(tick).await;
+            if let (Some(limit), Some(quiet)) = (idle, activity.idle_for()) {
+                if quiet >= limit {
+                    return Ok(());
                 }
             }
         }
