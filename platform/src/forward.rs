@@ -1,8 +1,9 @@
 //! The host side of a running machine, run as its own process (`berth machine
 //! __forward NAME`) for as long as the VM lives: the host's API socket (0600), each
-//! connection relayed to the agent's API port; the containers' published TCP ports,
-//! followed through the guest's events and served on the host's loopback; and the
-//! guest's clock, set from the host's after the host slept.
+//! connection relayed to the API port the guest's service serves (on streams opened
+//! ahead); the containers' published TCP ports, followed through the guest's events
+//! and served on the host's loopback; and the guest's clock, set from the host's after
+//! the host slept.
 
 use crate::procs;
 use crate::qemu::Qemu;

@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The guest agent's port for the engine API (a byte stream to the API socket).
+/// The engine API's port, served by the guest's `berth system service` itself (the host's
+/// bytes framed).
 pub const API_PORT: u32 = 1024;
 /// The host's port the agent connects to once the API answers (`ready\n`).
 pub const READY_PORT: u32 = 1025;
