@@ -180,15 +180,51 @@ pub fn network(doc: &Provision) -> anyhow::Result<()> {
         .filter(|n| n.parse::<std::net::IpAddr>().is_ok())
         .map(|n| format!("DNS={n}\n"))
         .collect();
+    // networkd keeps what the agent set up at once (below) and takes the link over.
     let unit = format!(
-        "[Match]\nName=eth0\n\n[Network]\nAddress={address}\nGateway={gateway}\n{dns}LinkLocalAddressing=no\nIPv6AcceptRA=no\n"
+        "[Match]\nName=eth0\n\n[Network]\nAddress={address}\nGateway={gateway}\n{dns}LinkLocalAddressing=no\nIPv6AcceptRA=no\nKeepConfiguration=static\n"
     );
     fs::create_dir_all("/run/systemd/network")?;
     write_file(
         Path::new("/run/systemd/network/05-berth-static.network"),
         unit.as_bytes(),
         0o644,
-    )
+    )?;
+    // Alongside the rest of the boot: the link may take a while to appear.
+    let (address, gateway) = (address.clone(), gateway.clone());
+    std::thread::spawn(move || {
+        if let Err(e) = configure_now(&address, &gateway) {
+            crate::say(&format!("network: left to systemd-networkd: {e:#}"));
+        }
+    });
+    Ok(())
+}
+
+/// Sets the fixed address and default route on eth0 as soon as it exists, rather than
+/// when networkd has started (seconds later under emulation): the agent's readiness
+/// waits for the route.
+fn configure_now(address: &str, gateway: &str) -> anyhow::Result<()> {
+    let _ = Command::new("modprobe")
+        .args(["-a", "virtio_pci", "virtio_net"])
+        .status();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !Path::new("/sys/class/net/eth0").exists() {
+        if std::time::Instant::now() > deadline {
+            bail!("no eth0 after 10 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    for args in [
+        vec!["addr", "replace", address, "dev", "eth0"],
+        vec!["link", "set", "eth0", "up"],
+        vec!["route", "replace", "default", "via", gateway, "dev", "eth0"],
+    ] {
+        let status = Command::new("ip").args(&args).status()?;
+        if !status.success() {
+            bail!("ip {} failed ({status})", args.join(" "));
+        }
+    }
+    Ok(())
 }
 
 pub fn apply(doc: &Provision) -> anyhow::Result<()> {
