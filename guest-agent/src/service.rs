@@ -58,6 +58,9 @@ fn command(doc: &Provision) -> anyhow::Result<(Command, PathBuf)> {
     )
     .context("writing /etc/environment")?;
     let socket = runtime.join("berth/berth.sock");
+    // The user's environment, as a login has it: the same XDG_RUNTIME_DIR puts the
+    // service's run root and rootless namespaces where the user's own `berth` finds
+    // them (setpriv's --reset-env would drop it).
     let mut c = Command::new("setpriv");
     c.args([
         "--reuid",
@@ -65,15 +68,17 @@ fn command(doc: &Provision) -> anyhow::Result<(Command, PathBuf)> {
         "--regid",
         &gid.to_string(),
         "--init-groups",
-        "--reset-env",
         "--",
     ])
     .arg(BERTH)
     .args(["system", "service", "--time", "0"])
     .args(host_port())
     .arg(format!("unix://{}", socket.display()))
+    .env_clear()
     .env("HOME", &home)
     .env("USER", &doc.username)
+    .env("LOGNAME", &doc.username)
+    .env("PATH", "/usr/local/bin:/usr/bin:/bin")
     .env("XDG_RUNTIME_DIR", &runtime);
     Ok((c, socket))
 }

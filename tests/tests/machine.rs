@@ -299,6 +299,21 @@ fn a_machine_runs_containers_for_berth_and_docker_through_its_socket() {
         std::thread::sleep(Duration::from_millis(200));
     }
     assert!(got.is_some(), "port {port} did not answer with the page");
+    // The user's own berth in the guest shares the service's store and namespaces.
+    let out = machine(
+        &store,
+        &[
+            "ssh",
+            "m1",
+            "berth",
+            "ps",
+            "--format",
+            "'{{.Names}} {{.State}}'",
+        ],
+    )
+    .ok()
+    .to_string();
+    assert_eq!(out.trim(), "web running", "{out}");
     store.berth(["rm", "-f", "web"]).ok();
 
     let out = machine(&store, &["ssh", "m1", "cat", "/etc/hostname"])
