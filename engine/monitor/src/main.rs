@@ -165,7 +165,7 @@ fn monitor(cfg: &MonitorConfig, reporter: &mut Reporter) -> io::Result<Option<i3
         log.and_then(|l| l.max_size),
         log.map_or(1, |l| l.max_files),
     )?;
-    let timers = Timers {
+    let watches = Watches {
         deadline: cfg
             .timeout_secs
             .filter(|t| *t > 0)
@@ -184,7 +184,7 @@ fn monitor(cfg: &MonitorConfig, reporter: &mut Reporter) -> io::Result<Option<i3
         &sig_reader,
         &mut log,
         clients,
-        timers,
+        watches,
     )?;
     write_replace(&run.exit_file(), code.to_string().as_bytes())?;
     for c in &mut clients {
@@ -418,11 +418,11 @@ fn exit_code(status: rustix::process::WaitStatus) -> i32 {
     }
 }
 
-/// Time-driven work of the relay loop: the `--timeout` kill and health checks.
-struct Timers<'a> {
+/// What the relay loop watches besides the streams: the `--timeout` kill, health
+/// checks, and the cgroup's OOM record.
+struct Watches<'a> {
     deadline: Option<Instant>,
     health: Option<(&'a Periodic, Instant)>,
-    /// Not a timer: the cgroup's OOM record, polled alongside.
     oom: OomWatch,
 }
 
@@ -448,13 +448,13 @@ fn relay(
     sig: &UnixStream,
     log: &mut LogWriter,
     mut clients: Vec<Client>,
-    timers: Timers<'_>,
+    watches: Watches<'_>,
 ) -> io::Result<(i32, Vec<Client>)> {
-    let Timers {
+    let Watches {
         mut deadline,
         mut health,
         mut oom,
-    } = timers;
+    } = watches;
     let mut exited: Option<(i32, Instant)> = None;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
