@@ -79,7 +79,7 @@ pub fn copy_from(engine: &LocalEngine, name: &str, path: &str, out: &mut dyn Wri
         let rel = relative(path);
         // RDONLY (not O_PATH): the handle is read and listed directly. NONBLOCK: a fifo
         // there must not hang the copy.
-        let fd = rfs::openat2(
+        let fd = crate::store::fsutil::openat2(
             &root_fd,
             rel.as_str(),
             OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
@@ -102,7 +102,7 @@ fn final_name(root_fd: &OwnedFd, path: &str) -> PathBuf {
         let (Some(parent), Some(name)) = (p.parent(), p.file_name()) else {
             break;
         };
-        let Ok(dir) = rfs::openat2(
+        let Ok(dir) = crate::store::fsutil::openat2(
             root_fd,
             relative(&parent.to_string_lossy()).as_str(),
             OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -243,7 +243,7 @@ pub fn copy_to(engine: &LocalEngine, name: &str, path: &str, input: &mut dyn Rea
     with_root(ctx, name, |root| {
         let root_fd = open_root(root)?;
         let rel = relative(path);
-        let dest = rfs::openat2(
+        let dest = crate::store::fsutil::openat2(
             &root_fd,
             rel.as_str(),
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -277,7 +277,7 @@ pub fn path_stat(engine: &LocalEngine, name: &str, path: &str) -> Result<Option<
     let ctx = engine.ctx()?;
     with_root(ctx, name, |root| {
         let root_fd = open_root(root)?;
-        let Ok(fd) = rfs::openat2(
+        let Ok(fd) = crate::store::fsutil::openat2(
             &root_fd,
             relative(path).as_str(),
             OFlags::PATH | OFlags::CLOEXEC,

@@ -228,7 +228,7 @@ fn append_in_root(
     line: &str,
 ) -> io::Result<()> {
     use std::io::Write;
-    let fd = rfs::openat2(
+    let fd = crate::store::fsutil::openat2(
         root,
         path,
         OFlags::WRONLY | OFlags::APPEND | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK,
@@ -252,7 +252,7 @@ fn append_in_root(
 
 /// The file's text, resolved inside `root`; empty when it does not exist.
 fn read_in_root(root: &std::os::fd::OwnedFd, path: &str) -> io::Result<String> {
-    let fd = match rfs::openat2(
+    let fd = match crate::store::fsutil::openat2(
         root,
         path,
         OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK,

@@ -302,7 +302,7 @@ pub struct LayerFiles {
 
 impl ContentSource for LayerFiles {
     fn open(&self, path: &[u8]) -> io::Result<File> {
-        let fd = rustix::fs::openat2(
+        let fd = crate::store::fsutil::openat2(
             &self.root,
             path,
             OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,

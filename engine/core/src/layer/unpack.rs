@@ -105,7 +105,7 @@ fn errno_io(e: Errno) -> io::Error {
 
 fn in_root(root: &OwnedFd, path: &[u8], flags: OFlags) -> Result<OwnedFd, Errno> {
     let path: &[u8] = if path.is_empty() { b"." } else { path };
-    rfs::openat2(
+    crate::store::fsutil::openat2(
         root,
         path,
         flags | OFlags::CLOEXEC,

@@ -36,3 +36,22 @@ pub fn write_replace(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
+
+/// `openat2`, tried again while it answers EAGAIN: the kernel says so when a rename or
+/// mount anywhere on the system raced a walk of `..` under `RESOLVE_IN_ROOT` or
+/// `RESOLVE_BENEATH`, and the walk is to be repeated.
+pub fn openat2<Fd: std::os::fd::AsFd, P: rustix::path::Arg + Copy>(
+    dir: Fd,
+    path: P,
+    flags: rustix::fs::OFlags,
+    mode: rustix::fs::Mode,
+    resolve: rustix::fs::ResolveFlags,
+) -> rustix::io::Result<std::os::fd::OwnedFd> {
+    let mut tries = 0;
+    loop {
+        match rustix::fs::openat2(dir.as_fd(), path, flags, mode, resolve) {
+            Err(rustix::io::Errno::AGAIN) if tries < 100 => tries += 1,
+            other => return other,
+        }
+    }
+}

@@ -76,21 +76,13 @@ impl Source<'_> {
         )?;
         let rel = self.path.trim_start_matches('/');
         let rel = if rel.is_empty() { "." } else { rel };
-        // openat2 answers EAGAIN when a rename or mount anywhere raced its walk of
-        // `..`: the walk is simply tried again.
-        let mut tries = 0;
-        loop {
-            match rfs::openat2(
-                &root,
-                rel,
-                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                Mode::empty(),
-                rfs::ResolveFlags::IN_ROOT,
-            ) {
-                Err(Errno::AGAIN) if tries < 100 => tries += 1,
-                other => return other,
-            }
-        }
+        crate::store::fsutil::openat2(
+            &root,
+            rel,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+            rfs::ResolveFlags::IN_ROOT,
+        )
     }
 }
 
