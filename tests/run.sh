@@ -24,6 +24,9 @@ status=''
 test_time=''
 test_cmd=''
 started=$(now)
+# Free disk where the build and the stores live, in GiB (a full disk fails tests late).
+free_gib() { df -P -k . "${TMPDIR:-/tmp}" | awk 'NR > 1 { printf "%s%.1f", sep, $4 / 1048576; sep = "/" }'; }
+disk_at_start=$(free_gib)
 
 # On any exit: stop the registries, remove the state, print what happened.
 # shellcheck disable=SC2317 # called by the EXIT trap
@@ -53,6 +56,7 @@ finish() {
   else
     echo "tests did not finish (harness setup failed or interrupted; exit $rc)"
   fi
+  echo "disk free:    $disk_at_start GiB at the start, $(free_gib) GiB at the end (tree/tmp)"
   echo "total:        $(since "$started")"
 }
 trap finish EXIT

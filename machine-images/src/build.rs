@@ -1,6 +1,7 @@
 //! Building the guest OS: mmdebstrap against the apt sources this host uses, the
 //! recipe laid over it, then the outputs — an ext4 raw disk (Apple HV), the same as
-//! qcow2 (QEMU), a rootfs tarball (WSL2) and the kernel — described by `image.json`.
+//! qcow2 (QEMU), a rootfs tarball (WSL2) and the kernel — described by `image.json`,
+//! each kept zstd-compressed for publishing (the raw disk and tarball only so).
 //! A build is cached under its key (the recipe, the suite, the binaries' bytes):
 //! asking again with nothing changed returns the finished one at once.
 
@@ -137,6 +138,22 @@ fn kernel_of(root: &Path) -> anyhow::Result<PathBuf> {
     kernels.pop().context("no kernel in the image's /boot")
 }
 
+/// `FILE.zst` beside `FILE`, made once (the form every output is published in).
+pub fn compressed(dir: &Path, out: &Output) -> anyhow::Result<Output> {
+    let name = format!("{}.zst", out.file);
+    let path = dir.join(&name);
+    if !path.exists() {
+        let tmp = dir.join(format!(".{name}.tmp"));
+        let mut input = fs::File::open(dir.join(&out.file))?;
+        let output = fs::File::create(&tmp)?;
+        let mut enc = zstd::Encoder::new(output, 3)?;
+        std::io::copy(&mut input, &mut enc)?;
+        enc.finish()?.sync_all()?;
+        fs::rename(&tmp, &path)?;
+    }
+    describe(dir, &name)
+}
+
 /// Builds (or finds the cached) image under `out`; returns its folder and description.
 pub fn build(out: &Path, bins: &Binaries, log: &dyn Fn(&str)) -> anyhow::Result<(PathBuf, Built)> {
     let key = key(bins)?;
@@ -190,6 +207,14 @@ pub fn build(out: &Path, bins: &Binaries, log: &dyn Fn(&str)) -> anyhow::Result<
         raw: describe(&work, "disk.raw")?,
         tar: describe(&work, "rootfs.tar")?,
     };
+    // Only their compressed forms are published; the raw disk and the tarball are not
+    // read again, so they go (the qcow2 stays: a local build boots from it).
+    for out in [&built.qcow2, &built.raw, &built.tar] {
+        compressed(&work, out)?;
+    }
+    for file in [&built.raw.file, &built.tar.file] {
+        fs::remove_file(work.join(file)).with_context(|| format!("removing {file}"))?;
+    }
     fs::write(work.join("image.json"), serde_json::to_vec_pretty(&built)?)?;
     let _ = fs::remove_dir_all(&dir);
     fs::rename(&work, &dir).with_context(|| format!("moving the build to {}", dir.display()))?;

@@ -1,8 +1,8 @@
-//! Publishing a build as an OCI artifact through Berth's registry client: each output
-//! is zstd-compressed once (kept beside the build), uploaded as a blob unless the
+//! Publishing a build as an OCI artifact through Berth's registry client: each output's
+//! zstd-compressed copy (made by the build) is uploaded as a blob unless the
 //! registry has it, then one manifest per format and the index over them, tagged.
 
-use crate::build::{describe, Built, Output};
+use crate::build::{compressed, Built, Output};
 use anyhow::Context;
 use berth_registry::artifact::{self, DiskFormat};
 use berth_registry::auth::Credentials;
@@ -19,22 +19,6 @@ fn output(built: &Built, format: DiskFormat) -> &Output {
         DiskFormat::Raw => &built.raw,
         DiskFormat::Wsl => &built.tar,
     }
-}
-
-/// `FILE.zst` beside `FILE`, made once.
-fn compressed(dir: &Path, out: &Output) -> anyhow::Result<Output> {
-    let name = format!("{}.zst", out.file);
-    let path = dir.join(&name);
-    if !path.exists() {
-        let tmp = dir.join(format!(".{name}.tmp"));
-        let mut input = fs::File::open(dir.join(&out.file))?;
-        let output = fs::File::create(&tmp)?;
-        let mut enc = zstd::Encoder::new(output, 3)?;
-        std::io::copy(&mut input, &mut enc)?;
-        enc.finish()?.sync_all()?;
-        fs::rename(&tmp, &path)?;
-    }
-    describe(dir, &name)
 }
 
 async fn blob(client: &RegistryClient, digest: &Digest, bytes: Vec<u8>) -> anyhow::Result<()> {
