@@ -5,6 +5,7 @@
 //! the clock. It tells the host it is ready once the API answers.
 
 mod disk;
+mod kmod;
 mod listen;
 mod ping;
 mod provision;
@@ -54,33 +55,62 @@ pub fn say(what: &str) {
     eprintln!("berth-agent: {what}");
 }
 
+/// How long each step of the start took, for the console line that says the API is up.
+struct Stages {
+    last: Instant,
+    done: Vec<(&'static str, u128)>,
+}
+
+impl Stages {
+    fn new() -> Stages {
+        Stages {
+            last: Instant::now(),
+            done: Vec::new(),
+        }
+    }
+
+    fn done(&mut self, what: &'static str) {
+        let now = Instant::now();
+        self.done.push((what, (now - self.last).as_millis()));
+        self.last = now;
+    }
+
+    fn summary(&self) -> String {
+        let parts: Vec<String> = self
+            .done
+            .iter()
+            .map(|(what, ms)| format!("{what} {ms} ms"))
+            .collect();
+        parts.join(", ")
+    }
+}
+
 fn run() -> anyhow::Result<()> {
     let args = args()?;
     let started = Instant::now();
+    let mut stages = Stages::new();
+    kmod::load(kmod::NEEDED);
+    stages.done("modules");
     let doc = provision::find(args.provision.as_deref().or(Some(PROVISION_FILE.as_ref())))?;
     // First: systemd-networkd reads it when it starts.
     if let Err(e) = provision::network(&doc) {
         say(&format!("network: {e:#}"));
     }
-    // What the agent needs before systemd's module loading may have run.
-    let _ = std::process::Command::new("modprobe")
-        .args([
-            "-a",
-            "vmw_vsock_virtio_transport",
-            "qemu_fw_cfg",
-            "virtiofs",
-            "overlay",
-        ])
-        .status();
+    stages.done("provisioning");
     // The data disk first: /home lives there, and the user's keys go into it.
     disk::prepare_data()?;
+    stages.done("data disk");
     provision::apply(&doc)?;
+    stages.done("user");
     disk::mount_shares(&doc)?;
+    stages.done("shares");
     let socket = service::start(&doc)?;
+    stages.done("API");
     say(&format!(
-        "API up at {} after {} ms",
+        "API up at {} after {} ms ({})",
         socket.display(),
-        started.elapsed().as_millis()
+        started.elapsed().as_millis(),
+        stages.summary()
     ));
     listen::serve()
 }

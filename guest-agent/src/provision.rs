@@ -15,7 +15,6 @@ pub const DEFAULT_USER: &str = "berth";
 
 /// The document, from the first source that has one.
 pub fn find(file: Option<&Path>) -> anyhow::Result<Provision> {
-    let _ = Command::new("modprobe").arg("qemu_fw_cfg").status();
     let fw_cfg = Path::new("/sys/firmware/qemu_fw_cfg/by_name")
         .join(FW_CFG_NAME)
         .join("raw");
@@ -162,10 +161,13 @@ fn set_timezone(zone: &str) -> anyhow::Result<()> {
     )
 }
 
-/// The network settings, before systemd-networkd starts: a fixed address when the
-/// host gave one (a runtime file that sorts before the image's DHCP one), else DHCP.
+/// The network settings: a fixed address when the host gave one, set at once by the
+/// agent (and written as a runtime file that sorts before the image's DHCP one, for
+/// systemd-networkd when something starts it); else DHCP, by systemd-networkd.
 pub fn network(doc: &Provision) -> anyhow::Result<()> {
     let Some((address, gateway)) = &doc.static_network else {
+        // DHCP: systemd-networkd (not started otherwise) brings the link up.
+        run(Command::new("systemctl").args(["start", "--no-block", "systemd-networkd.service"]))?;
         return Ok(());
     };
     let valid = address.split_once('/').is_some_and(|(a, p)| {
@@ -180,7 +182,7 @@ pub fn network(doc: &Provision) -> anyhow::Result<()> {
         .filter(|n| n.parse::<std::net::IpAddr>().is_ok())
         .map(|n| format!("DNS={n}\n"))
         .collect();
-    // networkd keeps what the agent set up at once (below) and takes the link over.
+    // Should networkd run, it keeps what the agent set up at once (below).
     let unit = format!(
         "[Match]\nName=eth0\n\n[Network]\nAddress={address}\nGateway={gateway}\n{dns}LinkLocalAddressing=no\nIPv6AcceptRA=no\nKeepConfiguration=static\n"
     );
@@ -195,6 +197,9 @@ pub fn network(doc: &Provision) -> anyhow::Result<()> {
     std::thread::spawn(move || {
         if let Err(e) = configure_now(&address, &gateway) {
             crate::say(&format!("network: left to systemd-networkd: {e:#}"));
+            let _ = Command::new("systemctl")
+                .args(["start", "--no-block", "systemd-networkd.service"])
+                .status();
         }
     });
     Ok(())
@@ -204,9 +209,6 @@ pub fn network(doc: &Provision) -> anyhow::Result<()> {
 /// when networkd has started (seconds later under emulation): the agent's readiness
 /// waits for the route.
 fn configure_now(address: &str, gateway: &str) -> anyhow::Result<()> {
-    let _ = Command::new("modprobe")
-        .args(["-a", "virtio_pci", "virtio_net"])
-        .status();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !Path::new("/sys/class/net/eth0").exists() {
         if std::time::Instant::now() > deadline {

@@ -23,7 +23,9 @@ pub fn key(bins: &Binaries) -> anyhow::Result<String> {
         recipe::SUITE,
         recipe::PACKAGES,
         recipe::AGENT_UNIT,
-        recipe::MODULES,
+        recipe::MODPROBE,
+        recipe::JOURNALD,
+        recipe::GENERATORS,
         recipe::SSHD,
         recipe::SSH_HOSTKEY,
         recipe::NETWORK,
@@ -154,6 +156,22 @@ pub fn compressed(dir: &Path, out: &Output) -> anyhow::Result<Output> {
     describe(dir, &name)
 }
 
+/// Removes the finished builds under `out` other than `key`'s: each takes most of a
+/// gigabyte, and only the newest is asked for again.
+fn prune_others(out: &Path, key: &str) {
+    let Ok(entries) = fs::read_dir(out) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        let finished = !name.starts_with('.') && e.path().join("image.json").is_file();
+        if finished && name != key {
+            let _ = fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 /// Builds (or finds the cached) image under `out`; returns its folder and description.
 pub fn build(out: &Path, bins: &Binaries, log: &dyn Fn(&str)) -> anyhow::Result<(PathBuf, Built)> {
     let key = key(bins)?;
@@ -218,6 +236,7 @@ pub fn build(out: &Path, bins: &Binaries, log: &dyn Fn(&str)) -> anyhow::Result<
     fs::write(work.join("image.json"), serde_json::to_vec_pretty(&built)?)?;
     let _ = fs::remove_dir_all(&dir);
     fs::rename(&work, &dir).with_context(|| format!("moving the build to {}", dir.display()))?;
+    prune_others(out, &key);
     log(&format!("built {key} in {}", dir.display()));
     Ok((dir, built))
 }

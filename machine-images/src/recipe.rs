@@ -1,6 +1,6 @@
 //! The guest OS recipe: the packages, and the files and settings laid over the
-//! bootstrapped tree (Berth's binaries, the agent's unit, modules, SSH, networking,
-//! the default user, masked units). Everything here is part of the build's cache key.
+//! bootstrapped tree (Berth's binaries, the agent's unit, unused modules, SSH,
+//! networking, the journal, the default user, masked units and generators). Everything here is part of the build's cache key.
 
 use anyhow::{bail, Context};
 use std::fs;
@@ -9,12 +9,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Bump when the recipe's code changes in a way the files below do not show.
-pub const VERSION: &str = "1";
+pub const VERSION: &str = "2";
 pub const SUITE: &str = "bookworm";
 
 pub const PACKAGES: &str = include_str!("../recipe/packages");
 pub const AGENT_UNIT: &str = include_str!("../recipe/berth-agent.service");
-pub const MODULES: &str = include_str!("../recipe/modules.conf");
+pub const MODPROBE: &str = include_str!("../recipe/modprobe.conf");
+pub const JOURNALD: &str = include_str!("../recipe/journald.conf");
+pub const GENERATORS: &str = include_str!("../recipe/generators");
 pub const SSHD: &str = include_str!("../recipe/sshd.conf");
 pub const SSH_HOSTKEY: &str = include_str!("../recipe/ssh-hostkey.conf");
 pub const NETWORK: &str = include_str!("../recipe/network");
@@ -108,7 +110,13 @@ pub fn customize(root: &Path, bins: &Binaries) -> anyhow::Result<()> {
         0o644,
     )?;
     write(root, "etc/machine-id", "", 0o444)?;
-    write(root, "etc/modules-load.d/berth.conf", MODULES, 0o644)?;
+    write(root, "etc/modprobe.d/berth.conf", MODPROBE, 0o644)?;
+    write(
+        root,
+        "etc/systemd/journald.conf.d/berth.conf",
+        JOURNALD,
+        0o644,
+    )?;
     write(root, "etc/ssh/sshd_config.d/berth.conf", SSHD, 0o644)?;
     write(
         root,
@@ -130,16 +138,18 @@ pub fn customize(root: &Path, bins: &Binaries) -> anyhow::Result<()> {
     )?;
     symlink(
         root,
-        "etc/systemd/system/multi-user.target.wants/systemd-networkd.service",
-        "/lib/systemd/system/systemd-networkd.service",
-    )?;
-    symlink(
-        root,
         "etc/systemd/system/default.target",
         "/lib/systemd/system/multi-user.target",
     )?;
     for unit in lines(MASKED) {
         symlink(root, &format!("etc/systemd/system/{unit}"), "/dev/null")?;
+    }
+    for generator in lines(GENERATORS) {
+        symlink(
+            root,
+            &format!("etc/systemd/system-generators/{generator}"),
+            "/dev/null",
+        )?;
     }
     for f in fs::read_dir(root.join("etc/ssh"))?.flatten() {
         if f.file_name().to_string_lossy().starts_with("ssh_host_") {
