@@ -2,7 +2,7 @@
 # Machines under QEMU's software emulation (TCG here; the KVM path where it works),
 # in one run:
 #   - the floor: the machine's own kernel booting a bare busybox initramfs to /init on
-#     the same QEMU (to QEMU's exit, /init powering off at once)
+#     the same QEMU with the same CPU model (to QEMU's exit, /init powering off at once)
 #   - `berth machine start` to the first successful `berth run --rm busybox true`
 #     through the VM (goal: <= 3 x the floor)
 #   - a forwarded API call (host socket -> forwarder -> vsock -> the guest's service)
@@ -25,7 +25,8 @@ if [ -z "$build" ]; then
     "$BERTH_TEST_REGISTRY/berth/machine-os:latest" --tls-verify=false)
 fi
 qemu=qemu-system-$(uname -m)
-accel=$(BERTH_MACHINE_ACCEL=${BERTH_MACHINE_ACCEL:-} "$BERTH" machine info --format '{{.Host.Accel}}')
+accel=$("$BERTH" machine info --format '{{.Host.Accel}}')
+cpu=$("$BERTH" machine info --format '{{.Host.CPU}}')
 
 # The floor: a busybox /init that says so and powers off.
 mkdir -p "$work/initrd/bin"
@@ -35,7 +36,7 @@ chmod 0755 "$work/initrd/init"
 (cd "$work/initrd" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1 >"$work/initrd.cpio.gz")
 floor=()
 for _ in $(seq "$runs"); do
-  floor+=("$(time_ms "$qemu" -M q35 -accel "$accel" -cpu max -smp 2 -m 2048 -nodefaults -nographic \
+  floor+=("$(time_ms "$qemu" -M q35 -accel "$accel" -cpu "$cpu" -smp 2 -m 2048 -nodefaults -nographic \
     -no-user-config -no-reboot -serial "file:$work/floor.log" -kernel "$build/vmlinuz" \
     -initrd "$work/initrd.cpio.gz" -append "console=ttyS0 quiet rdinit=/init")")
   grep -q BERTH-FLOOR-INIT "$work/floor.log" || { echo "the floor's /init did not run" >&2; exit 1; }
@@ -77,7 +78,7 @@ med() { tr ' ' '\n' <<<"$*" | median; }
 
 fm=$(med "${floor[@]}")
 mm=$(med "${machine[@]}")
-echo "machine start to the first berth run --rm busybox true, QEMU $accel ($runs runs each, median)"
+echo "machine start to the first berth run --rm busybox true, QEMU $accel, CPU $cpu ($runs runs each, median)"
 echo "  floor (kernel to a bare /init): ${fm} ms   (runs: ${floor[*]})"
 echo "  berth machine:                  ${mm} ms   (runs: ${machine[*]})"
 echo "  ratio machine/floor: $(ratio "$mm" "$fm")   (goal <= 3)"

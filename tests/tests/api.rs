@@ -1003,6 +1003,30 @@ fn a_hundred_clients_at_once_leave_nothing_behind() {
     });
     let sockets: Vec<_> = walk_sockets(&store.runroot().join("containers"));
     assert!(sockets.is_empty(), "no attach socket left: {sockets:?}");
+    // Every monitor the service started has been waited for: no zombie of its own.
+    wait_for(
+        "the service to reap its children",
+        Duration::from_secs(10),
+        || zombies_of(pid).is_empty().then_some(()),
+    );
+}
+
+/// The pids of `parent`'s children that have exited and were never waited for.
+fn zombies_of(parent: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            // "PID (COMM) STATE PPID ...": the command may hold spaces and parentheses.
+            let after = &stat[stat.rfind(')')? + 2..];
+            let mut f = after.split(' ');
+            let (state, ppid) = (f.next()?, f.next()?.parse::<u32>().ok()?);
+            (state == "Z" && ppid == parent)
+                .then(|| e.file_name().to_string_lossy().parse().ok())?
+        })
+        .collect()
 }
 
 /// Unix sockets under `dir`.

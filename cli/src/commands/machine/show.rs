@@ -159,6 +159,7 @@ fn inspect_doc(m: &Machines, c: &MachineConfig) -> Value {
         "Mounts": c.volumes.iter().map(|v| json!({"Source": v.source, "Target": v.target, "ReadOnly": v.read_only})).collect::<Vec<_>>(),
         "Provider": c.provider,
         "Accel": m.qemu.accel.as_str(),
+        "CPU": m.qemu.accel.cpu(),
         "Channel": channel.describe(),
     })
 }
@@ -202,6 +203,7 @@ pub fn info(m: &Machines, a: InfoArgs) -> anyhow::Result<i32> {
             "OS": std::env::consts::OS,
             "VMType": "qemu",
             "Accel": m.qemu.accel.as_str(),
+            "CPU": m.qemu.accel.cpu(),
         },
         "Version": {"Version": env!("CARGO_PKG_VERSION")},
     });

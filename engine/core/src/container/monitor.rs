@@ -52,15 +52,18 @@ fn is_executable(p: &Path) -> bool {
 /// A started monitor whose reports are still to be read.
 pub struct Spawned {
     reports: BufReader<std::process::ChildStdout>,
-    /// The monitor's pid (it is our child until we exit).
+    /// The monitor's pid.
     pub pid: u32,
+    /// The monitor itself, whatever becomes of its pid: readable once it has exited.
+    pidfd: Option<rustix::fd::OwnedFd>,
 }
 
 /// Starts a monitor for `cfg`; read its reports with [`Spawned::next_report`].
 pub fn spawn(cfg: &MonitorConfig) -> io::Result<Spawned> {
     let arg = serde_json::to_string(cfg).map_err(io::Error::other)?;
-    // The monitor is our child only until we exit; it never waits for us, and setsid
-    // detaches it from our terminal. (A long-lived caller reaps it with SIGCHLD ignored.)
+    // The monitor never waits for us, and setsid detaches it from our terminal. It is
+    // our child: a thread waits for it, so that a long-lived caller (the API service)
+    // is left no zombie when the container is gone.
     let mut child = Command::new(companion_binary("berth-monitor")?)
         .arg(&arg)
         .stdin(Stdio::null())
@@ -71,9 +74,19 @@ pub fn spawn(cfg: &MonitorConfig) -> io::Result<Spawned> {
         .stdout
         .take()
         .ok_or_else(|| io::Error::other("no pipe to the container monitor"))?;
+    let pid = child.id();
+    // Opened before anything can reap it, so it names this process and no other.
+    let pidfd = rustix::process::Pid::from_raw(pid as i32)
+        .and_then(|p| rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok());
+    std::thread::Builder::new()
+        .name("monitor-reaper".into())
+        .spawn(move || {
+            let _ = child.wait();
+        })?;
     Ok(Spawned {
         reports: BufReader::new(out),
-        pid: child.id(),
+        pid,
+        pidfd,
     })
 }
 
@@ -89,16 +102,10 @@ impl Spawned {
 
     /// Waits (bounded) until the monitor, and the exit command it became, have finished.
     pub fn wait_finished(&self, limit: std::time::Duration) {
-        let Some(pid) = rustix::process::Pid::from_raw(self.pid as i32) else {
+        let Some(fd) = &self.pidfd else {
             return;
         };
-        let Ok(fd) = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) else {
-            return;
-        };
-        let mut fds = [rustix::event::PollFd::new(
-            &fd,
-            rustix::event::PollFlags::IN,
-        )];
+        let mut fds = [rustix::event::PollFd::new(fd, rustix::event::PollFlags::IN)];
         let t = rustix::event::Timespec {
             tv_sec: limit.as_secs() as _,
             tv_nsec: limit.subsec_nanos() as _,
