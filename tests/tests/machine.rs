@@ -3,7 +3,9 @@
 //! emulation with the vhost-user vsock channel. One full cycle — init, start, `berth
 //! run` through the forwarded socket, the docker CLI on the same socket, a share round
 //! trip, a published port on the host's loopback, ssh, stop, a QEMU killed behind
-//! Berth's back, start again, rm — and the faults of bad input. Boot times are printed.
+//! Berth's back, start again, rm — and the faults of bad input; a rootful machine's
+//! cgroups, a provisioning document of the user's, and a new OS applied from a build
+//! served over HTTP. Boot times are printed.
 
 use berth_e2e::{cmd, Store, TestEnv};
 use std::io::{Read, Write};
@@ -71,6 +73,41 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
+}
+
+/// A folder served over plain HTTP on the host's loopback (Python's http.server);
+/// stopped on drop.
+struct FileServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl FileServer {
+    fn serve(dir: &std::path::Path) -> FileServer {
+        let port = free_port();
+        let child = Command::new("python3")
+            .args(["-m", "http.server", "--bind", "127.0.0.1"])
+            .arg(port.to_string())
+            .arg("--directory")
+            .arg(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 -m http.server");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the file server did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        FileServer { child, port }
+    }
+}
+
+impl Drop for FileServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// The guest's name for the harness's plain registry (QEMU's user network).
@@ -434,11 +471,26 @@ echo "left $(ls /sys/fs/cgroup/machine.slice | grep -c '^berth-') $(ls /sys/fs/c
 "#;
 
 #[test]
-fn a_rootful_machine_limits_containers_on_cgroup_v2_with_either_manager() {
+fn a_rootful_machine_limits_containers_on_cgroup_v2_then_takes_a_new_os_over_http() {
     let store = Store::new();
     let _cleanup = Cleanup(&store);
     let image = machine_image();
-    machine(&store, &["init", "--image", &image, "--rootful", "rf"]).ok();
+    // A provisioning document of the user's own, merged over the generated one.
+    let ignition = store.path().join("provision.json");
+    std::fs::write(&ignition, r#"{"timezone": "Asia/Tokyo"}"#).expect("write");
+    machine(
+        &store,
+        &[
+            "init",
+            "--image",
+            &image,
+            "--rootful",
+            "--ignition-path",
+            &ignition.display().to_string(),
+            "rf",
+        ],
+    )
+    .ok();
     assert_eq!(inspect(&store, "rf")["Rootful"], true);
     let t = Instant::now();
     machine(&store, &["start", "-q", "rf"]).ok();
@@ -517,11 +569,45 @@ cgroupfs manager cgroupfs scope inactive
 left 0 0
 ";
     assert_eq!(out, expected);
+    assert_eq!(
+        machine(&store, &["ssh", "rf", "cat /etc/timezone; date +%Z"]).ok(),
+        "Asia/Tokyo\nJST\n",
+        "the --ignition-path document's time zone"
+    );
 
-    // Rootless again: the same machine, its user's engine after a restart.
+    // A new OS from a build served over HTTP, rootless again: the OS disk is the
+    // image's (a file written to /etc is gone), the data disk is kept (the engine's
+    // store and what was written there), provisioning is applied to the new OS.
+    machine(
+        &store,
+        &[
+            "ssh",
+            "rf",
+            "touch /etc/on-the-old-os && echo kept > /var/lib/berth/kept.txt",
+        ],
+    )
+    .ok();
     machine(&store, &["stop", "rf"]).ok();
+    let server = FileServer::serve(&machine_build());
+    let url = format!("http://127.0.0.1:{}/image.json", server.port);
+    machine(&store, &["os", "apply", &url, "rf"]).ok();
+    drop(server);
+    assert_eq!(inspect(&store, "rf")["Image"]["Source"], url.as_str());
     machine(&store, &["set", "--rootful=false", "rf"]).ok();
     machine(&store, &["start", "-q", "rf"]).ok();
+    let out = machine(
+        &store,
+        &[
+            "ssh",
+            "--username",
+            "root",
+            "rf",
+            "test -e /etc/on-the-old-os; echo old $?; cat /var/lib/berth/kept.txt /etc/timezone",
+        ],
+    )
+    .ok()
+    .to_string();
+    assert_eq!(out, "old 1\nkept\nAsia/Tokyo\n");
     let out = store
         .berth([
             "info",
