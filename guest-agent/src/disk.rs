@@ -59,8 +59,9 @@ fn superblock_size(sb: &[u8; 1024]) -> Option<u64> {
     if sb[56..58] != [0x53, 0xEF] {
         return None;
     }
-    // The block count's high half counts only with the 64bit feature.
-    let high = if u32_at(0x64) & 0x80 != 0 {
+    // The block count's high half counts only with the 64bit feature (incompatible
+    // feature flag 0x80).
+    let high = if u32_at(0x60) & 0x80 != 0 {
         u32_at(0x150)
     } else {
         0
@@ -188,7 +189,9 @@ mod tests {
         sb[0x18..0x1c].copy_from_slice(&2u32.to_le_bytes());
         assert_eq!(superblock_size(&sb), Some(1 << 30));
         // 64bit: the high half counts.
-        sb[0x64] = 0x80;
+        sb[0x64] = 0x80; // a read-only-compatible flag: not 64bit
+        assert_eq!(superblock_size(&sb), Some(1 << 30));
+        sb[0x60] = 0x80;
         sb[0x150..0x154].copy_from_slice(&1u32.to_le_bytes());
         assert_eq!(superblock_size(&sb), Some((1 << 30) + (4096u64 << 32)));
         assert!(!grew(1 << 30, (1 << 30) - 4096));

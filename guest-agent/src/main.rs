@@ -92,7 +92,7 @@ fn run() -> anyhow::Result<()> {
     kmod::load(kmod::NEEDED);
     stages.done("modules");
     let doc = provision::find(args.provision.as_deref().or(Some(PROVISION_FILE.as_ref())))?;
-    // First: systemd-networkd reads it when it starts.
+    // First: the network comes up on a thread of its own while the rest goes on.
     if let Err(e) = provision::network(&doc) {
         say(&format!("network: {e:#}"));
     }

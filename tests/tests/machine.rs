@@ -385,6 +385,16 @@ fn a_machine_runs_containers_for_berth_and_docker_through_its_socket() {
 
     let err = machine(&store, &["rm", "m1"]).fails_with(125).to_string();
     assert!(err.contains("is running"), "{err}");
+    let data_kib = || -> u64 {
+        let out = machine(
+            &store,
+            &["ssh", "m1", "df -k --output=size /var/lib/berth | tail -1"],
+        )
+        .ok()
+        .to_string();
+        out.trim().parse().expect("df's size")
+    };
+    let before = data_kib();
     let t = Instant::now();
     machine(&store, &["stop", "m1"]).ok();
     println!("machine stop: {:.1} s", t.elapsed().as_secs_f64());
@@ -394,12 +404,26 @@ fn a_machine_runs_containers_for_berth_and_docker_through_its_socket() {
         "the socket goes with the machine"
     );
 
-    // Started again: the data disk kept the image pulled before.
+    // A bigger data disk, then started again: the file system grew with it, and kept
+    // the image pulled before.
+    let gib = inspect(&store, "m1")["Resources"]["DiskSize"]
+        .as_u64()
+        .expect("disk size");
+    machine(
+        &store,
+        &["set", "--disk-size", &(gib + 2).to_string(), "m1"],
+    )
+    .ok();
     let t = Instant::now();
     machine(&store, &["start", "m1"]).ok();
     println!(
         "machine start, second boot: {:.1} s",
         t.elapsed().as_secs_f64()
+    );
+    let after = data_kib();
+    assert!(
+        after > before + (3 << 20) / 2,
+        "the data file system grew by 2 GiB: {before} KiB, then {after} KiB"
     );
     let out = store
         .berth(["images", "--format", "{{.Repository}}"])
