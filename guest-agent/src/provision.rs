@@ -167,8 +167,7 @@ fn set_timezone(zone: &str) -> anyhow::Result<()> {
 pub fn network(doc: &Provision) -> anyhow::Result<()> {
     let Some((address, gateway)) = &doc.static_network else {
         // DHCP: systemd-networkd (not started otherwise) brings the link up.
-        run(Command::new("systemctl").args(["start", "--no-block", "systemd-networkd.service"]))?;
-        return Ok(());
+        return start_networkd();
     };
     let valid = address.split_once('/').is_some_and(|(a, p)| {
         a.parse::<std::net::IpAddr>().is_ok() && p.parse::<u8>().is_ok_and(|p| p <= 32)
@@ -197,12 +196,15 @@ pub fn network(doc: &Provision) -> anyhow::Result<()> {
     std::thread::spawn(move || {
         if let Err(e) = configure_now(&address, &gateway) {
             crate::say(&format!("network: left to systemd-networkd: {e:#}"));
-            let _ = Command::new("systemctl")
-                .args(["start", "--no-block", "systemd-networkd.service"])
-                .status();
+            let _ = start_networkd();
         }
     });
     Ok(())
+}
+
+/// Asks systemd to start systemd-networkd (not enabled in the image), without waiting.
+fn start_networkd() -> anyhow::Result<()> {
+    run(Command::new("systemctl").args(["start", "--no-block", "systemd-networkd.service"]))
 }
 
 /// Sets the fixed address and default route on eth0 as soon as it exists, rather than
