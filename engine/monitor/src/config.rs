@@ -53,6 +53,11 @@ pub struct MonitorConfig {
     /// The cgroup v2 `memory.events` to watch for OOM kills while the container runs.
     #[serde(default)]
     pub oom_events: Option<PathBuf>,
+    /// The cgroup goes away with its last process (a systemd scope): create the
+    /// container, open `oom_events`, then start it, so a kill in the first instant is
+    /// still seen. Otherwise one `run --detach` does both.
+    #[serde(default)]
+    pub watch_before_start: bool,
     /// Run (exec'd in place of the monitor) once the container has exited, with the
     /// exit code appended: records the exit and cleans up.
     pub exit_command: Vec<String>,

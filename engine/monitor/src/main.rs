@@ -3,9 +3,10 @@
 //! Started by the engine as a detached child (it calls setsid and becomes a child
 //! subreaper, so the container's init is its child), it listens on the attach socket,
 //! runs the container with `RUNTIME run --detach` on its own pipes (or a console socket
-//! for a TTY), reports `started` on its standard output, then relays output to the log
-//! and to attached clients and feeds them stdin, resizes, `--timeout` and periodic
-//! health checks. When the container has exited it writes the exit file, tells the
+//! for a TTY; `create`, then `start` once it watches the cgroup where that vanishes
+//! with its last process), reports `started` on its standard output, then relays
+//! output to the log and to attached clients and feeds them stdin, resizes,
+//! `--timeout` and periodic health checks. When the container has exited it writes the exit file, tells the
 //! clients, and execs the engine's exit command in its own place (so its pid stays
 //! alive until the exit is recorded and everything is cleaned up). Plain blocking code
 //! around poll(2).
@@ -150,6 +151,9 @@ fn monitor(cfg: &MonitorConfig, reporter: &mut Reporter) -> io::Result<Option<i3
     }
     let (mut io, pid) = run_container(cfg)?;
     let oom = OomWatch::open(cfg.oom_events.as_deref(), run.oom_file());
+    if cfg.watch_before_start {
+        start_container(cfg)?;
+    }
     let started = Started {
         pid: pid as i64,
         start_ticks: process::start_ticks(pid as i64).unwrap_or(0),
@@ -253,13 +257,20 @@ fn runtime_error(cfg: &MonitorConfig, what: &str) -> io::Error {
     ))
 }
 
-/// Creates and starts the container in one runtime call; returns its stdio and pid.
+/// Creates and starts the container in one runtime call (only creates it with
+/// `watch_before_start`); returns its stdio and pid.
 fn run_container(cfg: &MonitorConfig) -> io::Result<(Io, i32)> {
     let run = &cfg.run_dir;
     let mut cmd = runtime(cfg);
     cmd.arg("--log")
         .arg(run.runtime_log())
-        .args(["--log-format", "json", "run", "--detach", "--bundle"])
+        .args(["--log-format", "json"]);
+    if cfg.watch_before_start {
+        cmd.arg("create");
+    } else {
+        cmd.args(["run", "--detach"]);
+    }
+    cmd.arg("--bundle")
         .arg(&cfg.bundle)
         .arg("--pid-file")
         .arg(run.pid_file());
@@ -321,6 +332,24 @@ fn run_container(cfg: &MonitorConfig) -> io::Result<(Io, i32)> {
         .parse()
         .map_err(|_| io::Error::other("the runtime wrote no container pid"))?;
     Ok((io, pid))
+}
+
+/// Starts the created container's process.
+fn start_container(cfg: &MonitorConfig) -> io::Result<()> {
+    let status = runtime(cfg)
+        .arg("--log")
+        .arg(cfg.run_dir.runtime_log())
+        .args(["--log-format", "json", "start", &cfg.id])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| io::Error::other(format!("running {}: {e}", cfg.runtime.path.display())))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(runtime_error(cfg, &status.to_string()))
+    }
 }
 
 /// Waits for the runtime to hand over the pty master (or to exit without doing so).

@@ -398,6 +398,8 @@ fn monitor_config(
     attach: bool,
 ) -> monitor::MonitorConfig {
     let opts = &row.config.log_opts;
+    let unified = super::cgroup::unified();
+    let manager = super::cgroup::CgroupManager::from_recorded(&row.config.cgroup_manager);
     monitor::MonitorConfig {
         id: row.id.clone(),
         runtime: monitor::RuntimeCommand {
@@ -425,12 +427,12 @@ fn monitor_config(
             command: berth_command(ctx, &["healthcheck", "run", &row.id]),
         }),
         exit_command: berth_command(ctx, &["__container-exited", &row.id]),
-        oom_events: super::cgroup::unified().then(|| {
-            let manager = super::cgroup::CgroupManager::from_recorded(&row.config.cgroup_manager);
+        oom_events: unified.then(|| {
             std::path::Path::new("/sys/fs/cgroup")
                 .join(manager.relative_dir(&row.id))
                 .join("memory.events")
         }),
+        watch_before_start: unified && manager == super::cgroup::CgroupManager::Systemd,
     }
 }
 
