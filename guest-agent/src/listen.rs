@@ -1,6 +1,7 @@
 //! What the agent serves the host over vsock (the API service serves the API port
 //! itself): published ports (`tcp PORT\n`, then relayed to the guest's loopback), the
-//! clock (`time UNIX_NANOS\n` sets the guest's, after the host slept) and power. Once
+//! clock (`now\n` reads the guest's, `time UNIX_NANOS\n` sets it when it lags the
+//! host's) and power. Once
 //! all listen, the agent tells the host it is ready on the host's ready port.
 
 use berth_types::machine::{framing, CLOCK_PORT, CONTROL_PORT, FORWARD_PORT, READY_PORT};
@@ -116,6 +117,11 @@ fn forward(mut conn: VsockStream) -> std::io::Result<()> {
 
 fn clock(mut conn: VsockStream) -> std::io::Result<()> {
     let line = first_line(&mut conn)?;
+    if line.trim() == "now" {
+        let now = rustix::time::clock_gettime(rustix::time::ClockId::Realtime);
+        let nanos = i128::from(now.tv_sec) * 1_000_000_000 + i128::from(now.tv_nsec);
+        return conn.write_all(format!("time {nanos}\n").as_bytes());
+    }
     let nanos: i64 = line
         .strip_prefix("time ")
         .and_then(|t| t.trim().parse().ok())

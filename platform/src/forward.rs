@@ -3,7 +3,7 @@
 //! connection relayed to the API port the guest's service serves (on streams opened
 //! ahead); the containers' published TCP ports, followed through the guest's events
 //! and served on the host's loopback; and the guest's clock, set from the host's after
-//! the host slept.
+//! the host slept or whenever it strays (a paused VM's clock stands still).
 
 use crate::procs;
 use crate::qemu::Qemu;
@@ -293,23 +293,51 @@ fn slept() -> Duration {
     to(clock_gettime(ClockId::Boottime)).saturating_sub(to(clock_gettime(ClockId::Monotonic)))
 }
 
-/// Sets the guest's clock to the host's.
-pub fn sync_clock(uds: &Path) -> std::io::Result<()> {
-    let nanos = std::time::SystemTime::now()
+/// How often the guest's clock is compared with the host's.
+const CLOCK_CHECK_EVERY: Duration = Duration::from_secs(10);
+/// How far the guest's clock may stray before it is set again.
+const CLOCK_TOLERANCE_NANOS: i128 = 500_000_000;
+
+fn host_nanos() -> std::io::Result<i128> {
+    let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_err(std::io::Error::other)?
-        .as_nanos();
+        .map_err(std::io::Error::other)?;
+    Ok(since.as_nanos() as i128)
+}
+
+/// Sends one request to the agent's clock port; its answer line.
+fn clock_request(uds: &Path, request: &str) -> std::io::Result<String> {
     let mut s = crate::vsock::connect(uds, CLOCK_PORT)?;
-    s.write_all(format!("time {nanos}\n").as_bytes())?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    s.write_all(request.as_bytes())?;
     let mut answer = String::new();
     BufReader::new(s).read_line(&mut answer)?;
-    if answer.trim() == "ok" {
+    Ok(answer.trim().to_string())
+}
+
+/// Sets the guest's clock to the host's.
+pub fn sync_clock(uds: &Path) -> std::io::Result<()> {
+    let answer = clock_request(uds, &format!("time {}\n", host_nanos()?))?;
+    if answer == "ok" {
         Ok(())
     } else {
         Err(std::io::Error::other(format!(
             "the guest answered {answer:?}"
         )))
     }
+}
+
+/// How far the guest's clock is behind the host's (negative: ahead), in nanoseconds,
+/// taken against the middle of the round trip.
+pub fn clock_lag(uds: &Path) -> std::io::Result<i128> {
+    let before = host_nanos()?;
+    let answer = clock_request(uds, "now\n")?;
+    let after = host_nanos()?;
+    let guest: i128 = answer
+        .strip_prefix("time ")
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("the guest answered {answer:?}")))?;
+    Ok(before + (after - before) / 2 - guest)
 }
 
 /// Runs until QEMU exits; then removes the API socket.
@@ -324,14 +352,20 @@ pub fn run(f: Forward) -> std::io::Result<()> {
     std::thread::spawn(move || follow_ports(ports));
     let _ = sync_clock(&f.uds);
     let mut asleep = slept();
+    let mut checked = std::time::Instant::now();
     while procs::alive(&f.qemu_pid) {
         std::thread::sleep(Duration::from_secs(1));
         let now = slept();
-        if now.saturating_sub(asleep) > Duration::from_secs(1) {
-            // The host slept: the guest's clock stood still meanwhile.
-            if sync_clock(&f.uds).is_ok() {
-                asleep = now;
-            }
+        // The host slept: the guest's clock stood still meanwhile. Or it strayed (the
+        // VM was paused): the periodic check sees that.
+        let mut stale = now.saturating_sub(asleep) > Duration::from_secs(1);
+        if !stale && checked.elapsed() >= CLOCK_CHECK_EVERY {
+            checked = std::time::Instant::now();
+            stale = clock_lag(&f.uds).is_ok_and(|lag| lag.abs() > CLOCK_TOLERANCE_NANOS);
+        }
+        if stale && sync_clock(&f.uds).is_ok() {
+            asleep = now;
+            tracing::info!("set the guest's clock to the host's");
         }
     }
     let _ = std::fs::remove_file(&f.api_socket);

@@ -2,10 +2,10 @@
 //! published to the plain registry as Berth's artifact), booted by QEMU under software
 //! emulation with the vhost-user vsock channel. One full cycle — init, start, `berth
 //! run` through the forwarded socket, the docker CLI on the same socket, a share round
-//! trip, a published port on the host's loopback, ssh, stop, a QEMU killed behind
-//! Berth's back, start again, rm — and the faults of bad input; a rootful machine's
-//! cgroups, a provisioning document of the user's, and a new OS applied from a build
-//! served over HTTP. Boot times are printed.
+//! trip, a published port on the host's loopback, ssh, stop, a bigger disk, a stray
+//! guest clock set again, a QEMU killed behind Berth's back, start again, rm — and the
+//! faults of bad input; a rootful machine's cgroups, a provisioning document of the
+//! user's, and a new OS applied from a build served over HTTP. Boot times are printed.
 
 use berth_e2e::{cmd, Store, TestEnv};
 use std::io::{Read, Write};
@@ -108,6 +108,25 @@ impl Drop for FileServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn unix_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64()
+}
+
+/// How many seconds the guest's clock is behind the host's (read over ssh, against
+/// the middle of the round trip).
+fn guest_clock_lag(store: &Store, name: &str) -> f64 {
+    let before = unix_seconds();
+    let out = machine(store, &["ssh", name, "date", "+%s.%N"])
+        .ok()
+        .to_string();
+    let after = unix_seconds();
+    let guest: f64 = out.trim().parse().expect("the guest's date");
+    (before + after) / 2.0 - guest
 }
 
 /// The guest's name for the harness's plain registry (QEMU's user network).
@@ -430,6 +449,35 @@ fn a_machine_runs_containers_for_berth_and_docker_through_its_socket() {
         .ok()
         .to_string();
     assert!(out.contains("berth-test/busybox"), "{out}");
+
+    // The guest's clock strays (as it stands still while the host sleeps): the host
+    // sets it again.
+    machine(
+        &store,
+        &[
+            "ssh",
+            "--username",
+            "root",
+            "m1",
+            "date -s @$(( $(date +%s) - 30 )) >/dev/null",
+        ],
+    )
+    .ok();
+    let t = Instant::now();
+    let mut lag = guest_clock_lag(&store, "m1");
+    println!("the guest's clock set back 30 s: {lag:.1} s behind");
+    while lag.abs() > 2.0 && t.elapsed() < Duration::from_secs(40) {
+        std::thread::sleep(Duration::from_secs(1));
+        lag = guest_clock_lag(&store, "m1");
+    }
+    assert!(
+        lag.abs() <= 2.0,
+        "the guest's clock is still {lag:.1} s off the host's"
+    );
+    println!(
+        "the guest's clock set again after {:.1} s ({lag:.2} s off)",
+        t.elapsed().as_secs_f64()
+    );
 
     // QEMU killed behind Berth's back: the machine shows stopped, and starts again.
     let pid_file = store.path().join("xdg-runtime/berth/machine/m1/qemu.pid");

@@ -10,7 +10,8 @@ pub const API_PORT: u32 = 1024;
 pub const READY_PORT: u32 = 1025;
 /// The agent's port for published ports: `tcp PORT\n`, then the connection's bytes.
 pub const FORWARD_PORT: u32 = 1026;
-/// The agent's port for the host's clock: `time UNIX_NANOS\n` sets the guest's.
+/// The agent's port for the host's clock: `time UNIX_NANOS\n` sets the guest's (the
+/// agent answers `ok\n`); `now\n` reads it (the agent answers `time UNIX_NANOS\n`).
 pub const CLOCK_PORT: u32 = 1027;
 
 /// The agent's port for the host's requests: `poweroff\n` shuts the guest down
