@@ -1,8 +1,8 @@
 //! What the agent serves the host over vsock (the API service serves the API port
-//! itself): published ports (`tcp PORT\n`, then relayed to the guest's loopback), the
-//! clock (`now\n` reads the guest's, `time UNIX_NANOS\n` sets it when it lags the
-//! host's) and power. Once
-//! all listen, the agent tells the host it is ready on the host's ready port.
+//! itself): published ports (`tcp PORT\n`, then relayed to the guest's loopback; `udp
+//! PORT\n`, see `udp`), the clock (`now\n` reads the guest's, `time UNIX_NANOS\n` sets
+//! it when it lags the host's) and power. Once all listen, the agent tells the host it
+//! is ready on the host's ready port.
 
 use berth_types::machine::{framing, CLOCK_PORT, CONTROL_PORT, FORWARD_PORT, READY_PORT};
 use std::io::{Read, Write};
@@ -107,6 +107,12 @@ fn first_line(s: &mut VsockStream) -> std::io::Result<String> {
 
 fn forward(mut conn: VsockStream) -> std::io::Result<()> {
     let line = first_line(&mut conn)?;
+    if let Some(port) = line
+        .strip_prefix("udp ")
+        .and_then(|p| p.trim().parse().ok())
+    {
+        return crate::udp::forward(conn, port);
+    }
     let port: u16 = line
         .strip_prefix("tcp ")
         .and_then(|p| p.trim().parse().ok())

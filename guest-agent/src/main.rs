@@ -10,6 +10,7 @@ mod listen;
 mod ping;
 mod provision;
 mod service;
+mod udp;
 
 use anyhow::Context;
 use std::path::PathBuf;

@@ -1,9 +1,9 @@
 //! The host side of a running machine, run as its own process (`berth machine
 //! __forward NAME`) for as long as the VM lives: the host's API socket (0600), each
 //! connection relayed to the API port the guest's service serves (on streams opened
-//! ahead); the containers' published TCP ports, followed through the guest's events
-//! and served on the host's loopback; and the guest's clock, set from the host's after
-//! the host slept or whenever it strays (a paused VM's clock stands still).
+//! ahead); the containers' published TCP and UDP ports (see `udp_forward`), followed
+//! through the guest's events and served on the host's loopback; and the guest's
+//! clock, set from the host's after the host slept or whenever it strays.
 
 use crate::procs;
 use crate::qemu::Qemu;
@@ -192,25 +192,41 @@ fn api_get(uds: &Path, path: &str) -> std::io::Result<String> {
     Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
-/// The host ports the guest's containers publish on TCP.
-fn published(uds: &Path) -> std::io::Result<Vec<u16>> {
+/// A published port's transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Proto {
+    Tcp,
+    Udp,
+}
+
+/// The host ports the guest's containers publish, on TCP and UDP.
+fn published(uds: &Path) -> std::io::Result<Vec<(Proto, u16)>> {
     let body = api_get(uds, "/v1.41/containers/json")?;
     let list: serde_json::Value = serde_json::from_str(&body).map_err(std::io::Error::other)?;
-    let mut ports: Vec<u16> = list
+    let mut ports: Vec<(Proto, u16)> = list
         .as_array()
         .into_iter()
         .flatten()
         .flat_map(|c| c["Ports"].as_array().cloned().unwrap_or_default())
-        .filter(|p| p["Type"] == "tcp")
-        .filter_map(|p| p["PublicPort"].as_u64().and_then(|n| u16::try_from(n).ok()))
+        .filter_map(|p| {
+            let proto = match p["Type"].as_str() {
+                Some("tcp") => Proto::Tcp,
+                Some("udp") => Proto::Udp,
+                _ => return None,
+            };
+            let port = p["PublicPort"]
+                .as_u64()
+                .and_then(|n| u16::try_from(n).ok())?;
+            Some((proto, port))
+        })
         .collect();
     ports.sort_unstable();
     ports.dedup();
     Ok(ports)
 }
 
-/// Serves one published port on the host's loopback until `open` turns false.
-fn serve_port(uds: PathBuf, port: u16, open: Arc<AtomicBool>) {
+/// Serves one published TCP port on the host's loopback until `open` turns false.
+fn serve_tcp_port(uds: PathBuf, port: u16, open: Arc<AtomicBool>) {
     let listener = match TcpListener::bind(("127.0.0.1", port)) {
         Ok(l) => l,
         Err(e) => {
@@ -241,10 +257,13 @@ fn serve_port(uds: PathBuf, port: u16, open: Arc<AtomicBool>) {
     }
 }
 
+/// The ports served on the host, each with the flag that keeps its server going.
+type Served = BTreeMap<(Proto, u16), Arc<AtomicBool>>;
+
 /// Keeps the host's listeners in step with the guest's published ports: re-read after
 /// every container event, and every few seconds in any case.
 fn follow_ports(f: Forward) {
-    let open: Arc<Mutex<BTreeMap<u16, Arc<AtomicBool>>>> = Arc::default();
+    let open: Arc<Mutex<Served>> = Arc::default();
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let uds = f.uds.clone();
     std::thread::spawn(move || loop {
@@ -264,18 +283,23 @@ fn follow_ports(f: Forward) {
     loop {
         if let Ok(ports) = published(&f.uds) {
             let mut map = open.lock().unwrap_or_else(|p| p.into_inner());
-            map.retain(|port, flag| {
-                let keep = ports.contains(port);
+            map.retain(|key, flag| {
+                let keep = ports.contains(key);
                 if !keep {
                     flag.store(false, Ordering::Relaxed);
                 }
                 keep
             });
-            for port in ports {
-                map.entry(port).or_insert_with(|| {
+            for (proto, port) in ports {
+                map.entry((proto, port)).or_insert_with(|| {
                     let flag = Arc::new(AtomicBool::new(true));
                     let (uds, f2) = (f.uds.clone(), flag.clone());
-                    std::thread::spawn(move || serve_port(uds, port, f2));
+                    match proto {
+                        Proto::Tcp => std::thread::spawn(move || serve_tcp_port(uds, port, f2)),
+                        Proto::Udp => {
+                            std::thread::spawn(move || crate::udp_forward::serve(uds, port, f2))
+                        }
+                    };
                     flag
                 });
             }

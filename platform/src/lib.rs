@@ -14,6 +14,7 @@ pub mod qemu;
 pub mod qmp;
 pub mod ssh;
 pub mod sshkey;
+pub mod udp_forward;
 pub mod vsock;
 pub mod wsl;
 

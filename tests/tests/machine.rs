@@ -2,10 +2,11 @@
 //! published to the plain registry as Berth's artifact), booted by QEMU under software
 //! emulation with the vhost-user vsock channel. One full cycle — init, start, `berth
 //! run` through the forwarded socket, the docker CLI on the same socket, a share round
-//! trip, a published port on the host's loopback, ssh, stop, a bigger disk, a stray
-//! guest clock set again, a QEMU killed behind Berth's back, start again, rm — and the
-//! faults of bad input; a rootful machine's cgroups, a provisioning document of the
-//! user's, and a new OS applied from a build served over HTTP. Boot times are printed.
+//! trip, published TCP and UDP ports on the host's loopback, ssh, stop, a bigger disk,
+//! a stray guest clock set again, a QEMU killed behind Berth's back, start again, rm —
+//! and the faults of bad input; a rootful machine's cgroups, a provisioning document of
+//! the user's, and a new OS applied from a build served over HTTP. Boot times are
+//! printed.
 
 use berth_e2e::{cmd, Store, TestEnv};
 use std::io::{Read, Write};
@@ -131,9 +132,14 @@ fn guest_clock_lag(store: &Store, name: &str) -> f64 {
 
 /// The guest's name for the harness's plain registry (QEMU's user network).
 fn guest_image() -> String {
+    guest_image_of("busybox")
+}
+
+/// A test image by the guest's name for the plain registry.
+fn guest_image_of(name: &str) -> String {
     let reg = &TestEnv::get().registry;
     let port = reg.rsplit(':').next().expect("port");
-    format!("10.0.2.2:{port}/berth-test/busybox:latest")
+    format!("10.0.2.2:{port}/berth-test/{name}:latest")
 }
 
 #[test]
@@ -355,6 +361,34 @@ fn a_machine_runs_containers_for_berth_and_docker_through_its_socket() {
         std::thread::sleep(Duration::from_millis(200));
     }
     assert!(got.is_some(), "port {port} did not answer with the page");
+    // A published UDP port answers on the host's loopback too, until the container goes.
+    let udp_port = free_port();
+    store
+        .berth([
+            "pull",
+            "-q",
+            "--tls-verify=false",
+            &guest_image_of("udp-echo"),
+        ])
+        .ok();
+    store
+        .berth([
+            "run",
+            "-d",
+            "--name",
+            "echo",
+            "-p",
+            &format!("{udp_port}:5353/udp"),
+            &guest_image_of("udp-echo"),
+        ])
+        .ok();
+    berth_e2e::net::udp_echoes(udp_port, Duration::from_secs(60));
+    store.berth(["rm", "-f", "echo"]).ok();
+    berth_e2e::containers::wait_for("the UDP port to close", Duration::from_secs(15), || {
+        berth_e2e::net::udp_ask(udp_port, "ping")
+            .is_none()
+            .then_some(())
+    });
     // The user's own berth in the guest shares the service's store and namespaces.
     let out = machine(
         &store,

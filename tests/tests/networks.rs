@@ -30,7 +30,7 @@ use berth_e2e::containers::{
     store_with_busybox, wait_for,
 };
 use berth_e2e::fault::engine_error;
-use berth_e2e::net::{free_port, http_get};
+use berth_e2e::net::{free_port, http_get, udp_ask, udp_echoes};
 use berth_e2e::{cmd, CmdResult, Store};
 use serde_json::{json, Value};
 
@@ -399,6 +399,46 @@ fn a_published_port_answers_on_the_host() {
     store.berth(["stop", "-t", "0", "pub"]).ok();
     assert!(
         http_get(addr, "/").is_none_or(|r| !r.contains("published-body")),
+        "the port still answers after stop"
+    );
+    let rules = iptables_rules_with(&format!("--dport {port} "));
+    assert!(rules.is_empty(), "rules left for port {port}: {rules:?}");
+}
+
+#[test]
+fn a_published_udp_port_answers_on_the_host() {
+    let store = store_with_busybox();
+    let image = berth_e2e::TestEnv::get().image_ref("udp-echo");
+    berth_e2e::fault::pull_plain(&store, &image, &["-q"]).ok();
+    let net = create_net(&store, "udp", &[]);
+    let port = free_port();
+    let publish = format!("127.0.0.1:{port}:5353/udp");
+    store
+        .berth([
+            "run",
+            "-d",
+            "--name",
+            "echo",
+            "--network",
+            &net.name,
+            "-p",
+            &publish,
+            &image,
+        ])
+        .ok();
+    udp_echoes(port, Duration::from_secs(10));
+    assert_eq!(
+        store.berth(["port", "echo"]).ok(),
+        format!("5353/udp -> 127.0.0.1:{port}\n")
+    );
+    assert_eq!(
+        store.berth(["ps", "--format", "{{.Ports}}"]).ok(),
+        format!("127.0.0.1:{port}->5353/udp\n")
+    );
+    store.berth(["stop", "-t", "0", "echo"]).ok();
+    assert_eq!(
+        udp_ask(port, "ping"),
+        None,
         "the port still answers after stop"
     );
     let rules = iptables_rules_with(&format!("--dport {port} "));

@@ -261,6 +261,42 @@ fn a_rootless_published_port_answers_on_the_hosts_loopback_through_pasta() {
 }
 
 #[test]
+fn a_rootless_published_udp_port_answers_on_the_hosts_loopback_through_pasta() {
+    let _turn = turn();
+    let user = &TestEnv::get().rootless_user;
+    let image = TestEnv::get().image_ref("udp-echo");
+    berth_as(user, &["pull", "-q", "--tls-verify=false", &image]).ok();
+    // The same port on both sides: Debian 12's pasta loses the answers on its
+    // loopback path when they differ.
+    let port = berth_e2e::net::free_port();
+    let publish = format!("127.0.0.1:{port}:{port}/udp");
+    let name = format!("rudp{}", std::process::id());
+    let command = ["udp-echo".to_string(), port.to_string()];
+    berth_as(
+        user,
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "-p",
+            &publish,
+            &image,
+            &command[0],
+            &command[1],
+        ],
+    )
+    .ok();
+    berth_e2e::net::udp_echoes(port, Duration::from_secs(15));
+    berth_as(user, &["rm", "-f", "-t", "0", &name]).ok();
+    assert_eq!(
+        berth_e2e::net::udp_ask(port, "ping"),
+        None,
+        "the port still answers after rm"
+    );
+}
+
+#[test]
 fn slirp4netns_networks_a_rootless_container_and_publishes_its_ports() {
     let _turn = turn();
     published_port_answers_through(&["--network", "slirp4netns"], "slirp4netns");

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 pub const API_PORT: u32 = 1024;
 /// The host's port the agent connects to once the API answers (`ready\n`).
 pub const READY_PORT: u32 = 1025;
-/// The agent's port for published ports: `tcp PORT\n`, then the connection's bytes.
+/// The agent's port for published ports: `tcp PORT\n`, then the connection's bytes;
+/// or `udp PORT\n`, then one flow's datagrams, framed both ways.
 pub const FORWARD_PORT: u32 = 1026;
 /// The agent's port for the host's clock: `time UNIX_NANOS\n` sets the guest's (the
 /// agent answers `ok\n`); `now\n` reads it (the agent answers `time UNIX_NANOS\n`).
@@ -108,6 +109,7 @@ mod tests {
 /// Host-to-guest bytes on the API and forward ports travel in frames (a big-endian u32
 /// length, then the bytes; length 0 is the host's half-close), since a vsock transport
 /// may not pass a half-close on; guest-to-host bytes are plain and end with the stream.
+/// A forwarded UDP flow frames both ways, a datagram to a frame.
 pub mod framing {
     use std::io::{self, Read, Write};
 
@@ -134,6 +136,28 @@ pub mod framing {
         let mut out = (data.len() as u32).to_be_bytes().to_vec();
         out.extend_from_slice(data);
         out
+    }
+
+    /// The largest datagram a UDP flow carries.
+    pub const MAX_DATAGRAM: usize = 65535;
+
+    /// The next frame of a UDP flow: `None` at the end mark or the stream's end; an
+    /// error for a frame bigger than a datagram.
+    pub fn read_datagram(mut from: impl Read) -> io::Result<Option<Vec<u8>>> {
+        let mut len = [0u8; 4];
+        if from.read_exact(&mut len).is_err() {
+            return Ok(None);
+        }
+        let len = u32::from_be_bytes(len) as usize;
+        if len == 0 {
+            return Ok(None);
+        }
+        if len > MAX_DATAGRAM {
+            return Err(io::Error::other(format!("a {len}-byte datagram frame")));
+        }
+        let mut data = vec![0u8; len];
+        from.read_exact(&mut data)?;
+        Ok(Some(data))
     }
 
     /// Unframes `from` onto `to` until the end mark (or the stream's end).
@@ -170,6 +194,26 @@ pub mod framing {
             super::receive(&mut rest, &mut out).expect("receive");
             assert_eq!(out, b"hello world");
             assert_eq!(rest, b"after the end");
+        }
+
+        #[test]
+        fn datagrams_keep_their_bounds() {
+            let mut wire = super::frame(b"one");
+            wire.extend(super::frame(b"two!"));
+            wire.extend(super::frame(b""));
+            let mut rest = &wire[..];
+            assert_eq!(
+                super::read_datagram(&mut rest).expect("read"),
+                Some(b"one".to_vec())
+            );
+            assert_eq!(
+                super::read_datagram(&mut rest).expect("read"),
+                Some(b"two!".to_vec())
+            );
+            assert_eq!(super::read_datagram(&mut rest).expect("read"), None);
+            assert_eq!(super::read_datagram(&mut rest).expect("read"), None);
+            let big = (70_000u32).to_be_bytes();
+            assert!(super::read_datagram(&big[..]).is_err());
         }
     }
 }

@@ -57,6 +57,7 @@ const IMAGES: &[(&str, Builder)] = &[
     ("evil-symlink-etc", evil::symlink_etc),
     ("evil-symlink-up", evil::symlink_up),
     ("devnode", evil::devnode),
+    ("udp-echo", base::udp_echo),
 ];
 
 fn main() -> ExitCode {

@@ -1,5 +1,6 @@
 //! The everyday images: `busybox`, `multilayer`, `compressions`, `multiarch`,
-//! and their Docker-media-type twins `busybox-docker` and `multiarch-docker`.
+//! their Docker-media-type twins `busybox-docker` and `multiarch-docker`, and
+//! `udp-echo` (busybox and a UDP echo server).
 
 use std::cell::OnceCell;
 use std::process::Command;
@@ -150,6 +151,58 @@ pub fn multilayer(ctx: &Ctx, layout: &Layout) -> Result<ImageInfo> {
         ],
     };
     let built = write_image(layout, Format::Oci, &spec, vec![base, add, remove])?;
+    finish_image(layout, built, "latest")
+}
+
+/// The UDP echo server's source, compiled static by `rustc` (`$RUSTC` if set).
+const UDP_ECHO_SOURCE: &str = include_str!("../../../images/udp-echo.rs");
+
+fn udp_echo_binary() -> Result<Vec<u8>> {
+    let dir = tempfile::tempdir().context("a build folder for udp-echo")?;
+    let source = dir.path().join("udp-echo.rs");
+    std::fs::write(&source, UDP_ECHO_SOURCE).context("writing udp-echo.rs")?;
+    let out = dir.path().join("udp-echo");
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let status = Command::new(&rustc)
+        .args([
+            "--edition",
+            "2021",
+            "-O",
+            "-C",
+            "target-feature=+crt-static",
+        ])
+        .args(["-C", "strip=symbols", "-o"])
+        .arg(&out)
+        .arg(&source)
+        .status()
+        .with_context(|| format!("running {rustc}"))?;
+    if !status.success() {
+        bail!("{rustc} could not build udp-echo: {status}");
+    }
+    std::fs::read(&out).context("reading the built udp-echo")
+}
+
+/// busybox, and `/bin/udp-echo` on top as the command (`udp-echo 5353`).
+pub fn udp_echo(ctx: &Ctx, layout: &Layout) -> Result<ImageInfo> {
+    let base = layout.put_layer(ctx.busybox_tar()?, Compression::Gzip(6), false)?;
+    let mut add = TarBuilder::new();
+    add.dir("bin", 0o755)
+        .file("bin/udp-echo", 0o755, udp_echo_binary()?);
+    let add = layout.put_layer(&add.finish_sorted()?, Compression::Gzip(6), false)?;
+    let spec = ImageSpec {
+        architecture: "amd64",
+        variant: None,
+        runtime: json!({
+            "Env": [PATH_ENV],
+            "Cmd": ["udp-echo", "5353"],
+            "ExposedPorts": { "5353/udp": {} },
+        }),
+        history: vec![
+            "berth-testimages: busybox-static rootfs".into(),
+            "berth-testimages: add /bin/udp-echo".into(),
+        ],
+    };
+    let built = write_image(layout, Format::Oci, &spec, vec![base, add])?;
     finish_image(layout, built, "latest")
 }
 
