@@ -1,11 +1,15 @@
 //! The Hyper-V provider: the machine is a generation 2 Hyper-V VM (`berth-<name>`) booting
 //! its OS disk through UEFI, driven with Hyper-V's PowerShell cmdlets. The spec's kernel
-//! and command line are not used: Hyper-V cannot boot a kernel directly.
+//! and command line are not used: Hyper-V cannot boot a kernel directly, nor hand the
+//! guest a document as QEMU's fw_cfg does, so the provisioning document goes on a seed
+//! disk (as for Apple's hypervisor), written as a fixed VHD ([`seed_image`]) at the
+//! spec's `provision` path and attached as one more disk.
 
 use std::path::Path;
 use std::process::Command;
 
 use crate::provider::{Channel, Provider, ProviderError, VmSpec};
+use berth_types::machine::Provision;
 
 /// The guest vsock port the guest agent serves its API on.
 pub const API_VSOCK_PORT: u32 = berth_types::machine::API_PORT;
@@ -14,6 +18,12 @@ pub const API_VSOCK_PORT: u32 = berth_types::machine::API_PORT;
 /// the host can connect to it.
 const GUEST_SERVICES_KEY: &str =
     r"HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Virtualization\GuestCommunicationServices";
+
+/// The seed disk Hyper-V attaches for `provision`: its seed (see
+/// `Provision::seed_disk`, which the guest agent looks for on every disk) as a fixed VHD.
+pub fn seed_image(provision: &Provision) -> Vec<u8> {
+    crate::vhd::fixed(&provision.seed_disk())
+}
 
 /// Drives Hyper-V through `powershell.exe`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -82,8 +92,8 @@ fn register_vsock_service_commands() -> Vec<Command> {
 }
 
 impl HyperV {
-    /// Creates the VM for `spec`: its OS disk (`spec.disks[0]`) and further disks, CPUs,
-    /// memory, the Default Switch, Secure Boot off (the guest's boot loader is not signed
+    /// Creates the VM for `spec`: its OS disk (`spec.disks[0]`), further disks and the
+    /// provisioning seed disk, CPUs, memory, the Default Switch, Secure Boot off (the guest's boot loader is not signed
     /// for Microsoft's keys), and for a vsock channel the API's Hyper-V sockets service.
     pub fn create_commands(&self, spec: &VmSpec) -> Result<Vec<Command>, ProviderError> {
         let (os_disk, data_disks) = spec.disks.split_first().ok_or_else(|| {
@@ -105,7 +115,7 @@ impl HyperV {
             ),
             powershell(format!("Set-VMProcessor -VMName {name} -Count {}", spec.cpus)),
         ];
-        commands.extend(data_disks.iter().map(|disk| {
+        commands.extend(data_disks.iter().chain([&spec.provision]).map(|disk| {
             powershell(format!(
                 "Add-VMHardDiskDrive -VMName {name} -Path {}",
                 ps_path(disk)
@@ -163,7 +173,7 @@ mod tests {
             shares: Vec::new(),
             channel,
             ssh_port: 2222,
-            provision: PathBuf::from(r"C:\berth\dev\seed.vhdx"),
+            provision: PathBuf::from(r"C:\berth\dev\seed.vhd"),
             run_dir: PathBuf::from(r"C:\berth\dev\run"),
         }
     }
@@ -226,6 +236,7 @@ mod tests {
                 r"New-VM -Name 'berth-dev' -MemoryStartupBytes 4096MB -Generation 2 -VHDPath 'C:\berth\dev\os.vhdx' -SwitchName 'Default Switch'".to_owned(),
                 "Set-VMProcessor -VMName 'berth-dev' -Count 4".to_owned(),
                 r"Add-VMHardDiskDrive -VMName 'berth-dev' -Path 'C:\berth\dev\data.vhdx'".to_owned(),
+                r"Add-VMHardDiskDrive -VMName 'berth-dev' -Path 'C:\berth\dev\seed.vhd'".to_owned(),
                 "Set-VMFirmware -VMName 'berth-dev' -EnableSecureBoot Off".to_owned(),
                 format!("New-Item -Path '{key}' -Name '00000400-FACB-11E6-BD58-64006A7986D3' -Force"),
                 format!(
@@ -236,12 +247,24 @@ mod tests {
     }
 
     #[test]
+    fn the_seed_image_is_a_vhd_holding_the_document() {
+        let provision = Provision {
+            name: "dev".into(),
+            ..Provision::default()
+        };
+        let image = seed_image(&provision);
+        assert_eq!(&image[image.len() - 512..][..8], b"conectix");
+        assert_eq!(Provision::from_seed(&image), Some(provision));
+    }
+
+    #[test]
     fn create_over_ssh_registers_no_service() {
         let mut spec = spec(Channel::Ssh);
         spec.disks.truncate(1);
         let scripts = scripts(&HyperV.create_commands(&spec).expect("the spec is valid"));
-        assert_eq!(scripts.len(), 3, "{scripts:?}");
-        assert!(scripts[2].starts_with("Set-VMFirmware "), "{scripts:?}");
+        assert_eq!(scripts.len(), 4, "{scripts:?}");
+        assert!(scripts[2].ends_with(r"seed.vhd'"), "{scripts:?}");
+        assert!(scripts[3].starts_with("Set-VMFirmware "), "{scripts:?}");
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod qmp;
 pub mod ssh;
 pub mod sshkey;
 pub mod udp_forward;
+pub mod vhd;
 pub mod vsock;
 pub mod wsl;
 
