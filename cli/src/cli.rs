@@ -68,14 +68,12 @@ pub struct GlobalOpts {
     #[arg(long, global = true, value_name = "URL", env = "CONTAINER_HOST")]
     pub url: Option<String>,
     /// Connection (from system connection ls) to use for remote mode
-    #[arg(
-        short = 'c',
-        long,
-        global = true,
-        value_name = "NAME",
-        env = "CONTAINER_CONNECTION"
-    )]
+    #[arg(long, global = true, value_name = "NAME", env = "CONTAINER_CONNECTION")]
     pub connection: Option<String>,
+    /// `-c NAME`, before the command only: after it, `-c` is the command's own
+    /// (`run -c` sets the CPU shares, as with Podman). It overrides the environment's.
+    #[arg(short = 'c', value_name = "NAME", hide = true)]
+    pub connection_short: Option<String>,
     /// SSH identity file for an ssh:// destination (else the ssh-agent's keys)
     #[arg(long, global = true, value_name = "PATH", env = "CONTAINER_SSHKEY")]
     pub identity: Option<PathBuf>,
@@ -84,85 +82,85 @@ pub struct GlobalOpts {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Pull an image from a registry
-    Pull(PullArgs),
+    Pull(crate::lazy::Lazy<PullArgs>),
     /// Push an image to a specified destination
-    Push(PushArgs),
+    Push(crate::lazy::Lazy<PushArgs>),
     /// List images in local storage
-    Images(ImagesArgs),
+    Images(crate::lazy::Lazy<ImagesArgs>),
     /// Display the configuration of an object
-    Inspect(InspectArgs),
+    Inspect(crate::lazy::Lazy<InspectArgs>),
     /// Remove one or more images from local storage
-    Rmi(RmiArgs),
+    Rmi(crate::lazy::Lazy<RmiArgs>),
     /// Add an additional name to a local image
-    Tag(TagArgs),
+    Tag(crate::lazy::Lazy<TagArgs>),
     /// Remove a name from a local image
-    Untag(UntagArgs),
+    Untag(crate::lazy::Lazy<UntagArgs>),
     /// Show history of a specified image
-    History(HistoryArgs),
+    History(crate::lazy::Lazy<HistoryArgs>),
     /// Search a registry for an image
-    Search(crate::commands::search::SearchArgs),
+    Search(crate::lazy::Lazy<crate::commands::search::SearchArgs>),
     /// Save image(s) to an archive
-    Save(SaveArgs),
+    Save(crate::lazy::Lazy<SaveArgs>),
     /// Load image(s) from a tar archive
-    Load(LoadArgs),
+    Load(crate::lazy::Lazy<LoadArgs>),
     /// Log in to a container registry
-    Login(LoginArgs),
+    Login(crate::lazy::Lazy<LoginArgs>),
     /// Log out of a container registry
-    Logout(LogoutArgs),
+    Logout(crate::lazy::Lazy<LogoutArgs>),
     /// Display the Berth version information
-    Version(FormatArgs),
+    Version(crate::lazy::Lazy<FormatArgs>),
     /// Display Berth related system information
-    Info(FormatArgs),
+    Info(crate::lazy::Lazy<FormatArgs>),
     /// Run a command in a new container
-    Run(crate::commands::create_args::RunArgs),
+    Run(crate::lazy::Lazy<crate::commands::create_args::RunArgs>),
     /// Create but do not start a container
-    Create(crate::commands::create_args::CreateArgs),
+    Create(crate::lazy::Lazy<crate::commands::create_args::CreateArgs>),
     /// Start one or more containers
-    Start(crate::container_cli::StartArgs),
+    Start(crate::lazy::Lazy<crate::container_cli::StartArgs>),
     /// Stop one or more containers
-    Stop(crate::container_cli::StopArgs),
+    Stop(crate::lazy::Lazy<crate::container_cli::StopArgs>),
     /// Kill one or more running containers with a specific signal
-    Kill(crate::container_cli::KillArgs),
+    Kill(crate::lazy::Lazy<crate::container_cli::KillArgs>),
     /// Remove one or more containers
-    Rm(crate::container_cli::RmArgs),
+    Rm(crate::lazy::Lazy<crate::container_cli::RmArgs>),
     /// List containers
-    Ps(crate::container_cli::PsArgs),
+    Ps(crate::lazy::Lazy<crate::container_cli::PsArgs>),
     /// Fetch the logs of one or more containers
-    Logs(crate::container_cli::LogsArgs),
+    Logs(crate::lazy::Lazy<crate::container_cli::LogsArgs>),
     /// Update the resource limits of a container
-    Update(crate::commands::update::UpdateArgs),
+    Update(crate::lazy::Lazy<crate::commands::update::UpdateArgs>),
     /// Show engine events
-    Events(crate::commands::events::EventsArgs),
+    Events(crate::lazy::Lazy<crate::commands::events::EventsArgs>),
     /// Block on one or more containers
-    Wait(crate::container_cli::WaitArgs),
+    Wait(crate::lazy::Lazy<crate::container_cli::WaitArgs>),
     /// Attach to a running container
-    Attach(crate::container_cli::AttachArgs),
+    Attach(crate::lazy::Lazy<crate::container_cli::AttachArgs>),
     /// Run a process in a running container
-    Exec(crate::container_cli::ExecArgs),
+    Exec(crate::lazy::Lazy<crate::container_cli::ExecArgs>),
     /// Restart one or more containers
-    Restart(crate::container_cli::RestartArgs),
+    Restart(crate::lazy::Lazy<crate::container_cli::RestartArgs>),
     /// Pause all the processes in one or more containers
-    Pause(crate::container_cli::NamesArgs),
+    Pause(crate::lazy::Lazy<crate::container_cli::NamesArgs>),
     /// Unpause the processes in one or more containers
-    Unpause(crate::container_cli::NamesArgs),
+    Unpause(crate::lazy::Lazy<crate::container_cli::NamesArgs>),
     /// Rename an existing container
-    Rename(crate::container_cli::RenameArgs),
+    Rename(crate::lazy::Lazy<crate::container_cli::RenameArgs>),
     /// Inspect changes to the container's file systems
-    Diff(crate::container_cli::DiffArgs),
+    Diff(crate::lazy::Lazy<crate::container_cli::DiffArgs>),
     /// Export a container's filesystem contents as a tar archive
-    Export(crate::container_cli::ExportArgs),
+    Export(crate::lazy::Lazy<crate::container_cli::ExportArgs>),
     /// Create new image based on the changed container
-    Commit(crate::container_cli::CommitArgs),
+    Commit(crate::lazy::Lazy<crate::container_cli::CommitArgs>),
     /// Import a tarball to create a filesystem image
-    Import(crate::container_cli::ImportArgs),
+    Import(crate::lazy::Lazy<crate::container_cli::ImportArgs>),
     /// Copy files/folders between a container and the local filesystem
-    Cp(crate::container_cli::CpArgs),
+    Cp(crate::lazy::Lazy<crate::container_cli::CpArgs>),
     /// Display the running processes of a container
-    Top(crate::container_cli::TopArgs),
+    Top(crate::lazy::Lazy<crate::container_cli::TopArgs>),
     /// Display a live stream of container resource usage statistics
-    Stats(crate::container_cli::StatsArgs),
+    Stats(crate::lazy::Lazy<crate::container_cli::StatsArgs>),
     /// List port mappings or a specific mapping for the container
-    Port(crate::container_cli::PortArgs),
+    Port(crate::lazy::Lazy<crate::container_cli::PortArgs>),
     /// Manage health checks on containers
     #[command(subcommand)]
     Healthcheck(crate::container_cli::HealthcheckCommand),
@@ -194,7 +192,7 @@ pub enum Command {
     #[command(subcommand)]
     Generate(crate::commands::kube::GenerateCommand),
     /// Run a command in a modified user namespace
-    Unshare(UnshareArgs),
+    Unshare(crate::lazy::Lazy<UnshareArgs>),
     /// Manage secrets
     #[command(subcommand)]
     Secret(crate::commands::secret::SecretCommand),
@@ -207,45 +205,45 @@ pub enum Command {
 pub enum ImageCommand {
     /// List images in local storage
     #[command(alias = "list")]
-    Ls(ImagesArgs),
+    Ls(crate::lazy::Lazy<ImagesArgs>),
     /// Pull an image from a registry
-    Pull(PullArgs),
+    Pull(crate::lazy::Lazy<PullArgs>),
     /// Push an image to a specified destination
-    Push(PushArgs),
+    Push(crate::lazy::Lazy<PushArgs>),
     /// Display the configuration of an image
-    Inspect(ImageInspectArgs),
+    Inspect(crate::lazy::Lazy<ImageInspectArgs>),
     /// Remove one or more images from local storage
-    Rm(RmiArgs),
+    Rm(crate::lazy::Lazy<RmiArgs>),
     /// Add an additional name to a local image
-    Tag(TagArgs),
+    Tag(crate::lazy::Lazy<TagArgs>),
     /// Remove a name from a local image
-    Untag(UntagArgs),
+    Untag(crate::lazy::Lazy<UntagArgs>),
     /// Show history of a specified image
-    History(HistoryArgs),
+    History(crate::lazy::Lazy<HistoryArgs>),
     /// Search a registry for an image
-    Search(crate::commands::search::SearchArgs),
+    Search(crate::lazy::Lazy<crate::commands::search::SearchArgs>),
     /// Remove unused images
-    Prune(PruneArgs),
+    Prune(crate::lazy::Lazy<PruneArgs>),
     /// Check if an image exists in local storage
-    Exists(ExistsArgs),
+    Exists(crate::lazy::Lazy<ExistsArgs>),
     /// Save image(s) to an archive
-    Save(SaveArgs),
+    Save(crate::lazy::Lazy<SaveArgs>),
     /// Load image(s) from a tar archive
-    Load(LoadArgs),
+    Load(crate::lazy::Lazy<LoadArgs>),
 }
 
 #[derive(Subcommand, Debug)]
 pub enum SystemCommand {
     /// Show Berth disk usage
-    Df(DfArgs),
+    Df(crate::lazy::Lazy<DfArgs>),
     /// Display Berth related system information
-    Info(FormatArgs),
+    Info(crate::lazy::Lazy<FormatArgs>),
     /// Reset Berth storage
-    Reset(ResetArgs),
+    Reset(crate::lazy::Lazy<ResetArgs>),
     /// Migrate containers; for a rootless user, restart its namespaces (after /etc/subuid changes)
     Migrate,
     /// Run an API service (Docker-compatible) on a unix socket
-    Service(crate::commands::service::ServiceArgs),
+    Service(crate::lazy::Lazy<crate::commands::service::ServiceArgs>),
     /// Manage the destinations of remote mode
     #[command(subcommand)]
     Connection(crate::commands::connection::ConnectionCommand),
@@ -533,4 +531,23 @@ pub struct UnshareArgs {
         value_name = "COMMAND"
     )]
     pub command: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn c_is_the_connection_before_the_command_and_the_commands_own_after() {
+        let cli = Cli::try_parse_from(["berth", "-c", "vm", "run", "-c", "512", "img"])
+            .expect("parses");
+        assert_eq!(cli.global.connection_short.as_deref(), Some("vm"));
+        let Command::Run(a) = cli.command else {
+            panic!("run");
+        };
+        assert_eq!(a.create.cpu_shares, Some(512));
+        let cli = Cli::try_parse_from(["berth", "ps", "--connection", "vm"]).expect("parses");
+        assert_eq!(cli.global.connection.as_deref(), Some("vm"));
+    }
 }

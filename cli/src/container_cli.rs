@@ -354,62 +354,62 @@ pub struct PortArgs {
 #[derive(Subcommand, Debug)]
 pub enum HealthcheckCommand {
     /// Run the health check of a container
-    Run(ExistsArgs),
+    Run(crate::lazy::Lazy<ExistsArgs>),
 }
 
 #[derive(Subcommand, Debug)]
 pub enum ContainerCommand {
     /// Run a command in a new container
-    Run(crate::commands::create_args::RunArgs),
+    Run(crate::lazy::Lazy<crate::commands::create_args::RunArgs>),
     /// Create but do not start a container
-    Create(crate::commands::create_args::CreateArgs),
+    Create(crate::lazy::Lazy<crate::commands::create_args::CreateArgs>),
     /// Start one or more containers
-    Start(StartArgs),
+    Start(crate::lazy::Lazy<StartArgs>),
     /// Stop one or more containers
-    Stop(StopArgs),
+    Stop(crate::lazy::Lazy<StopArgs>),
     /// Kill one or more running containers with a specific signal
-    Kill(KillArgs),
+    Kill(crate::lazy::Lazy<KillArgs>),
     /// Remove one or more containers
-    Rm(RmArgs),
+    Rm(crate::lazy::Lazy<RmArgs>),
     /// List containers
     #[command(alias = "ps", alias = "list")]
-    Ls(PsArgs),
+    Ls(crate::lazy::Lazy<PsArgs>),
     /// Fetch the logs of one or more containers
-    Logs(LogsArgs),
+    Logs(crate::lazy::Lazy<LogsArgs>),
     /// Update the resource limits of a container
-    Update(crate::commands::update::UpdateArgs),
+    Update(crate::lazy::Lazy<crate::commands::update::UpdateArgs>),
     /// Block on one or more containers
-    Wait(WaitArgs),
+    Wait(crate::lazy::Lazy<WaitArgs>),
     /// Attach to a running container
-    Attach(AttachArgs),
+    Attach(crate::lazy::Lazy<AttachArgs>),
     /// Check if a container exists in local storage
-    Exists(ExistsArgs),
+    Exists(crate::lazy::Lazy<ExistsArgs>),
     /// Display the configuration of a container
-    Inspect(ContainerInspectArgs),
+    Inspect(crate::lazy::Lazy<ContainerInspectArgs>),
     /// Run a process in a running container
-    Exec(ExecArgs),
+    Exec(crate::lazy::Lazy<ExecArgs>),
     /// Restart one or more containers
-    Restart(RestartArgs),
+    Restart(crate::lazy::Lazy<RestartArgs>),
     /// Pause all the processes in one or more containers
-    Pause(NamesArgs),
+    Pause(crate::lazy::Lazy<NamesArgs>),
     /// Unpause the processes in one or more containers
-    Unpause(NamesArgs),
+    Unpause(crate::lazy::Lazy<NamesArgs>),
     /// Rename an existing container
-    Rename(RenameArgs),
+    Rename(crate::lazy::Lazy<RenameArgs>),
     /// Remove all non-running containers
-    Prune(PruneArgs),
+    Prune(crate::lazy::Lazy<PruneArgs>),
     /// Inspect changes to the container's file systems
-    Diff(DiffArgs),
+    Diff(crate::lazy::Lazy<DiffArgs>),
     /// Export a container's filesystem contents as a tar archive
-    Export(ExportArgs),
+    Export(crate::lazy::Lazy<ExportArgs>),
     /// Create new image based on the changed container
-    Commit(CommitArgs),
+    Commit(crate::lazy::Lazy<CommitArgs>),
     /// Copy files/folders between a container and the local filesystem
-    Cp(CpArgs),
+    Cp(crate::lazy::Lazy<CpArgs>),
     /// Display the running processes of a container
-    Top(TopArgs),
+    Top(crate::lazy::Lazy<TopArgs>),
     /// Display a live stream of container resource usage statistics
-    Stats(StatsArgs),
+    Stats(crate::lazy::Lazy<StatsArgs>),
     /// List port mappings or a specific mapping for the container
-    Port(PortArgs),
+    Port(crate::lazy::Lazy<PortArgs>),
 }

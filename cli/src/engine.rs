@@ -19,7 +19,8 @@ fn remote_destination(g: &GlobalOpts) -> anyhow::Result<Option<berth_api::client
         d.with_identity(g.identity.clone().or(saved))
     };
     let conns = crate::commands::connection::load()?;
-    if let Some(name) = g.connection.as_deref().filter(|n| !n.is_empty()) {
+    let connection = g.connection_short.as_deref().or(g.connection.as_deref());
+    if let Some(name) = connection.filter(|n| !n.is_empty()) {
         let c = conns.connections.get(name).ok_or_else(|| {
             crate::exit::with_code(
                 crate::exit::ENGINE,

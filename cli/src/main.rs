@@ -9,6 +9,7 @@ mod engine;
 mod exit;
 mod format;
 mod human;
+mod lazy;
 mod output;
 mod progress;
 #[cfg(unix)]

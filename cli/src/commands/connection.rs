@@ -15,17 +15,17 @@ use std::path::PathBuf;
 #[derive(Subcommand, Debug)]
 pub enum ConnectionCommand {
     /// Record a destination for remote mode
-    Add(AddArgs),
+    Add(crate::lazy::Lazy<AddArgs>),
     /// List the destinations
     #[command(alias = "list")]
-    Ls(LsArgs),
+    Ls(crate::lazy::Lazy<LsArgs>),
     /// Delete a destination
     #[command(alias = "remove")]
-    Rm(NameArg),
+    Rm(crate::lazy::Lazy<NameArg>),
     /// Make a destination the default
-    Default(NameArg),
+    Default(crate::lazy::Lazy<NameArg>),
     /// Rename a destination
-    Rename(RenameArgs),
+    Rename(crate::lazy::Lazy<RenameArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -185,7 +185,7 @@ pub fn run(cmd: ConnectionCommand, identity: Option<PathBuf>) -> anyhow::Result<
     let _lock = lock()?;
     let mut c = load()?;
     match cmd {
-        ConnectionCommand::Add(a) => {
+        ConnectionCommand::Add(crate::lazy::Lazy(a)) => {
             Destination::parse(&a.destination).map_err(|e| anyhow::anyhow!(e))?;
             if a.name.is_empty() || a.name.contains(char::is_whitespace) {
                 anyhow::bail!("invalid connection name {:?}", a.name);
@@ -251,14 +251,14 @@ pub fn run(cmd: ConnectionCommand, identity: Option<PathBuf>) -> anyhow::Result<
             }
             save(&c)?;
         }
-        ConnectionCommand::Default(a) => {
+        ConnectionCommand::Default(crate::lazy::Lazy(a)) => {
             if !c.connections.contains_key(&a.name) {
                 return Err(unknown(&a.name));
             }
             c.default = a.name;
             save(&c)?;
         }
-        ConnectionCommand::Rename(a) => {
+        ConnectionCommand::Rename(crate::lazy::Lazy(a)) => {
             if c.connections.contains_key(&a.new) {
                 anyhow::bail!("connection {:?} already exists", a.new);
             }

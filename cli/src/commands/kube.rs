@@ -10,25 +10,25 @@ use std::io::Read;
 #[derive(Subcommand, Debug)]
 pub enum KubeCommand {
     /// Play a pod and its containers from a Kubernetes YAML
-    Play(PlayArgs),
+    Play(crate::lazy::Lazy<PlayArgs>),
     /// Remove pods based on Kubernetes YAML
-    Down(DownArgs),
+    Down(crate::lazy::Lazy<DownArgs>),
     /// Generate Kubernetes YAML from containers or pods
-    Generate(GenerateArgs),
+    Generate(crate::lazy::Lazy<GenerateArgs>),
 }
 
 /// `berth play kube`.
 #[derive(Subcommand, Debug)]
 pub enum PlayCommand {
     /// Play a pod and its containers from a Kubernetes YAML
-    Kube(PlayArgs),
+    Kube(crate::lazy::Lazy<PlayArgs>),
 }
 
 /// `berth generate kube`.
 #[derive(Subcommand, Debug)]
 pub enum GenerateCommand {
     /// Generate Kubernetes YAML from containers or pods
-    Kube(GenerateArgs),
+    Kube(crate::lazy::Lazy<GenerateArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -79,20 +79,20 @@ pub struct GenerateArgs {
 
 pub fn run(engine: &dyn Engine, command: KubeCommand) -> anyhow::Result<i32> {
     match command {
-        KubeCommand::Play(a) => play(engine, a),
+        KubeCommand::Play(a) => play(engine, a.0),
         KubeCommand::Down(a) => down(engine, &a.file),
-        KubeCommand::Generate(a) => generate(engine, a),
+        KubeCommand::Generate(a) => generate(engine, a.0),
     }
 }
 
 pub fn play_kube(engine: &dyn Engine, command: PlayCommand) -> anyhow::Result<i32> {
     let PlayCommand::Kube(a) = command;
-    play(engine, a)
+    play(engine, a.0)
 }
 
 pub fn generate_kube(engine: &dyn Engine, command: GenerateCommand) -> anyhow::Result<i32> {
     let GenerateCommand::Kube(a) = command;
-    generate(engine, a)
+    generate(engine, a.0)
 }
 
 /// The YAML text and the directory relative paths in it are read against.

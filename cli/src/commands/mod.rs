@@ -38,7 +38,7 @@ use crate::engine::connect;
 /// Runs the command; returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     if let Command::System(SystemCommand::Service(a)) = cli.command {
-        return service::run(connect(&cli.global)?, a);
+        return service::run(connect(&cli.global)?, a.0);
     }
     if let Command::System(SystemCommand::Connection(c)) = cli.command {
         return connection::run(c, cli.global.identity.clone());
@@ -58,26 +58,26 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     }
     let e = engine.as_ref();
     match cli.command {
-        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(e, a),
-        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(e, a),
-        Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(e, a),
-        Command::Inspect(a) => inspect::run(e, a),
-        Command::Image(ImageCommand::Inspect(a)) => inspect::run_image(e, a),
-        Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(e, a),
-        Command::Image(ImageCommand::Prune(a)) => rmi::prune(e, a),
-        Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => tag::tag(e, a),
-        Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => tag::untag(e, a),
-        Command::Image(ImageCommand::Exists(a)) => tag::exists(e, a),
-        Command::History(a) | Command::Image(ImageCommand::History(a)) => history::run(e, a),
-        Command::Search(a) | Command::Image(ImageCommand::Search(a)) => search::run(e, a),
-        Command::Save(a) | Command::Image(ImageCommand::Save(a)) => save::run(e, a),
-        Command::Load(a) | Command::Image(ImageCommand::Load(a)) => load::run(e, a),
-        Command::Login(a) => login::login(e, a),
-        Command::Logout(a) => login::logout(e, a),
-        Command::Version(a) => system::version(e, a),
-        Command::Info(a) | Command::System(SystemCommand::Info(a)) => system::info(e, a),
-        Command::System(SystemCommand::Df(a)) => system::df(e, a),
-        Command::System(SystemCommand::Reset(a)) => system::reset(e, a),
+        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(e, a.0),
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(e, a.0),
+        Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(e, a.0),
+        Command::Inspect(a) => inspect::run(e, a.0),
+        Command::Image(ImageCommand::Inspect(a)) => inspect::run_image(e, a.0),
+        Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(e, a.0),
+        Command::Image(ImageCommand::Prune(a)) => rmi::prune(e, a.0),
+        Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => tag::tag(e, a.0),
+        Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => tag::untag(e, a.0),
+        Command::Image(ImageCommand::Exists(a)) => tag::exists(e, a.0),
+        Command::History(a) | Command::Image(ImageCommand::History(a)) => history::run(e, a.0),
+        Command::Search(a) | Command::Image(ImageCommand::Search(a)) => search::run(e, a.0),
+        Command::Save(a) | Command::Image(ImageCommand::Save(a)) => save::run(e, a.0),
+        Command::Load(a) | Command::Image(ImageCommand::Load(a)) => load::run(e, a.0),
+        Command::Login(a) => login::login(e, a.0),
+        Command::Logout(a) => login::logout(e, a.0),
+        Command::Version(a) => system::version(e, a.0),
+        Command::Info(a) | Command::System(SystemCommand::Info(a)) => system::info(e, a.0),
+        Command::System(SystemCommand::Df(a)) => system::df(e, a.0),
+        Command::System(SystemCommand::Reset(a)) => system::reset(e, a.0),
         Command::System(SystemCommand::Service(_) | SystemCommand::Connection(_))
         | Command::Machine(_) => Ok(0),
         Command::System(SystemCommand::Migrate) => {
@@ -85,55 +85,55 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             berth_engine::rootless::pause::stop();
             Ok(0)
         }
-        Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => run::run(e, a),
-        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => run::create(e, a),
+        Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => run::run(e, a.0),
+        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => run::create(e, a.0),
         Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => {
-            container::start(e, a)
+            container::start(e, a.0)
         }
-        Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => container::stop(e, a),
-        Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => container::kill(e, a),
-        Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => container::rm(e, a),
-        Command::Ps(a) | Command::Container(ContainerCommand::Ls(a)) => ps::run(e, a),
-        Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => logs::run(e, a),
-        Command::Events(a) => events::run(e, a),
-        Command::Update(a) | Command::Container(ContainerCommand::Update(a)) => update::run(e, a),
-        Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => container::wait(e, a),
+        Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => container::stop(e, a.0),
+        Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => container::kill(e, a.0),
+        Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => container::rm(e, a.0),
+        Command::Ps(a) | Command::Container(ContainerCommand::Ls(a)) => ps::run(e, a.0),
+        Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => logs::run(e, a.0),
+        Command::Events(a) => events::run(e, a.0),
+        Command::Update(a) | Command::Container(ContainerCommand::Update(a)) => update::run(e, a.0),
+        Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => container::wait(e, a.0),
         Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => {
-            container::attach(e, a)
+            container::attach(e, a.0)
         }
-        Command::Container(ContainerCommand::Exists(a)) => container::exists(e, a),
-        Command::Container(ContainerCommand::Inspect(a)) => container::inspect(e, a),
-        Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => container::exec(e, a),
+        Command::Container(ContainerCommand::Exists(a)) => container::exists(e, a.0),
+        Command::Container(ContainerCommand::Inspect(a)) => container::inspect(e, a.0),
+        Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => container::exec(e, a.0),
         Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => {
-            container::restart(e, a)
+            container::restart(e, a.0)
         }
         Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => {
-            container::pause(e, a, false)
+            container::pause(e, a.0, false)
         }
         Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => {
-            container::pause(e, a, true)
+            container::pause(e, a.0, true)
         }
         Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => {
-            container::rename(e, a)
+            container::rename(e, a.0)
         }
-        Command::Container(ContainerCommand::Prune(a)) => container::prune(e, a),
-        Command::Diff(a) | Command::Container(ContainerCommand::Diff(a)) => changes::diff(e, a),
+        Command::Container(ContainerCommand::Prune(a)) => container::prune(e, a.0),
+        Command::Diff(a) | Command::Container(ContainerCommand::Diff(a)) => changes::diff(e, a.0),
         Command::Export(a) | Command::Container(ContainerCommand::Export(a)) => {
-            changes::export(e, a)
+            changes::export(e, a.0)
         }
         Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => {
-            changes::commit(e, a)
+            changes::commit(e, a.0)
         }
-        Command::Import(a) => changes::import(e, a),
-        Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => cp::run(e, a),
-        Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => container::top(e, a),
-        Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => stats::run(e, a),
-        Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => container::port(e, a),
+        Command::Import(a) => changes::import(e, a.0),
+        Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => cp::run(e, a.0),
+        Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => container::top(e, a.0),
+        Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => stats::run(e, a.0),
+        Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => container::port(e, a.0),
         Command::Healthcheck(crate::container_cli::HealthcheckCommand::Run(a)) => {
-            container::healthcheck(e, a)
+            container::healthcheck(e, a.0)
         }
         Command::Network(c) => network::run(e, c),
-        Command::Unshare(a) => unshare(a),
+        Command::Unshare(a) => unshare(a.0),
         Command::Volume(c) => volume::run(e, c),
         Command::Secret(c) => secret::run(e, c),
         Command::Pod(c) => pod::run(e, c),

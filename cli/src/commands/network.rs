@@ -11,25 +11,25 @@ use serde_json::Value;
 #[derive(Subcommand, Debug)]
 pub enum NetworkCommand {
     /// Create a network
-    Create(CreateArgs),
+    Create(crate::lazy::Lazy<CreateArgs>),
     /// List networks
     #[command(alias = "list")]
-    Ls(LsArgs),
+    Ls(crate::lazy::Lazy<LsArgs>),
     /// Inspect a network
-    Inspect(InspectArgs),
+    Inspect(crate::lazy::Lazy<InspectArgs>),
     /// Remove networks
     #[command(alias = "remove")]
-    Rm(RmArgs),
+    Rm(crate::lazy::Lazy<RmArgs>),
     /// Remove unused networks
-    Prune(PruneArgs),
+    Prune(crate::lazy::Lazy<PruneArgs>),
     /// Network exists
-    Exists(NameArg),
+    Exists(crate::lazy::Lazy<NameArg>),
     /// Add container to a network
-    Connect(ConnectArgs),
+    Connect(crate::lazy::Lazy<ConnectArgs>),
     /// Remove container from a network
-    Disconnect(DisconnectArgs),
+    Disconnect(crate::lazy::Lazy<DisconnectArgs>),
     /// Reload firewall rules for one or more containers
-    Reload(ReloadArgs),
+    Reload(crate::lazy::Lazy<ReloadArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -172,10 +172,10 @@ pub struct ReloadArgs {
 
 pub fn run(engine: &dyn Engine, command: NetworkCommand) -> anyhow::Result<i32> {
     match command {
-        NetworkCommand::Create(a) => create(engine, a),
-        NetworkCommand::Ls(a) => ls(engine, a),
-        NetworkCommand::Inspect(a) => inspect(engine, a),
-        NetworkCommand::Rm(a) => rm(engine, a),
+        NetworkCommand::Create(a) => create(engine, a.0),
+        NetworkCommand::Ls(a) => ls(engine, a.0),
+        NetworkCommand::Inspect(a) => inspect(engine, a.0),
+        NetworkCommand::Rm(a) => rm(engine, a.0),
         NetworkCommand::Prune(a) => {
             for name in engine.prune_networks(&a.filter).map_err(exit::engine)? {
                 println!("{name}");
@@ -183,7 +183,7 @@ pub fn run(engine: &dyn Engine, command: NetworkCommand) -> anyhow::Result<i32> 
             Ok(0)
         }
         NetworkCommand::Exists(a) => super::exists_code(engine.network_exists(&a.name)),
-        NetworkCommand::Connect(a) => {
+        NetworkCommand::Connect(crate::lazy::Lazy(a)) => {
             let attachment = NetworkAttachment {
                 network: a.network,
                 aliases: a.alias,

@@ -14,36 +14,36 @@ use std::io::Write;
 #[derive(Subcommand, Debug)]
 pub enum PodCommand {
     /// Create a new empty pod
-    Create(Box<CreateArgs>),
+    Create(crate::lazy::Lazy<Box<CreateArgs>>),
     /// Start one or more pods
-    Start(NamesArgs),
+    Start(crate::lazy::Lazy<NamesArgs>),
     /// Stop one or more pods
-    Stop(StopArgs),
+    Stop(crate::lazy::Lazy<StopArgs>),
     /// Restart one or more pods
-    Restart(NamesArgs),
+    Restart(crate::lazy::Lazy<NamesArgs>),
     /// Send the specified signal or SIGKILL to containers in pod
-    Kill(KillArgs),
+    Kill(crate::lazy::Lazy<KillArgs>),
     /// Pause one or more pods
-    Pause(NamesArgs),
+    Pause(crate::lazy::Lazy<NamesArgs>),
     /// Unpause one or more pods
-    Unpause(NamesArgs),
+    Unpause(crate::lazy::Lazy<NamesArgs>),
     /// Remove one or more pods
-    Rm(RmArgs),
+    Rm(crate::lazy::Lazy<RmArgs>),
     /// List pods
     #[command(alias = "ls", alias = "list")]
-    Ps(PsArgs),
+    Ps(crate::lazy::Lazy<PsArgs>),
     /// Display a pod configuration
-    Inspect(InspectArgs),
+    Inspect(crate::lazy::Lazy<InspectArgs>),
     /// Display the running processes of containers in a pod
-    Top(TopArgs),
+    Top(crate::lazy::Lazy<TopArgs>),
     /// Display a live stream of resource usage statistics for the containers in one or more pods
-    Stats(StatsArgs),
+    Stats(crate::lazy::Lazy<StatsArgs>),
     /// Fetch logs for pod with one or more containers
-    Logs(LogsArgs),
+    Logs(crate::lazy::Lazy<LogsArgs>),
     /// Check if a pod exists in local storage
-    Exists(ExistsArgs),
+    Exists(crate::lazy::Lazy<ExistsArgs>),
     /// Remove all stopped pods and their containers
-    Prune(PruneArgs),
+    Prune(crate::lazy::Lazy<PruneArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -281,7 +281,7 @@ pub struct PruneArgs {
 
 pub fn run(engine: &dyn Engine, command: PodCommand) -> anyhow::Result<i32> {
     match command {
-        PodCommand::Create(a) => create(engine, *a),
+        PodCommand::Create(a) => create(engine, *a.0),
         PodCommand::Start(a) => each(engine, &a.names, a.all, |n| engine.start_pod(n)),
         PodCommand::Stop(a) => each(engine, &a.names, a.all, |n| engine.stop_pod(n, a.time)),
         PodCommand::Restart(a) => each(engine, &a.names, a.all, |n| engine.restart_pod(n)),
@@ -291,12 +291,12 @@ pub fn run(engine: &dyn Engine, command: PodCommand) -> anyhow::Result<i32> {
         }
         PodCommand::Pause(a) => each(engine, &a.names, a.all, |n| engine.pause_pod(n, false)),
         PodCommand::Unpause(a) => each(engine, &a.names, a.all, |n| engine.pause_pod(n, true)),
-        PodCommand::Rm(a) => rm(engine, a),
-        PodCommand::Ps(a) => ps(engine, a),
-        PodCommand::Inspect(a) => inspect(engine, a),
-        PodCommand::Top(a) => top(engine, a),
-        PodCommand::Stats(a) => stats(engine, a),
-        PodCommand::Logs(a) => logs(engine, a),
+        PodCommand::Rm(a) => rm(engine, a.0),
+        PodCommand::Ps(a) => ps(engine, a.0),
+        PodCommand::Inspect(a) => inspect(engine, a.0),
+        PodCommand::Top(a) => top(engine, a.0),
+        PodCommand::Stats(a) => stats(engine, a.0),
+        PodCommand::Logs(a) => logs(engine, a.0),
         PodCommand::Exists(a) => super::exists_code(engine.pod_exists(&a.name)),
         PodCommand::Prune(_) => {
             for id in engine.prune_pods().map_err(exit::engine)? {

@@ -12,16 +12,16 @@ use std::io::Read;
 #[derive(Subcommand, Debug)]
 pub enum SecretCommand {
     /// Create a new secret
-    Create(CreateArgs),
+    Create(crate::lazy::Lazy<CreateArgs>),
     /// List secrets
     #[command(alias = "list")]
-    Ls(LsArgs),
+    Ls(crate::lazy::Lazy<LsArgs>),
     /// Inspect a secret
-    Inspect(InspectArgs),
+    Inspect(crate::lazy::Lazy<InspectArgs>),
     /// Remove one or more secrets
-    Rm(RmArgs),
+    Rm(crate::lazy::Lazy<RmArgs>),
     /// Check if a secret exists
-    Exists(ExistsArgs),
+    Exists(crate::lazy::Lazy<ExistsArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -81,10 +81,10 @@ pub struct ExistsArgs {
 
 pub fn run(engine: &dyn Engine, command: SecretCommand) -> anyhow::Result<i32> {
     match command {
-        SecretCommand::Create(a) => create(engine, a),
-        SecretCommand::Ls(a) => ls(engine, a),
-        SecretCommand::Inspect(a) => inspect(engine, a),
-        SecretCommand::Rm(a) => rm(engine, a),
+        SecretCommand::Create(a) => create(engine, a.0),
+        SecretCommand::Ls(a) => ls(engine, a.0),
+        SecretCommand::Inspect(a) => inspect(engine, a.0),
+        SecretCommand::Rm(a) => rm(engine, a.0),
         SecretCommand::Exists(a) => super::exists_code(engine.secret_exists(&a.name)),
     }
 }

@@ -13,19 +13,19 @@ use serde_json::{json, Map, Value};
 #[derive(Subcommand, Debug)]
 pub enum VolumeCommand {
     /// Create a new volume
-    Create(CreateArgs),
+    Create(crate::lazy::Lazy<CreateArgs>),
     /// List volumes
     #[command(alias = "list")]
-    Ls(LsArgs),
+    Ls(crate::lazy::Lazy<LsArgs>),
     /// Display detailed information on one or more volumes
-    Inspect(InspectArgs),
+    Inspect(crate::lazy::Lazy<InspectArgs>),
     /// Remove one or more volumes
     #[command(alias = "remove")]
-    Rm(RmArgs),
+    Rm(crate::lazy::Lazy<RmArgs>),
     /// Remove all unused volumes
-    Prune(PruneArgs),
+    Prune(crate::lazy::Lazy<PruneArgs>),
     /// Check if volume exists
-    Exists(ExistsArgs),
+    Exists(crate::lazy::Lazy<ExistsArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -108,11 +108,11 @@ pub struct ExistsArgs {
 
 pub fn run(engine: &dyn Engine, command: VolumeCommand) -> anyhow::Result<i32> {
     match command {
-        VolumeCommand::Create(a) => create(engine, a),
-        VolumeCommand::Ls(a) => ls(engine, a),
-        VolumeCommand::Inspect(a) => inspect(engine, a),
-        VolumeCommand::Rm(a) => rm(engine, a),
-        VolumeCommand::Prune(a) => prune(engine, a),
+        VolumeCommand::Create(a) => create(engine, a.0),
+        VolumeCommand::Ls(a) => ls(engine, a.0),
+        VolumeCommand::Inspect(a) => inspect(engine, a.0),
+        VolumeCommand::Rm(a) => rm(engine, a.0),
+        VolumeCommand::Prune(a) => prune(engine, a.0),
         VolumeCommand::Exists(a) => super::exists_code(engine.volume_exists(&a.name)),
     }
 }

@@ -15,40 +15,40 @@ use std::path::PathBuf;
 #[derive(Subcommand, Debug)]
 pub enum MachineCommand {
     /// Initialize a virtual machine
-    Init(InitArgs),
+    Init(crate::lazy::Lazy<InitArgs>),
     /// Start a virtual machine
-    Start(StartArgs),
+    Start(crate::lazy::Lazy<StartArgs>),
     /// Stop a virtual machine
-    Stop(NameArg),
+    Stop(crate::lazy::Lazy<NameArg>),
     /// SSH into a virtual machine, or run a command there
-    Ssh(SshArgs),
+    Ssh(crate::lazy::Lazy<SshArgs>),
     /// Remove a virtual machine
-    Rm(RmArgs),
+    Rm(crate::lazy::Lazy<RmArgs>),
     /// List virtual machines
     #[command(alias = "ls")]
-    List(show::ListArgs),
+    List(crate::lazy::Lazy<show::ListArgs>),
     /// Inspect virtual machines
-    Inspect(show::InspectArgs),
+    Inspect(crate::lazy::Lazy<show::InspectArgs>),
     /// Change a virtual machine's settings
-    Set(SetArgs),
+    Set(crate::lazy::Lazy<SetArgs>),
     /// Remove every virtual machine and its files
-    Reset(ResetArgs),
+    Reset(crate::lazy::Lazy<ResetArgs>),
     /// Display machine host information
-    Info(show::InfoArgs),
+    Info(crate::lazy::Lazy<show::InfoArgs>),
     /// Manage a virtual machine's OS
     #[command(subcommand)]
     Os(OsCommand),
     /// Copy files between the host and a virtual machine (MACHINE:PATH)
-    Cp(CpArgs),
+    Cp(crate::lazy::Lazy<CpArgs>),
     /// Serves a running machine's API socket and ports (started by `machine start`)
     #[command(name = "__forward", hide = true)]
-    Forward(NameArg),
+    Forward(crate::lazy::Lazy<NameArg>),
 }
 
 #[derive(Subcommand, Debug)]
 pub enum OsCommand {
     /// Replace the machine's OS with another image, keeping its data disk
-    Apply(OsApplyArgs),
+    Apply(crate::lazy::Lazy<OsApplyArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -234,7 +234,7 @@ impl Reporter {
 pub fn run(cmd: MachineCommand, g: &crate::cli::GlobalOpts) -> anyhow::Result<i32> {
     let m = Machines::from_env();
     match cmd {
-        MachineCommand::Init(a) => init(&m, a, g),
+        MachineCommand::Init(a) => init(&m, a.0, g),
         MachineCommand::Start(a) => start(&m, &name_of(&a.name), a.quiet),
         MachineCommand::Stop(a) => {
             let name = name_of(&a.name);
@@ -242,17 +242,17 @@ pub fn run(cmd: MachineCommand, g: &crate::cli::GlobalOpts) -> anyhow::Result<i3
             println!("Machine \"{name}\" stopped successfully");
             Ok(0)
         }
-        MachineCommand::Ssh(a) => ssh_cmd(&m, a),
-        MachineCommand::Rm(a) => rm(&m, a),
-        MachineCommand::List(a) => show::list(&m, a),
-        MachineCommand::Inspect(a) => show::inspect(&m, a),
-        MachineCommand::Info(a) => show::info(&m, a),
+        MachineCommand::Ssh(a) => ssh_cmd(&m, a.0),
+        MachineCommand::Rm(a) => rm(&m, a.0),
+        MachineCommand::List(a) => show::list(&m, a.0),
+        MachineCommand::Inspect(a) => show::inspect(&m, a.0),
+        MachineCommand::Info(a) => show::info(&m, a.0),
         MachineCommand::Set(a) => {
             m.set(&name_of(&a.name), a.cpus, a.memory, a.disk_size, a.rootful)
                 .map_err(fail)?;
             Ok(0)
         }
-        MachineCommand::Reset(a) => reset(&m, a),
+        MachineCommand::Reset(a) => reset(&m, a.0),
         MachineCommand::Os(OsCommand::Apply(a)) => {
             let name = name_of(&a.name);
             let r = Reporter::new(false);
@@ -267,7 +267,7 @@ pub fn run(cmd: MachineCommand, g: &crate::cli::GlobalOpts) -> anyhow::Result<i3
             );
             Ok(0)
         }
-        MachineCommand::Cp(a) => cp(&m, a),
+        MachineCommand::Cp(a) => cp(&m, a.0),
         MachineCommand::Forward(a) => {
             let name = name_of(&a.name);
             forward::run(forward::Forward::for_run_dir(&m.dirs.run_dir(&name)))?;
