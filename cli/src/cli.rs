@@ -540,8 +540,8 @@ mod tests {
 
     #[test]
     fn c_is_the_connection_before_the_command_and_the_commands_own_after() {
-        let cli = Cli::try_parse_from(["berth", "-c", "vm", "run", "-c", "512", "img"])
-            .expect("parses");
+        let cli =
+            Cli::try_parse_from(["berth", "-c", "vm", "run", "-c", "512", "img"]).expect("parses");
         assert_eq!(cli.global.connection_short.as_deref(), Some("vm"));
         let Command::Run(a) = cli.command else {
             panic!("run");

@@ -1,6 +1,7 @@
 //! A UDP port published by the guest's containers, served on the host's loopback: each
 //! client address is a flow, one vsock stream to the agent's forward port (`udp
-//! PORT\n`, then datagrams framed both ways), ended after a minute without traffic.
+//! PORT\n`, then datagrams framed both ways), ended after a minute without traffic; at
+//! most 256 flows at once.
 
 use berth_types::machine::{framing, FORWARD_PORT};
 use std::collections::hash_map::{Entry, HashMap};
@@ -14,6 +15,9 @@ use std::time::{Duration, Instant};
 
 /// A flow without a datagram either way for this long is ended.
 const IDLE: Duration = Duration::from_secs(60);
+/// The most flows a port keeps at once (each holds a stream and a thread on both sides);
+/// a datagram from a new client beyond them is dropped, as UDP may.
+const MAX_FLOWS: usize = 256;
 
 /// One client's stream to the guest.
 struct Flow {
@@ -102,8 +106,10 @@ fn send(
     client: SocketAddr,
     datagram: &[u8],
 ) {
+    let full = flows.len() >= MAX_FLOWS;
     let flow = match flows.entry(client) {
         Entry::Occupied(o) => o.into_mut(),
+        Entry::Vacant(_) if full => return,
         Entry::Vacant(v) => match Flow::open(uds, port, socket, client) {
             Ok(f) => v.insert(f),
             Err(e) => {
@@ -115,5 +121,96 @@ fn send(
     *flow.last.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
     if flow.to_guest.write_all(&framing::frame(datagram)).is_err() {
         flows.remove(&client);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::net::UnixListener;
+    use std::sync::atomic::AtomicUsize;
+
+    /// A hybrid vsock socket whose "guest" answers each flow's datagrams with `echo `
+    /// and the datagram; counts the flows.
+    fn echo_guest(dir: &Path, flows: Arc<AtomicUsize>) -> PathBuf {
+        let uds = dir.join("vsock.sock");
+        let listener = UnixListener::bind(&uds).expect("bind");
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { return };
+                flows.fetch_add(1, Ordering::SeqCst);
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(conn.try_clone().expect("clone"));
+                    let mut line = String::new();
+                    reader.read_line(&mut line).expect("CONNECT");
+                    (&conn).write_all(b"OK 1\n").expect("OK");
+                    line.clear();
+                    reader.read_line(&mut line).expect("udp PORT");
+                    assert!(line.starts_with("udp "), "{line:?}");
+                    while let Ok(Some(d)) = framing::read_datagram(&mut reader) {
+                        let answer = [b"echo ".as_slice(), &d].concat();
+                        if (&conn).write_all(&framing::frame(&answer)).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        uds
+    }
+
+    #[test]
+    fn datagrams_go_to_the_guest_and_back_with_a_flow_per_client_up_to_the_cap() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let flows = Arc::new(AtomicUsize::new(0));
+        let uds = echo_guest(dir.path(), flows.clone());
+        let port = UdpSocket::bind("127.0.0.1:0")
+            .and_then(|s| s.local_addr())
+            .expect("a free port")
+            .port();
+        let open = Arc::new(AtomicBool::new(true));
+        let (o, u) = (open.clone(), uds.clone());
+        let server = std::thread::spawn(move || serve(u, port, o));
+        let ask = |client: &UdpSocket, msg: &[u8]| -> Option<Vec<u8>> {
+            client.send_to(msg, ("127.0.0.1", port)).ok()?;
+            let mut buf = [0u8; 64];
+            let n = client.recv(&mut buf).ok()?;
+            Some(buf[..n].to_vec())
+        };
+        let client = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        // The server binds its socket on a thread of its own: ask until it answers.
+        client
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .expect("timeout");
+        let mut answer = None;
+        for _ in 0..100 {
+            answer = ask(&client, b"one");
+            if answer.is_some() {
+                break;
+            }
+        }
+        assert_eq!(answer.as_deref(), Some(&b"echo one"[..]));
+        client
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        assert_eq!(ask(&client, b"two").as_deref(), Some(&b"echo two"[..]));
+        assert_eq!(flows.load(Ordering::SeqCst), 1, "one client, one flow");
+        // Many more clients than the cap: the flows stop at it.
+        let clients: Vec<UdpSocket> = (0..MAX_FLOWS + 20)
+            .map(|_| UdpSocket::bind("127.0.0.1:0").expect("bind"))
+            .collect();
+        for c in &clients {
+            c.send_to(b"x", ("127.0.0.1", port)).expect("send");
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while flows.load(Ordering::SeqCst) < MAX_FLOWS && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // The datagrams past the cap are dropped, not queued for later.
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(flows.load(Ordering::SeqCst), MAX_FLOWS);
+        open.store(false, Ordering::Relaxed);
+        server.join().expect("the server ends");
     }
 }
