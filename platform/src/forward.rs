@@ -353,7 +353,7 @@ pub fn sync_clock(uds: &Path) -> std::io::Result<()> {
 
 /// How far the guest's clock is behind the host's (negative: ahead), in nanoseconds,
 /// taken against the middle of the round trip.
-pub fn clock_lag(uds: &Path) -> std::io::Result<i128> {
+fn clock_lag(uds: &Path) -> std::io::Result<i128> {
     let before = host_nanos()?;
     let answer = clock_request(uds, "now\n")?;
     let after = host_nanos()?;

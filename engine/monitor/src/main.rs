@@ -6,10 +6,10 @@
 //! for a TTY; `create`, then `start` once it watches the cgroup where that vanishes
 //! with its last process), reports `started` on its standard output, then relays
 //! output to the log and to attached clients and feeds them stdin, resizes,
-//! `--timeout` and periodic health checks. When the container has exited it writes the exit file, tells the
-//! clients, and execs the engine's exit command in its own place (so its pid stays
-//! alive until the exit is recorded and everything is cleaned up). Plain blocking code
-//! around poll(2).
+//! `--timeout` and periodic health checks. When the container has exited it writes
+//! the exit file, tells the clients, and execs the engine's exit command in its own
+//! place (so its pid stays alive until the exit is recorded and everything is cleaned
+//! up). Plain blocking code around poll(2).
 
 use berth_monitor::config::{MonitorConfig, Periodic, Report, Started};
 use berth_monitor::frame::{self, FrameBuffer};
