@@ -544,7 +544,9 @@ fn relay(
         // Reap every child (the container's init, adopted orphans, health checks).
         while let Ok(Some((p, status))) = rustix::process::wait(WaitOptions::NOHANG) {
             if p.as_raw_nonzero().get() == pid {
-                exited = Some((exit_code(status), Instant::now()));
+                let code = exit_code(status);
+                oom.last_look(code == 128 + 9);
+                exited = Some((code, Instant::now()));
             }
         }
         if !ready[1].is_empty() {

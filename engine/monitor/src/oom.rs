@@ -3,6 +3,13 @@
 //! it is empty, before the engine could read it). The file is polled for the kernel's
 //! change notification (`POLLPRI`); a kill seen is kept in the run directory's `oom`
 //! file, which outlives the cgroup.
+//!
+//! A process killed in its first instant can take its cgroup with it before the
+//! monitor reads the file. The parent's `memory.events` counts its children's kills
+//! too and stays: when the container's own record is gone, its init died of SIGKILL
+//! and the parent's count rose meanwhile, the kill is taken as the container's. (It is
+//! wrong only if another container under the same parent was OOM-killed meanwhile and
+//! this one was SIGKILLed otherwise, in its first instant.)
 
 use std::fs::File;
 use std::os::fd::{AsFd, BorrowedFd};
@@ -12,8 +19,19 @@ use std::path::{Path, PathBuf};
 /// The open `memory.events` of a running container, and where a kill is recorded.
 pub struct OomWatch {
     events: Option<File>,
+    /// The parent cgroup's `memory.events` and its count when the watch began, kept
+    /// only where the container's own file was there to open.
+    parent: Option<(File, u64)>,
     record: PathBuf,
     seen: bool,
+}
+
+fn read_kills(f: &File) -> Option<u64> {
+    let mut buf = [0u8; 512];
+    match f.read_at(&mut buf, 0) {
+        Ok(n) if n > 0 => Some(kills(&String::from_utf8_lossy(&buf[..n]))),
+        _ => None,
+    }
 }
 
 /// The `oom_kill` count of a `memory.events` (or v1 `memory.oom_control`) text.
@@ -28,11 +46,37 @@ impl OomWatch {
     /// Opens `events` (nothing to watch where it cannot be opened: no memory
     /// controller, cgroup v1, no cgroup at all for a rootless container).
     pub fn open(events: Option<&Path>, record: PathBuf) -> OomWatch {
+        let own = events.and_then(|p| File::open(p).ok());
+        let parent = events
+            .filter(|_| own.is_some())
+            .and_then(|p| Some(p.parent()?.parent()?.join("memory.events")))
+            .and_then(|p| File::open(p).ok())
+            .and_then(|f| read_kills(&f).map(|n| (f, n)));
         OomWatch {
-            events: events.and_then(|p| File::open(p).ok()),
+            events: own,
+            parent,
             record,
             seen: false,
         }
+    }
+
+    /// The look at the container's exit: its own record, else (it is gone) the
+    /// parent's, for an init that died of SIGKILL (see the module's comment).
+    pub fn last_look(&mut self, sigkilled: bool) {
+        self.check();
+        if self.seen || self.events.is_some() || !sigkilled {
+            return;
+        }
+        if let Some((f, before)) = &self.parent {
+            if read_kills(f).is_some_and(|now| now > *before) {
+                self.record_kill();
+            }
+        }
+    }
+
+    fn record_kill(&mut self) {
+        self.seen = true;
+        let _ = std::fs::write(&self.record, b"1\n");
     }
 
     /// The descriptor to poll for `POLLPRI`, while the cgroup lives.
@@ -44,15 +88,13 @@ impl OomWatch {
     /// the watch.
     pub fn check(&mut self) {
         let Some(f) = &self.events else { return };
-        let mut buf = [0u8; 512];
-        match f.read_at(&mut buf, 0) {
-            Ok(n) if n > 0 => {
-                if !self.seen && kills(&String::from_utf8_lossy(&buf[..n])) > 0 {
-                    self.seen = true;
-                    let _ = std::fs::write(&self.record, b"1\n");
+        match read_kills(f) {
+            Some(n) => {
+                if !self.seen && n > 0 {
+                    self.record_kill();
                 }
             }
-            _ => self.events = None,
+            None => self.events = None,
         }
     }
 }
@@ -84,5 +126,46 @@ mod tests {
         let mut none = OomWatch::open(Some(&dir.path().join("missing")), record);
         assert!(none.fd().is_none());
         none.check();
+    }
+
+    #[test]
+    fn a_cgroup_gone_with_its_kill_is_read_from_the_parents_count() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let parent = dir.path().join("memory.events");
+        let scope = dir.path().join("berth-x.scope");
+        std::fs::create_dir(&scope).expect("mkdir");
+        let events = scope.join("memory.events");
+        let record = dir.path().join("oom");
+        let watch = |parent_kills: u32| {
+            std::fs::write(&parent, format!("oom_kill {parent_kills}\n")).expect("write");
+            std::fs::write(&events, "oom_kill 0\n").expect("write");
+            let _ = std::fs::remove_file(&record);
+            OomWatch::open(Some(&events), record.clone())
+        };
+        // The scope vanished (its file unreadable), init died of SIGKILL, the parent
+        // counted a kill meanwhile: recorded.
+        let mut w = watch(2);
+        std::fs::write(&parent, "oom_kill 3\n").expect("write");
+        w.events = None;
+        w.last_look(true);
+        assert!(record.exists());
+        // No kill counted meanwhile, or another death, or the record still there and
+        // saying no kill: not recorded.
+        for (kills_after, sigkilled, gone) in [(2, true, true), (3, false, true), (3, true, false)]
+        {
+            let mut w = watch(2);
+            std::fs::write(&parent, format!("oom_kill {kills_after}\n")).expect("write");
+            if gone {
+                w.events = None;
+            }
+            w.last_look(sigkilled);
+            assert!(!record.exists(), "{kills_after} {sigkilled} {gone}");
+        }
+        // A container that never had a cgroup of its own (rootless) reads no parent.
+        std::fs::write(&parent, "oom_kill 2\n").expect("write");
+        let mut w = OomWatch::open(Some(&scope.join("none/memory.events")), record.clone());
+        std::fs::write(&parent, "oom_kill 5\n").expect("write");
+        w.last_look(true);
+        assert!(!record.exists());
     }
 }
