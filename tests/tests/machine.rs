@@ -560,7 +560,8 @@ fn a_machine_runs_containers_for_berth_and_docker_through_its_socket() {
 /// Run as root in a rootful machine's guest, once per cgroup manager: a memory hog,
 /// a fork loop, and a container whose cgroup, limits and stats are read back. (The
 /// hog is killed in its first milliseconds, and systemd removes the empty scope at
-/// once: the kill is recorded only if the monitor watched the cgroup before the start.)
+/// once: the monitor reads the kill from the scope's memory.events, or from the
+/// slice's count when the scope is gone first.)
 const CGROUP_CHECKS: &str = r#"img=$1
 for mgr in systemd cgroupfs; do
   berth --cgroup-manager $mgr run --name hog-$mgr --memory 20m $img sh -c 'x=a; while true; do x=$x$x; done'
