@@ -85,9 +85,14 @@ impl TryCloneShutdown for TcpStream {
 
 /// How many streams to the guest's API port are kept open ahead.
 const SPARES: usize = 2;
+/// How many idle streams are kept at most (those given back after a session beyond
+/// this are closed).
+const MOST_IDLE: usize = 8;
 
-/// Streams to the guest's API port opened ahead, so that a host connection does not
-/// wait for a vsock handshake (a round trip through the guest) before its request goes.
+/// Idle streams to the guest's API port: opened ahead, so that a host connection does
+/// not wait for a vsock handshake (a round trip through the guest) before its request
+/// goes, and given back after each session that ended cleanly, so that most host
+/// connections cost the guest no vsock connection at all.
 struct Spares {
     uds: PathBuf,
     streams: Mutex<Vec<UnixStream>>,
@@ -106,10 +111,14 @@ impl Spares {
         spares
     }
 
-    /// A stream to the guest's API: a spare still open, else a new one.
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<UnixStream>> {
+        self.streams.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A stream to the guest's API: the idle one last given back, else a new one.
     fn take(&self) -> std::io::Result<UnixStream> {
         loop {
-            let spare = self.streams.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let spare = self.idle().pop();
             self.taken.notify_one();
             match spare {
                 Some(s) if open(&s) => return Ok(s),
@@ -120,20 +129,24 @@ impl Spares {
         }
     }
 
+    /// A stream whose session ended cleanly, ready for the next.
+    fn give_back(&self, s: UnixStream) {
+        let mut idle = self.idle();
+        if idle.len() < MOST_IDLE {
+            idle.push(s);
+        }
+    }
+
     fn keep_filled(&self) {
         loop {
             {
-                let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
+                let mut streams = self.idle();
                 while streams.len() >= SPARES {
                     streams = self.taken.wait(streams).unwrap_or_else(|p| p.into_inner());
                 }
             }
             match crate::vsock::connect(&self.uds, API_PORT) {
-                Ok(s) => self
-                    .streams
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(s),
+                Ok(s) => self.idle().insert(0, s),
                 Err(_) => std::thread::sleep(Duration::from_millis(200)),
             }
         }
@@ -150,6 +163,26 @@ fn open(s: &UnixStream) -> bool {
     )
 }
 
+/// Relays one host connection as a session on a stream to the guest's API (see
+/// `API_PORT`): the client's bytes framed up, ending with its half-close; the guest's
+/// unframed down, its end mark closing the client. The stream comes back when both
+/// ends marked their end; after anything else it is closed.
+fn api_session(client: UnixStream, guest: UnixStream) -> Option<UnixStream> {
+    let (Ok(client_read), Ok(guest_write)) = (client.try_clone(), guest.try_clone()) else {
+        return None;
+    };
+    let up = std::thread::spawn(move || framing::send(client_read, guest_write).is_ok());
+    let down = framing::receive(&guest, &client);
+    // The guest is done: so is the client (which also ends the reading up there).
+    let _ = client.shutdown(Shutdown::Both);
+    let up = up.join().unwrap_or(false);
+    if matches!(down, Ok(true)) && up {
+        return Some(guest);
+    }
+    let _ = guest.shutdown(Shutdown::Both);
+    None
+}
+
 fn serve_api(f: Forward) -> std::io::Result<()> {
     let _ = std::fs::remove_file(&f.api_socket);
     let listener = UnixListener::bind(&f.api_socket)?;
@@ -159,37 +192,42 @@ fn serve_api(f: Forward) -> std::io::Result<()> {
         let Ok(conn) = conn else { continue };
         let spares = spares.clone();
         std::thread::spawn(move || match spares.take() {
-            Ok(guest) => relay(conn, guest),
+            Ok(guest) => {
+                if let Some(guest) = api_session(conn, guest) {
+                    spares.give_back(guest);
+                }
+            }
             Err(e) => tracing::warn!(error = %e, "reaching the guest's API"),
         });
     }
     Ok(())
 }
 
-/// One HTTP/1.0 GET through the guest's API; the body.
+/// One GET through the guest's API, on a session of a stream of its own; the body.
 fn api_get(uds: &Path, path: &str) -> std::io::Result<String> {
     let mut s = crate::vsock::connect(uds, API_PORT)?;
     let request = format!("GET {path} HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n\r\n");
     s.write_all(&framing::frame(request.as_bytes()))?;
-    let mut reader = BufReader::new(s);
-    let mut length = None;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            break;
-        }
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        if let Some(v) = l.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = v.trim().parse::<usize>().ok();
-        }
-    }
-    let mut body = vec![0u8; length.unwrap_or(0)];
-    reader.read_exact(&mut body)?;
-    Ok(String::from_utf8_lossy(&body).into_owned())
+    let mut answer = Vec::new();
+    framing::receive(&s, &mut answer)?;
+    Ok(http_body(&answer))
+}
+
+/// The body of a whole HTTP answer (sized by its `Content-Length`).
+fn http_body(answer: &[u8]) -> String {
+    let Some(head_end) = answer.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return String::new();
+    };
+    let head = String::from_utf8_lossy(&answer[..head_end]);
+    let length = head.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("content-length")
+            .then(|| value.trim().parse::<usize>().ok())?
+    });
+    let body = &answer[head_end + 4..];
+    let body = &body[..length.unwrap_or(0).min(body.len())];
+    String::from_utf8_lossy(body).into_owned()
 }
 
 /// A published port's transport.
@@ -394,4 +432,108 @@ pub fn run(f: Forward) -> std::io::Result<()> {
     }
     let _ = std::fs::remove_file(&f.api_socket);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    /// A hybrid vsock socket whose "guest" serves API sessions: each request (one
+    /// frame) is answered `pong` and the request, then the end mark; the stream waits
+    /// for the host's end mark and carries the next. A request `bye` is answered and
+    /// the stream closed without the end mark. Counts the streams.
+    fn session_guest(dir: &Path, streams: Arc<AtomicUsize>) -> PathBuf {
+        let uds = dir.join("vsock.sock");
+        let listener = UnixListener::bind(&uds).expect("bind");
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { return };
+                streams.fetch_add(1, Ordering::SeqCst);
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(conn.try_clone().expect("clone"));
+                    let mut line = String::new();
+                    reader.read_line(&mut line).expect("CONNECT");
+                    (&conn).write_all(b"OK 1\n").expect("OK");
+                    while let Ok(Some(request)) = framing::read_datagram(&mut reader) {
+                        let answer = [b"pong ".as_slice(), &request].concat();
+                        let mut out = framing::frame(&answer);
+                        if request == b"bye" {
+                            let _ = (&conn).write_all(&out);
+                            return;
+                        }
+                        out.extend(framing::frame(b""));
+                        if (&conn).write_all(&out).is_err() {
+                            return;
+                        }
+                        // The rest of the host's bytes, to its end mark.
+                        if !framing::receive(&mut reader, std::io::sink()).unwrap_or(false) {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        uds
+    }
+
+    fn call(api: &Path, request: &str) -> String {
+        let mut c = UnixStream::connect(api).expect("connect");
+        c.write_all(request.as_bytes()).expect("request");
+        let mut answer = String::new();
+        c.read_to_string(&mut answer).expect("answer");
+        answer
+    }
+
+    #[test]
+    fn host_connections_reuse_the_guest_streams_whose_sessions_ended_cleanly() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let streams = Arc::new(AtomicUsize::new(0));
+        let f = Forward {
+            uds: session_guest(dir.path(), streams.clone()),
+            api_socket: dir.path().join("api.sock"),
+            qemu_pid: dir.path().join("qemu.pid"),
+        };
+        let api = f.api_socket.clone();
+        std::thread::spawn(move || serve_api(f));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !api.exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let mode = std::fs::metadata(&api)
+            .expect("the API socket")
+            .permissions();
+        assert_eq!(mode.mode() & 0o777, 0o600);
+        for i in 0..30 {
+            assert_eq!(call(&api, &format!("ping {i}")), format!("pong ping {i}"));
+        }
+        let reused = streams.load(Ordering::SeqCst);
+        assert!(
+            reused <= SPARES + 2,
+            "30 connections one after another took {reused} guest streams"
+        );
+        // A session the guest cut short still answers; its stream is not used again.
+        assert_eq!(call(&api, "bye"), "pong bye");
+        assert_eq!(call(&api, "after"), "pong after");
+        // Many at once: each gets its own answer.
+        let all: Vec<_> = (0..16)
+            .map(|i| {
+                let api = api.clone();
+                std::thread::spawn(move || (i, call(&api, &format!("many {i}"))))
+            })
+            .collect();
+        for t in all {
+            let (i, answer) = t.join().expect("join");
+            assert_eq!(answer, format!("pong many {i}"));
+        }
+    }
+
+    #[test]
+    fn an_answer_body_is_cut_to_its_length() {
+        let answer =
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nContent-Length: 2\r\n\r\n[]";
+        assert_eq!(http_body(answer), "[]");
+        assert_eq!(http_body(b"HTTP/1.1 204 No Content\r\n\r\n"), "");
+        assert_eq!(http_body(b"garbage"), "");
+    }
 }

@@ -3,8 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The engine API's port, served by the guest's `berth system service` itself (the host's
-/// bytes framed).
+/// The engine API's port, served by the guest's `berth system service` itself. A
+/// stream on it carries one host connection after another (sessions): each is framed
+/// both ways (see `framing`) and over once both ends sent their end mark, when the
+/// stream is ready for the next; either end closing the stream ends it for good.
 pub const API_PORT: u32 = 1024;
 /// The host's port the agent connects to once the API answers (`ready\n`).
 pub const READY_PORT: u32 = 1025;
@@ -108,8 +110,10 @@ mod tests {
 
 /// Host-to-guest bytes on the API and forward ports travel in frames (a big-endian u32
 /// length, then the bytes; length 0 is the host's half-close), since a vsock transport
-/// may not pass a half-close on; guest-to-host bytes are plain and end with the stream.
-/// A forwarded UDP flow frames both ways, a datagram to a frame.
+/// may not pass a half-close on. Guest-to-host bytes are framed too on the API port
+/// (its end mark ends a session: see `API_PORT`), and are plain on the forward port's
+/// TCP connections, ending with the stream. A forwarded UDP flow frames both ways, a
+/// datagram to a frame.
 pub mod framing {
     use std::io::{self, Read, Write};
 
@@ -160,17 +164,18 @@ pub mod framing {
         Ok(Some(data))
     }
 
-    /// Unframes `from` onto `to` until the end mark (or the stream's end).
-    pub fn receive(mut from: impl Read, mut to: impl Write) -> io::Result<()> {
+    /// Unframes `from` onto `to` until the end mark (`true`) or the stream's end
+    /// (`false`).
+    pub fn receive(mut from: impl Read, mut to: impl Write) -> io::Result<bool> {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             let mut len = [0u8; 4];
             if from.read_exact(&mut len).is_err() {
-                return Ok(());
+                return Ok(false);
             }
             let mut left = u32::from_be_bytes(len) as usize;
             if left == 0 {
-                return Ok(());
+                return Ok(true);
             }
             while left > 0 {
                 let want = left.min(buf.len());
@@ -191,9 +196,13 @@ pub mod framing {
             wire.extend_from_slice(b"after the end");
             let mut out = Vec::new();
             let mut rest = &wire[..];
-            super::receive(&mut rest, &mut out).expect("receive");
+            assert!(super::receive(&mut rest, &mut out).expect("receive"));
             assert_eq!(out, b"hello world");
             assert_eq!(rest, b"after the end");
+            let mut cut = &super::frame(b"no end")[..];
+            out.clear();
+            assert!(!super::receive(&mut cut, &mut out).expect("receive"));
+            assert_eq!(out, b"no end");
         }
 
         #[test]

@@ -141,7 +141,8 @@ impl Activity {
 }
 
 /// Where the service listens: a unix socket, TCP when asked for (unauthenticated), or
-/// a vsock port whose connections come from a machine's host, framed.
+/// a vsock port whose streams come from a machine's host, each carrying framed
+/// sessions (see `framed`).
 pub enum Listener {
     Unix(std::os::unix::net::UnixListener),
     Tcp(std::net::TcpListener),
@@ -186,7 +187,11 @@ impl Accepting {
             Accepting::Tcp(l) => spawn_connection(l.accept().await?.0, state, activity),
             #[cfg(target_os = "linux")]
             Accepting::VsockFramed(l) => {
-                spawn_connection(framed::Deframed::new(l.accept().await?.0), state, activity)
+                let stream = l.accept().await?.0;
+                let (state, activity) = (state.clone(), activity.clone());
+                tokio::spawn(framed::serve(stream, move |session| {
+                    spawn_connection(session, &state, &activity)
+                }));
             }
         }
         Ok(())
