@@ -7,9 +7,8 @@ use std::path::PathBuf;
 #[derive(Parser, Debug)]
 #[command(
     name = "berth",
-    version,
-    about = "Manage pods, containers and images",
-    disable_help_subcommand = true
+    version = concat!("version ", env!("CARGO_PKG_VERSION")),
+    about = "Manage pods, containers and images"
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -28,7 +28,10 @@ fn main() {
     if std::env::args().nth(1).as_deref() == Some("__rootless-pause") {
         std::process::exit(berth_engine::rootless::pause::pause_main());
     }
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => std::process::exit(exit::usage(&e)),
+    };
     // A server writes to clients that may hang up at any time: EPIPE, not a signal.
     if !cli.is_service() {
         restore_sigpipe();

@@ -325,6 +325,31 @@ fn a_machine_runs_containers_for_berth_and_docker_through_its_socket() {
         .ok()
         .to_string();
     assert_eq!(out.trim(), "linux");
+    // Standard input's end goes through (the host client's half-close), and the
+    // answers of attached runs one after another stay apart (the guest streams carry
+    // one host connection after another).
+    for (i, client) in ["docker", "berth", "docker"].iter().enumerate() {
+        let input = format!("input {i} through the machine\n");
+        let args = [
+            "run",
+            "-i",
+            "--rm",
+            &guest_image(),
+            "sh",
+            "-c",
+            "cat; echo end",
+        ];
+        let out = if *client == "docker" {
+            let mut c = Command::new("docker");
+            c.args(args)
+                .env("DOCKER_HOST", format!("unix://{socket}"))
+                .env("DOCKER_CONFIG", store.home().join(".docker"));
+            cmd::run(c, Some(input.as_bytes()), Duration::from_secs(300))
+        } else {
+            store.berth_input(args, input.as_bytes())
+        };
+        assert_eq!(out.ok(), format!("{input}end\n"), "{client}");
+    }
 
     // The share, both ways.
     let out = store

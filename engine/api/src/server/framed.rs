@@ -14,10 +14,17 @@ use tokio::sync::oneshot;
 
 /// The most bytes one frame carries.
 const MOST_PER_FRAME: usize = 64 * 1024;
+/// The most bytes read from the stream at once.
+const READ_AHEAD: usize = 16 * 1024;
 
 /// A stream to the host, between or inside sessions.
 pub struct Stream<S> {
     inner: S,
+    /// Bytes read from `inner` ahead, `rbuf[rstart..rend]`: a frame's header and its
+    /// bytes come in one read (in the guest, a read is dear).
+    rbuf: Box<[u8]>,
+    rstart: usize,
+    rend: usize,
     /// The length prefix read so far.
     header: [u8; 4],
     header_len: usize,
@@ -38,6 +45,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream<S> {
     pub fn new(inner: S) -> Stream<S> {
         Stream {
             inner,
+            rbuf: vec![0u8; READ_AHEAD].into_boxed_slice(),
+            rstart: 0,
+            rend: 0,
             header: [0; 4],
             header_len: 0,
             left: 0,
@@ -89,29 +99,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Stream<S> {
             if me.read_ended || buf.remaining() == 0 {
                 return Poll::Ready(Ok(()));
             }
-            if me.left > 0 {
-                let want = me.left.min(buf.remaining());
-                let mut part = ReadBuf::new(buf.initialize_unfilled_to(want));
+            if me.rstart == me.rend {
+                let mut part = ReadBuf::new(&mut me.rbuf);
                 ready!(Pin::new(&mut me.inner).poll_read(cx, &mut part))?;
                 let n = part.filled().len();
                 if n == 0 {
                     me.closed = true;
-                    return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into()));
+                    if me.left > 0 || me.header_len > 0 {
+                        return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into()));
+                    }
+                    // The stream ended without the end mark: an end all the same,
+                    // and the last session.
+                    me.read_ended = true;
+                    continue;
                 }
-                buf.advance(n);
+                (me.rstart, me.rend) = (0, n);
+            }
+            let ahead = &me.rbuf[me.rstart..me.rend];
+            if me.left > 0 {
+                let n = me.left.min(ahead.len()).min(buf.remaining());
+                buf.put_slice(&ahead[..n]);
+                me.rstart += n;
                 me.left -= n;
                 return Poll::Ready(Ok(()));
             }
-            let mut part = ReadBuf::new(&mut me.header[me.header_len..]);
-            ready!(Pin::new(&mut me.inner).poll_read(cx, &mut part))?;
-            let n = part.filled().len();
-            if n == 0 {
-                // The stream ended without the end mark: an end all the same, and
-                // the last session.
-                me.closed = true;
-                me.read_ended = true;
-                continue;
-            }
+            let n = (4 - me.header_len).min(ahead.len());
+            me.header[me.header_len..me.header_len + n].copy_from_slice(&ahead[..n]);
+            me.rstart += n;
             me.header_len += n;
             if me.header_len == 4 {
                 me.header_len = 0;
@@ -290,6 +304,21 @@ mod tests {
         }
         drop(host);
         served.await.expect("the stream's end ends the sessions");
+    }
+
+    #[tokio::test]
+    async fn bytes_read_ahead_past_a_session_go_to_the_next() {
+        let (mut host, guest) = tokio::io::duplex(4096);
+        let served = tokio::spawn(serve(guest, shout));
+        // Two whole sessions in one write: both in the first read.
+        let mut wire = Vec::new();
+        framing::send(&b"one"[..], &mut wire).expect("frame");
+        framing::send(&b"two"[..], &mut wire).expect("frame");
+        host.write_all(&wire).await.expect("write");
+        assert_eq!(answer(&mut host).await, (b"ONE".to_vec(), true));
+        assert_eq!(answer(&mut host).await, (b"TWO".to_vec(), true));
+        drop(host);
+        served.await.expect("ended");
     }
 
     #[tokio::test]
