@@ -165,22 +165,24 @@ fn open(s: &UnixStream) -> bool {
 
 /// Relays one host connection as a session on a stream to the guest's API (see
 /// `API_PORT`): the client's bytes framed up, ending with its half-close; the guest's
-/// unframed down, its end mark closing the client. The stream comes back when both
-/// ends marked their end; after anything else it is closed.
-fn api_session(client: UnixStream, guest: UnixStream) -> Option<UnixStream> {
+/// unframed down, its end mark closing the client. A stream whose session both ends
+/// marked goes to `reuse` before the client sees its end (so that a client calling
+/// again at once finds it idle); after anything else it is closed.
+fn api_session(client: UnixStream, guest: UnixStream, reuse: impl FnOnce(UnixStream)) {
     let (Ok(client_read), Ok(guest_write)) = (client.try_clone(), guest.try_clone()) else {
-        return None;
+        return;
     };
     let up = std::thread::spawn(move || framing::send(client_read, guest_write).is_ok());
     let down = framing::receive(&guest, &client);
-    // The guest is done: so is the client (which also ends the reading up there).
-    let _ = client.shutdown(Shutdown::Both);
+    // The guest is done: the reading up there ends too, with the host's end mark.
+    let _ = client.shutdown(Shutdown::Read);
     let up = up.join().unwrap_or(false);
     if matches!(down, Ok(true)) && up {
-        return Some(guest);
+        reuse(guest);
+    } else {
+        let _ = guest.shutdown(Shutdown::Both);
     }
-    let _ = guest.shutdown(Shutdown::Both);
-    None
+    let _ = client.shutdown(Shutdown::Both);
 }
 
 fn serve_api(f: Forward) -> std::io::Result<()> {
@@ -192,11 +194,7 @@ fn serve_api(f: Forward) -> std::io::Result<()> {
         let Ok(conn) = conn else { continue };
         let spares = spares.clone();
         std::thread::spawn(move || match spares.take() {
-            Ok(guest) => {
-                if let Some(guest) = api_session(conn, guest) {
-                    spares.give_back(guest);
-                }
-            }
+            Ok(guest) => api_session(conn, guest, |g| spares.give_back(g)),
             Err(e) => tracing::warn!(error = %e, "reaching the guest's API"),
         });
     }
@@ -439,42 +437,27 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
 
-    /// A hybrid vsock socket whose "guest" serves API sessions: each request (one
-    /// frame) is answered `pong` and the request, then the end mark; the stream waits
-    /// for the host's end mark and carries the next. A request `bye` is answered and
-    /// the stream closed without the end mark. Counts the streams.
-    fn session_guest(dir: &Path, streams: Arc<AtomicUsize>) -> PathBuf {
-        let uds = dir.join("vsock.sock");
-        let listener = UnixListener::bind(&uds).expect("bind");
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(conn) = conn else { return };
-                streams.fetch_add(1, Ordering::SeqCst);
-                std::thread::spawn(move || {
-                    let mut reader = BufReader::new(conn.try_clone().expect("clone"));
-                    let mut line = String::new();
-                    reader.read_line(&mut line).expect("CONNECT");
-                    (&conn).write_all(b"OK 1\n").expect("OK");
-                    while let Ok(Some(request)) = framing::read_datagram(&mut reader) {
-                        let answer = [b"pong ".as_slice(), &request].concat();
-                        let mut out = framing::frame(&answer);
-                        if request == b"bye" {
-                            let _ = (&conn).write_all(&out);
-                            return;
-                        }
-                        out.extend(framing::frame(b""));
-                        if (&conn).write_all(&out).is_err() {
-                            return;
-                        }
-                        // The rest of the host's bytes, to its end mark.
-                        if !framing::receive(&mut reader, std::io::sink()).unwrap_or(false) {
-                            return;
-                        }
-                    }
-                });
+    /// A "guest" serving API sessions: each request (one frame) is answered `pong`
+    /// and the request, then the end mark; the stream waits for the host's end mark and
+    /// carries the next. A request `bye` is answered and the stream closed without the
+    /// end mark.
+    fn serve_sessions(mut reader: BufReader<UnixStream>, mut conn: UnixStream) {
+        while let Ok(Some(request)) = framing::read_datagram(&mut reader) {
+            let answer = [b"pong ".as_slice(), &request].concat();
+            let mut out = framing::frame(&answer);
+            if request == b"bye" {
+                let _ = conn.write_all(&out);
+                return;
             }
-        });
-        uds
+            out.extend(framing::frame(b""));
+            if conn.write_all(&out).is_err() {
+                return;
+            }
+            // The rest of the host's bytes, to its end mark.
+            if !framing::receive(&mut reader, std::io::sink()).unwrap_or(false) {
+                return;
+            }
+        }
     }
 
     fn call(api: &Path, request: &str) -> String {
@@ -490,7 +473,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let streams = Arc::new(AtomicUsize::new(0));
         let f = Forward {
-            uds: session_guest(dir.path(), streams.clone()),
+            uds: crate::vsock::stand_in::guest(dir.path(), streams.clone(), serve_sessions),
             api_socket: dir.path().join("api.sock"),
             qemu_pid: dir.path().join("qemu.pid"),
         };

@@ -123,9 +123,11 @@ mod tests {
     fn spawned_processes_are_seen_and_stopped() {
         let dir = tempfile::tempdir().expect("tempdir");
         let pid = pid_file(dir.path(), "sleeper");
-        // The runtime folder in its command line, as the machine's processes have it.
+        // The runtime folder in its command line, as the machine's processes have it
+        // (as its name: a shell given it as an argument may exec `sleep` in its place).
+        use std::os::unix::process::CommandExt;
         spawn(
-            Command::new("sh").args(["-c", "sleep 30"]).arg(dir.path()),
+            Command::new("sleep").arg0(dir.path()).arg("30"),
             &dir.path().join("log"),
             &pid,
         )

@@ -128,43 +128,27 @@ fn send(
 mod tests {
     use super::*;
     use std::io::{BufRead, BufReader};
-    use std::os::unix::net::UnixListener;
+    use std::os::unix::net::UnixStream;
     use std::sync::atomic::AtomicUsize;
 
-    /// A hybrid vsock socket whose "guest" answers each flow's datagrams with `echo `
-    /// and the datagram; counts the flows.
-    fn echo_guest(dir: &Path, flows: Arc<AtomicUsize>) -> PathBuf {
-        let uds = dir.join("vsock.sock");
-        let listener = UnixListener::bind(&uds).expect("bind");
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(conn) = conn else { return };
-                flows.fetch_add(1, Ordering::SeqCst);
-                std::thread::spawn(move || {
-                    let mut reader = BufReader::new(conn.try_clone().expect("clone"));
-                    let mut line = String::new();
-                    reader.read_line(&mut line).expect("CONNECT");
-                    (&conn).write_all(b"OK 1\n").expect("OK");
-                    line.clear();
-                    reader.read_line(&mut line).expect("udp PORT");
-                    assert!(line.starts_with("udp "), "{line:?}");
-                    while let Ok(Some(d)) = framing::read_datagram(&mut reader) {
-                        let answer = [b"echo ".as_slice(), &d].concat();
-                        if (&conn).write_all(&framing::frame(&answer)).is_err() {
-                            return;
-                        }
-                    }
-                });
+    /// A "guest" answering each flow's datagrams with `echo ` and the datagram.
+    fn echo(mut reader: BufReader<UnixStream>, mut conn: UnixStream) {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("udp PORT");
+        assert!(line.starts_with("udp "), "{line:?}");
+        while let Ok(Some(d)) = framing::read_datagram(&mut reader) {
+            let answer = [b"echo ".as_slice(), &d].concat();
+            if conn.write_all(&framing::frame(&answer)).is_err() {
+                return;
             }
-        });
-        uds
+        }
     }
 
     #[test]
     fn datagrams_go_to_the_guest_and_back_with_a_flow_per_client_up_to_the_cap() {
         let dir = tempfile::tempdir().expect("tempdir");
         let flows = Arc::new(AtomicUsize::new(0));
-        let uds = echo_guest(dir.path(), flows.clone());
+        let uds = crate::vsock::stand_in::guest(dir.path(), flows.clone(), echo);
         let port = UdpSocket::bind("127.0.0.1:0")
             .and_then(|s| s.local_addr())
             .expect("a free port")

@@ -65,6 +65,42 @@ pub fn listen(uds: &Path, port: u32) -> std::io::Result<UnixListener> {
     UnixListener::bind(path)
 }
 
+/// A stand-in for a guest behind a hybrid vsock socket, for tests.
+#[cfg(test)]
+pub mod stand_in {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::net::{UnixListener, UnixStream};
+    use std::path::{Path, PathBuf};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// A hybrid vsock socket in `dir` whose "guest" accepts every stream (counted in
+    /// `streams`), answers the handshake and hands the stream to `serve` (as a reader
+    /// past the handshake, and the stream to write to), each on a thread of its own.
+    pub fn guest(
+        dir: &Path,
+        streams: Arc<AtomicUsize>,
+        serve: fn(BufReader<UnixStream>, UnixStream),
+    ) -> PathBuf {
+        let uds = dir.join("vsock.sock");
+        let listener = UnixListener::bind(&uds).expect("bind");
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                streams.fetch_add(1, Ordering::SeqCst);
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(conn.try_clone().expect("clone"));
+                    let mut line = String::new();
+                    reader.read_line(&mut line).expect("CONNECT");
+                    conn.write_all(b"OK 1\n").expect("OK");
+                    serve(reader, conn);
+                });
+            }
+        });
+        uds
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
