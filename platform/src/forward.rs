@@ -479,10 +479,7 @@ mod tests {
         };
         let api = f.api_socket.clone();
         std::thread::spawn(move || serve_api(f));
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while !api.exists() && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        assert!(procs::wait_for_path(&api, Duration::from_secs(10)));
         let mode = std::fs::metadata(&api)
             .expect("the API socket")
             .permissions();
