@@ -22,10 +22,25 @@ fn ours(file: &Path) -> Option<Pid> {
     if test_kill_process(pid).is_err() || zombie(pid) {
         return None;
     }
-    let cmdline = fs::read(format!("/proc/{}/cmdline", pid.as_raw_nonzero())).ok()?;
+    let cmdline = cmdline(pid)?;
     let cmdline = String::from_utf8_lossy(&cmdline);
     let dir = file.parent()?.to_string_lossy().into_owned();
     (cmdline.contains(dir.as_str()) || cmdline.contains("__forward")).then_some(pid)
+}
+
+/// The command line of `pid`. A process inside `execve` (just spawned: its parent goes
+/// on once the new program is mapped, before its arguments are) shows an empty one for
+/// a moment; that is waited out, for up to a second.
+fn cmdline(pid: Pid) -> Option<Vec<u8>> {
+    let path = format!("/proc/{}/cmdline", pid.as_raw_nonzero());
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let line = fs::read(&path).ok()?;
+        if !line.is_empty() || Instant::now() > deadline {
+            return Some(line);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// Whether the process in `file` is alive (and still the machine's).
