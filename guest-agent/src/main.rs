@@ -90,8 +90,9 @@ fn run() -> anyhow::Result<()> {
     let args = args()?;
     let started = Instant::now();
     let mut stages = Stages::new();
-    kmod::load(kmod::NEEDED);
-    stages.done("modules");
+    kmod::load(kmod::FIRST);
+    let modules = std::thread::spawn(|| kmod::load(kmod::REST));
+    stages.done("fw_cfg");
     let doc = provision::find(args.provision.as_deref().or(Some(PROVISION_FILE.as_ref())))?;
     // First: the network comes up on a thread of its own while the rest goes on.
     if let Err(e) = provision::network(&doc) {
@@ -103,6 +104,8 @@ fn run() -> anyhow::Result<()> {
     stages.done("data disk");
     provision::apply(&doc)?;
     stages.done("user");
+    let _ = modules.join();
+    stages.done("modules");
     disk::mount_shares(&doc)?;
     stages.done("shares");
     let socket = service::start(&doc)?;

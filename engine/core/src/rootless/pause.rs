@@ -116,13 +116,27 @@ fn mapping_args(id: u32, ranges: &[subid::Range]) -> Vec<String> {
     args
 }
 
-fn map_ids(tool: &str, pid: u32, args: &[String]) -> Result<(), String> {
-    let out = Command::new(tool)
+/// Starts `tool` (newuidmap or newgidmap) on the pause process `pid`.
+fn spawn_map(tool: &str, pid: u32, args: &[String]) -> Result<std::process::Child, String> {
+    Command::new(tool)
         .arg(pid.to_string())
         .args(args)
         .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("running {tool}: {e}: install the uidmap package"))?;
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("running {tool}: {e}: install the uidmap package"))
+}
+
+fn finish_map(
+    tool: &str,
+    pid: u32,
+    args: &[String],
+    child: std::process::Child,
+) -> Result<(), String> {
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("running {tool}: {e}"))?;
     if !out.status.success() {
         return Err(format!(
             "{tool} {pid} {}: {}",
@@ -131,6 +145,16 @@ fn map_ids(tool: &str, pid: u32, args: &[String]) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Maps the pause process's user and group IDs: newuidmap and newgidmap run at once
+/// (each is a process start, a slow one under emulation); both are waited for.
+fn map_ids(pid: u32, uids: &[String], gids: &[String]) -> Result<(), String> {
+    let uid = spawn_map("newuidmap", pid, uids)?;
+    let gid = spawn_map("newgidmap", pid, gids);
+    let uid = finish_map("newuidmap", pid, uids, uid);
+    let gid = gid.and_then(|c| finish_map("newgidmap", pid, gids, c));
+    uid.and(gid)
 }
 
 fn start_pause() -> Result<i32, String> {
@@ -163,8 +187,11 @@ fn start_pause() -> Result<i32, String> {
     };
     step(&mut from, b'u', &mut byte)?;
     let pid = child.id();
-    map_ids("newuidmap", pid, &mapping_args(uid, &subuids))?;
-    map_ids("newgidmap", pid, &mapping_args(gid, &subgids))?;
+    map_ids(
+        pid,
+        &mapping_args(uid, &subuids),
+        &mapping_args(gid, &subgids),
+    )?;
     to.write_all(b"m").map_err(|e| e.to_string())?;
     step(&mut from, b'r', &mut byte)?;
     crate::store::fsutil::write_atomic(&pid_file(), pid.to_string().as_bytes(), 0o600)
