@@ -12,15 +12,49 @@ use std::process::Command;
 pub const FIRST: &[&str] = &["qemu_fw_cfg"];
 
 /// Needed by the shares and the API service, not by the provisioning before them: the
-/// virtio bus, vsock (the host's channel), virtiofs (shares), overlay (the store) and
-/// the network device. Loaded on a thread of their own while the agent provisions.
+/// virtio bus, vsock (the host's channel), virtiofs (shares), overlay (the store), the
+/// network device and tun (rootless containers' networking, through pasta). Loaded on
+/// a thread of their own while the agent provisions.
 pub const REST: &[&str] = &[
     "virtio_pci",
     "vmw_vsock_virtio_transport",
     "virtiofs",
     "overlay",
     "virtio_net",
+    "tun",
 ];
+
+/// The tun device's node, as systemd's static nodes make it: users open it (pasta, for a
+/// rootless container). The first container may come before those units ran, or before
+/// udev set the mode of the node the kernel made when tun was loaded; so it is made
+/// here, before the API answers.
+pub fn tun_node(dev: &Path) -> std::io::Result<()> {
+    use rustix::fs::{FileType, Mode};
+    let node = dev.join("net/tun");
+    if !node.exists() {
+        std::fs::create_dir_all(dev.join("net"))?;
+        let (major, minor) = (10, 200);
+        match rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &node,
+            FileType::CharacterDevice,
+            Mode::from_raw_mode(0o666),
+            rustix::fs::makedev(major, minor),
+        ) {
+            Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // Not through a link: the node itself.
+    let meta = std::fs::symlink_metadata(&node)?;
+    if !std::os::unix::fs::FileTypeExt::is_char_device(&meta.file_type()) {
+        return Err(std::io::Error::other(format!(
+            "{} is not a character device",
+            node.display()
+        )));
+    }
+    std::fs::set_permissions(&node, std::os::unix::fs::PermissionsExt::from_mode(0o666))
+}
 
 /// A module's name as the kernel knows it (`/sys/module/NAME`): `-` reads as `_`.
 fn canonical(name: &str) -> String {
@@ -192,6 +226,37 @@ kernel/fs/overlayfs/overlay.ko.xz:
             .order("virtiofs", &|_| true)
             .expect("listed")
             .is_empty());
+    }
+
+    #[test]
+    fn the_tun_node_is_made_or_opened_to_users_and_never_through_a_file() {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+        let dev = tempfile::tempdir().expect("tempdir");
+        let node = dev.path().join("net/tun");
+        if rustix::process::geteuid().is_root() {
+            // Missing: made, as the kernel's (10, 200).
+            tun_node(dev.path()).expect("made");
+            let meta = std::fs::metadata(&node).expect("node");
+            assert!(meta.file_type().is_char_device());
+            assert_eq!(meta.rdev(), rustix::fs::makedev(10, 200));
+            assert_eq!(meta.permissions().mode() & 0o777, 0o666);
+            // There with the kernel's 0600: opened to users.
+            std::fs::set_permissions(&node, PermissionsExt::from_mode(0o600)).expect("chmod");
+            tun_node(dev.path()).expect("again");
+            let meta = std::fs::metadata(&node).expect("node");
+            assert_eq!(meta.permissions().mode() & 0o777, 0o666);
+            std::fs::remove_file(&node).expect("rm");
+        }
+        // Something else in its place is refused, and left as it was.
+        std::fs::create_dir_all(node.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&node, "not a device").expect("write");
+        std::fs::set_permissions(&node, PermissionsExt::from_mode(0o600)).expect("chmod");
+        assert!(tun_node(dev.path()).is_err());
+        let meta = std::fs::metadata(&node).expect("file");
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        std::fs::remove_file(&node).expect("rm");
+        std::os::unix::fs::symlink("/etc/passwd", &node).expect("link");
+        assert!(tun_node(dev.path()).is_err());
     }
 
     #[test]

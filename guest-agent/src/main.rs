@@ -13,7 +13,7 @@ mod service;
 mod udp;
 
 use anyhow::Context;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Where a provisioning document may also be found (WSL writes it there; tests too).
@@ -105,6 +105,9 @@ fn run() -> anyhow::Result<()> {
     provision::apply(&doc)?;
     stages.done("user");
     let _ = modules.join();
+    if let Err(e) = kmod::tun_node(Path::new("/dev")) {
+        say(&format!("/dev/net/tun: {e}"));
+    }
     stages.done("modules");
     disk::mount_shares(&doc)?;
     stages.done("shares");
