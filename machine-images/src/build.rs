@@ -24,6 +24,7 @@ pub fn key(bins: &Binaries) -> anyhow::Result<String> {
         recipe::PACKAGES,
         recipe::AGENT_UNIT,
         recipe::MODPROBE,
+        recipe::TMPFILES_TUN,
         recipe::JOURNALD,
         recipe::GENERATORS,
         recipe::SSHD,

@@ -1,6 +1,7 @@
 //! The guest OS recipe: the packages, and the files and settings laid over the
 //! bootstrapped tree (Berth's binaries, the agent's unit, unused modules, SSH,
-//! networking, the journal, the default user, masked units and generators). Everything here is part of the build's cache key.
+//! networking, the journal, the tun device's mode, the default user, masked units and
+//! generators). Everything here is part of the build's cache key.
 
 use anyhow::{bail, Context};
 use std::fs;
@@ -21,6 +22,7 @@ pub const SSHD: &str = include_str!("../recipe/sshd.conf");
 pub const SSH_HOSTKEY: &str = include_str!("../recipe/ssh-hostkey.conf");
 pub const NETWORK: &str = include_str!("../recipe/network");
 pub const MASKED: &str = include_str!("../recipe/masked");
+pub const TMPFILES_TUN: &str = include_str!("../recipe/tmpfiles-tun.conf");
 
 /// The default user, renamed by the agent to the host's choice.
 pub const USER: &str = "berth";
@@ -111,6 +113,12 @@ pub fn customize(root: &Path, bins: &Binaries) -> anyhow::Result<()> {
     )?;
     write(root, "etc/machine-id", "", 0o444)?;
     write(root, "etc/modprobe.d/berth.conf", MODPROBE, 0o644)?;
+    write(
+        root,
+        "etc/tmpfiles.d/00-berth-tun.conf",
+        TMPFILES_TUN,
+        0o644,
+    )?;
     write(
         root,
         "etc/systemd/journald.conf.d/berth.conf",

@@ -438,6 +438,28 @@ fn a_machine_runs_containers_for_berth_and_docker_through_its_socket() {
     let code = machine(&store, &["ssh", "m1", "exit 7"]).code;
     assert_eq!(code, Some(7));
 
+    // The tun device stays open to users through the boot: the agent opens it before
+    // the API answers, and the first of the boot's tmpfiles lines making it (the one
+    // that applies) keeps it so, where kmod's static nodes would make it 0600 for a while.
+    let out = machine(
+        &store,
+        &[
+            "ssh",
+            "m1",
+            "stat -c %a /dev/net/tun; systemd-tmpfiles --cat-config | grep -m1 '^c.* /dev/net/tun '",
+        ],
+    )
+    .ok()
+    .to_string();
+    let lines: Vec<&str> = out.lines().map(str::trim).collect();
+    assert_eq!(lines.first(), Some(&"666"), "{out}");
+    assert!(
+        lines
+            .get(1)
+            .is_some_and(|l| l.starts_with("c! /dev/net/tun 0666 ")),
+        "{out}"
+    );
+
     // cp both ways, over the machine's SSH.
     let local = store.path().join("cp-in.txt");
     std::fs::write(&local, "copied in\n").expect("write");
