@@ -586,6 +586,12 @@ fn docker_run_attaches_execs_follows_logs_and_copies() {
         .ok()
         .to_string();
     assert_eq!(inside, "onedeep");
+    late_bytes_after_the_tar_are_read_and_the_connection_stays(&service.socket);
+    let late = store
+        .berth(["exec", "box", "cat", "/tmp/late.txt"])
+        .ok()
+        .to_string();
+    assert_eq!(late, "late");
     let back = host.join("back");
     service
         .docker(&store, &["cp", "box:/tmp/t", &back.display().to_string()])
@@ -815,6 +821,72 @@ fn docker_events_df_and_the_rest_of_the_container_and_image_endpoints() {
 }
 
 /// Open file descriptors of a process.
+/// A `PUT /containers/box/archive` whose chunked body goes on after the tar's end, its
+/// last chunk sent only once the server had the whole tar: the server reads and drops
+/// the rest, answers, and the same connection then serves the next request. (Cut off
+/// there, a client still writing sees a broken pipe instead of the answer.)
+fn late_bytes_after_the_tar_are_read_and_the_connection_stays(socket: &std::path::Path) {
+    use std::io::Write;
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(4);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, "late.txt", &b"late"[..])
+        .expect("tar");
+    let tar = tar.into_inner().expect("tar");
+    let mut s = std::os::unix::net::UnixStream::connect(socket).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .expect("timeout");
+    write!(
+        s,
+        "PUT /v1.41/containers/box/archive?path=/tmp HTTP/1.1\r\nHost: d\r\nContent-Type: application/x-tar\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n",
+        tar.len()
+    )
+    .expect("write");
+    s.write_all(&tar).expect("write the tar");
+    s.write_all(b"\r\n").expect("write");
+    // The server has the whole tar (its two zero blocks too) well before this.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let padding = vec![0u8; 8192];
+    write!(s, "{:x}\r\n", padding.len()).expect("write");
+    s.write_all(&padding).expect("the late chunk is taken");
+    s.write_all(b"\r\n0\r\n\r\n")
+        .expect("the body's end is taken");
+    let answer = read_answer(&mut s);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    write!(s, "GET /_ping HTTP/1.1\r\nHost: d\r\n\r\n").expect("the connection stays");
+    let answer = read_answer(&mut s);
+    assert!(
+        answer.starts_with("HTTP/1.1 200") && answer.ends_with("OK"),
+        "{answer}"
+    );
+}
+
+/// One answer on a kept-alive connection: its head, then a body of Content-Length.
+fn read_answer(s: &mut std::os::unix::net::UnixStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return String::from_utf8_lossy(&head).into_owned(),
+        }
+    }
+    let text = String::from_utf8_lossy(&head).into_owned();
+    let length = text
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    s.read_exact(&mut body).expect("the body");
+    text + &String::from_utf8_lossy(&body)
+}
+
 fn fd_count(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
         .map(|d| d.count())

@@ -44,10 +44,19 @@ impl Read for BodyReader {
     }
 }
 
+/// How much of a streamed body its route left unread is still read, and dropped: the
+/// bytes after a tar's end, a chunked body's last chunk. The request then ends cleanly
+/// and its connection stays usable, and a client still sending is not cut off
+/// mid-write (it would see a broken pipe, not the answer). Past this, the connection
+/// is closed instead.
+const DRAIN_LIMIT: usize = 256 * 1024;
+
 /// Starts passing `body` on to the returned reader (on the server's runtime).
 pub fn reader(mut body: Incoming) -> BodyReader {
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     tokio::spawn(async move {
+        // Bytes dropped since the reader went away; None while it reads.
+        let mut dropped: Option<usize> = None;
         while let Some(frame) = body.frame().await {
             let chunk = match frame {
                 Ok(f) => match f.into_data() {
@@ -56,9 +65,21 @@ pub fn reader(mut body: Incoming) -> BodyReader {
                 },
                 Err(e) => Err(io::Error::other(e)),
             };
+            if let Some(n) = dropped.as_mut() {
+                match chunk {
+                    Ok(data) if *n + data.len() <= DRAIN_LIMIT => *n += data.len(),
+                    _ => return,
+                }
+                continue;
+            }
             let failed = chunk.is_err();
-            if tx.send(chunk).await.is_err() || failed {
-                return;
+            match tx.send(chunk).await {
+                Ok(()) if failed => return,
+                Ok(()) => {}
+                Err(tokio::sync::mpsc::error::SendError(Ok(data))) if data.len() <= DRAIN_LIMIT => {
+                    dropped = Some(data.len())
+                }
+                Err(_) => return,
             }
         }
     });
